@@ -1,0 +1,121 @@
+/* box: the launcher. Turns a validated struct box_config into a running box
+ * (namespaces, the mount tree, /dev, cgroup, capabilities, seccomp, init as
+ * PID 1), supervises it on one libuv loop, and takes it down again leaving
+ * nothing behind.
+ *
+ * Life of a box:
+ *   box_plan_build()   expand globs, stat devices, render generated files;
+ *                      everything that can fail on bad input fails here,
+ *                      before the host is touched
+ *   box_state_lock()   take the state dir (refuse a running box, clear a
+ *                      stale one)
+ *   box_spawn()        cgroup, clone3 into new namespaces, child builds the
+ *                      rootfs and execs init; its errors come back over a
+ *                      sync socket
+ *   box_supervise()    the loop: signals, init's exit, console relay, the
+ *                      enter server, staged halt
+ *   box_teardown()     kill what remains, remove cgroup, state, socket */
+#ifndef PLANET_BOX_H
+#define PLANET_BOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cgroupns/cgroupns.h"
+#include "config/config.h"
+#include "core/core.h"
+
+/* A volume after glob expansion: one bind mount. */
+struct box_bind {
+	char *src; /* host path */
+	char *dst; /* path inside the box */
+	bool ro, rec, is_dir;
+};
+
+/* A device node to create in the box's /dev and allow in its cgroup. */
+struct box_dev {
+	char *path; /* inside the box, e.g. /dev/loop0 */
+	mode_t mode; /* S_IFCHR/S_IFBLK | permission bits */
+	dev_t rdev;
+	uid_t uid;
+	gid_t gid;
+	char perms[4]; /* cgroup access "rwm" */
+};
+
+struct box_plan {
+	const struct box_config *cfg;
+	char box_id[37];
+	struct box_bind *binds;
+	size_t n_binds;
+	struct box_dev *devs;
+	size_t n_devs;
+	char **init_env;      /* NULL-terminated, for execve */
+	struct strbuf envfile; /* contents of cfg->env_file */
+	struct strbuf hosts;   /* /etc/hosts */
+	struct strbuf resolv;  /* /etc/resolv.conf */
+	struct strbuf zones;   /* dnsmasq server=/zone/ns lines */
+	int stop_signal;       /* 0 = detect at halt time */
+};
+
+/* ---- plan (box/start.c, box/devices.c, box/files.c) ---- */
+int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e);
+void box_plan_free(struct box_plan *p);
+int box_devices_plan(struct box_plan *p, struct perr *e);
+int box_files_render(struct box_plan *p, struct perr *e);
+/* Device cgroup rules: the standard set plus every planned device. */
+int box_device_rules(const struct box_plan *p, struct cg_dev_rule **rules, size_t *n);
+
+/* ---- state dir (box/state.c) ---- */
+struct box_state {
+	char *dir;
+	int lock_fd;
+	bool created_dir;
+};
+/* Create/lock the state dir. A running box there -> error; stale leftovers
+ * of a crashed supervisor (state file, socket, cgroups) are removed. */
+int box_state_lock(struct box_state *s, const struct box_config *cfg, struct perr *e);
+int box_state_write(const struct box_state *s, const struct box_plan *p, pid_t init_pid,
+		    const struct cg_box *cg, struct perr *e);
+/* Remove state file, lock, socket (and the dir if we created it). */
+void box_state_release(struct box_state *s, const struct box_config *cfg);
+
+/* ---- the running box (box/spawn.c, box/rootfs.c) ---- */
+struct box_run {
+	pid_t init_pid;
+	int init_pidfd;
+	int console_master; /* the /dev/console pty master */
+	struct cg_box cg;
+	unsigned long long started_ns;
+	unsigned long long started_unix;
+	char notify_path[108]; /* host path of /run/host/notify, "" if none */
+	int notify_fd;	       /* datagram socket bound there, -1 if none */
+};
+int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
+/* Child side: build the mount tree under the rootfs and pivot into it. */
+int box_rootfs_setup(const struct box_plan *p, const char *console_path,
+		     const struct box_run *r, struct perr *e);
+/* Create the planned device nodes (child, before pivot). */
+int box_devices_create(const struct box_plan *p, int devfd, struct perr *e);
+/* Kill everything, remove the cgroup; safe to call twice. */
+void box_run_teardown(struct box_run *r);
+
+/* ---- security (box/security.c) ---- */
+/* Drop the bounding set and load the seccomp filter (init and every exec'd
+ * session process call this just before execve). */
+int box_apply_security(const struct box_config *cfg, struct perr *e);
+/* Validate cfg->capabilities and cfg->seccomp_file without applying. */
+int box_security_check(const struct box_config *cfg, struct perr *e);
+
+/* ---- supervision (box/supervise.c) ---- */
+enum box_end { BOX_END_EXIT, BOX_END_RESTART };
+/* Run the loop until init is gone. *status is the supervisor's exit status. */
+enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *status);
+
+/* `planet start`: the whole thing. Returns the process exit status. */
+int box_start_main(int argc, char **argv);
+
+/* Send a systemd notification ("READY=1") to $NOTIFY_SOCKET, if set. */
+void box_sd_notify(const char *msg);
+
+#endif

@@ -1,0 +1,228 @@
+/* Creating the box: the console pty, the cgroup, clone3 into new
+ * namespaces, and the child that builds the rootfs and execs init.
+ *
+ * Parent and child talk over a SOCK_SEQPACKET pair:
+ *   parent -> child  one byte "go" once the child is in its cgroup (so the
+ *                    cgroup namespace the child then creates is rooted at
+ *                    the box's cgroup);
+ *   child -> parent  nothing at all if exec succeeded (the CLOEXEC end just
+ *                    closes), or one message {errno, text} saying what
+ *                    failed and where. */
+#include "box/box.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <stdint.h>
+#include <time.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+struct child_msg {
+	int errnum;
+	char msg[PERR_MSG_MAX];
+};
+
+/* The console: a host pty whose slave becomes the box's /dev/console. */
+static int console_open(int *master, char *slave, size_t len, struct perr *e)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, len) != 0) {
+		int err = errno;
+		if (m >= 0)
+			close(m);
+		return perr_set(e, err, "console pty");
+	}
+	/* Lines as written, no \r added; nothing is typed into the console. */
+	struct termios t;
+	if (tcgetattr(m, &t) == 0) {
+		t.c_oflag &= ~(tcflag_t)ONLCR;
+		t.c_lflag &= ~(tcflag_t)(ECHO | ICANON);
+		tcsetattr(m, TCSANOW, &t);
+	}
+	*master = m;
+	return 0;
+}
+
+static __attribute__((noreturn)) void child_fail(int sync_fd, const struct perr *e)
+{
+	struct child_msg m = { .errnum = e->errnum };
+	snprintf(m.msg, sizeof m.msg, "%s", e->msg);
+	(void)!write(sync_fd, &m, sizeof m);
+	_exit(127);
+}
+
+/* init's stdio and controlling terminal: the box's /dev/console. */
+static int child_console(struct perr *e)
+{
+	if (setsid() < 0)
+		return perr_set(e, errno, "setsid");
+	int fd = open("/dev/console", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return perr_set(e, errno, "open /dev/console");
+	if (ioctl(fd, TIOCSCTTY, 0) < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		return perr_set(e, errno, "console as stdio");
+	close(fd);
+	return 0;
+}
+
+/* Find init inside the box: a bare name is looked up on the default PATH. */
+static int child_exec(const struct box_plan *p, struct perr *e)
+{
+	char *const *argv = p->cfg->init_argv;
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, p->init_env);
+		return perr_set(e, errno, "exec init %s", argv[0]);
+	}
+	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
+					    "/usr/bin", "/sbin", "/bin", NULL };
+	int err = ENOENT;
+	for (size_t i = 0; dirs[i]; i++) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof path, "%s/%s", dirs[i], argv[0]);
+		execve(path, argv, p->init_env);
+		if (errno != ENOENT)
+			err = errno;
+	}
+	return perr_set(e, err, "exec init %s", argv[0]);
+}
+
+static __attribute__((noreturn)) void child_main(const struct box_plan *p, struct box_run *r,
+						  const char *console_path, int sync_fd)
+{
+	struct perr e = { 0 };
+	char go;
+	sigset_t none;
+	/* init starts with default signal dispositions and nothing blocked. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	/* init must not outlive the supervisor: SIGKILL from the kernel when
+	 * the supervisor dies, however it dies. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(sync_fd, &go, 1) != 1)
+		_exit(127);
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		perr_set(&e, errno, "cgroup namespace");
+		child_fail(sync_fd, &e);
+	}
+	if (box_rootfs_setup(p, console_path, r, &e) < 0 || child_console(&e) < 0 ||
+	    box_apply_security(p->cfg, &e) < 0)
+		child_fail(sync_fd, &e);
+	/* Nothing of the supervisor's leaks into init. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	child_exec(p, &e);
+	child_fail(sync_fd, &e);
+	_exit(127);
+}
+
+static pid_t clone_box(int *pidfd)
+{
+	struct clone_args a = {
+		.flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_PIDFD,
+		.pidfd = (unsigned long long)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
+}
+
+/* Wait for the child's verdict: EOF means init was exec'd. */
+static int child_result(int sync_fd, struct perr *e)
+{
+	struct child_msg m;
+	ssize_t n;
+	do
+		n = read(sync_fd, &m, sizeof m);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof m)
+		return perr_set(e, n < 0 ? errno : EPROTO, "box child");
+	m.msg[sizeof m.msg - 1] = 0;
+	e->errnum = m.errnum;
+	snprintf(e->msg, sizeof e->msg, "%s", m.msg);
+	return -1;
+}
+
+static int place_in_cgroup(struct box_run *r, const struct box_plan *p, struct perr *e)
+{
+	struct cg_dev_rule *rules = NULL;
+	size_t n = 0;
+	if (cg_box_attach(&r->cg, r->init_pid, e) < 0)
+		return -1;
+	if (box_device_rules(p, &rules, &n) < 0)
+		return perr_set(e, ENOMEM, "device rules");
+	int ret = cg_box_set_devices(&r->cg, rules, n, e);
+	free(rules);
+	return ret;
+}
+
+int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
+{
+	char console_path[64], name[32];
+	int sv[2];
+	r->init_pid = -1;
+	r->init_pidfd = -1;
+	if (console_open(&r->console_master, console_path, sizeof console_path, e) < 0)
+		return -1;
+	snprintf(name, sizeof name, "box-%.8s", p->box_id);
+	if (cg_box_create(&r->cg, name, e) < 0)
+		return -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return perr_set(e, errno, "socketpair");
+	r->started_ns = now_ns();
+	r->started_unix = (unsigned long long)time(NULL);
+	pid_t pid = clone_box(&r->init_pidfd);
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return perr_set(e, errno, "clone3 into new namespaces");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(p, r, console_path, sv[1]);
+	}
+	close(sv[1]);
+	r->init_pid = pid;
+	int ret = place_in_cgroup(r, p, e);
+	if (ret == 0 && write(sv[0], "g", 1) != 1)
+		ret = perr_set(e, errno, "start box child");
+	if (ret == 0)
+		ret = child_result(sv[0], e);
+	close(sv[0]);
+	if (ret < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r->init_pid = -1;
+	}
+	return ret;
+}
+
+void box_run_teardown(struct box_run *r)
+{
+	struct perr e;
+	if (r->init_pid > 0) {
+		kill(r->init_pid, SIGKILL);
+		waitpid(r->init_pid, NULL, 0);
+		r->init_pid = -1;
+	}
+	if (cg_box_destroy(&r->cg, &e) < 0)
+		fprintf(stderr, "planet: %s\n", e.msg);
+	cg_box_free(&r->cg);
+	if (r->init_pidfd >= 0)
+		close(r->init_pidfd);
+	if (r->console_master >= 0)
+		close(r->console_master);
+	if (r->notify_fd >= 0)
+		close(r->notify_fd);
+	r->init_pidfd = r->console_master = r->notify_fd = -1;
+}

@@ -1,0 +1,225 @@
+/* `planet start`: from configuration to a plan (everything that can be
+ * wrong with the input is found here, before the host is touched), then the
+ * state dir, the box, the loop, and the clean-up whatever way it ends. */
+#include "box/box.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int box_id_new(char id[37], struct perr *e)
+{
+	_cleanup_free_ char *u = NULL;
+	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/uuid", 64, &u, NULL, e) < 0)
+		return -1;
+	snprintf(id, 37, "%.36s", u);
+	return 0;
+}
+
+static int add_bind(struct box_plan *p, const char *src, const char *dst,
+		    const struct volume_spec *v, bool is_dir)
+{
+	struct box_bind *nb = realloc(p->binds, (p->n_binds + 1) * sizeof *nb);
+	if (!nb)
+		return -1;
+	p->binds = nb;
+	struct box_bind *b = &p->binds[p->n_binds];
+	*b = (struct box_bind){ .src = strdup(src), .dst = strdup(dst), .ro = v->ro, .rec = v->rec,
+				.is_dir = is_dir };
+	if (!b->src || !b->dst) {
+		free(b->src);
+		free(b->dst);
+		return -1;
+	}
+	p->n_binds++;
+	return 0;
+}
+
+/* A glob volume: each match at its own path, or under dst by its basename
+ * when dst names another directory. */
+static int plan_glob_volume(struct box_plan *p, const struct volume_spec *v, struct perr *e)
+{
+	glob_t g = { 0 };
+	int r = glob(v->src, 0, NULL, &g);
+	if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
+		globfree(&g);
+		return v->skip ? 0 : perr_set(e, 0, "--volume %s:%s: no path matches %s (add :skip if it may be absent)",
+					      v->src, v->dst, v->src);
+	}
+	for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
+		struct stat st;
+		char dst[PATH_MAX], base[PATH_MAX];
+		if (stat(g.gl_pathv[i], &st) < 0)
+			continue;
+		snprintf(base, sizeof base, "%s", g.gl_pathv[i]);
+		if (!v->dst[0] || strcmp(v->dst, v->src) == 0)
+			snprintf(dst, sizeof dst, "%s", g.gl_pathv[i]);
+		else
+			snprintf(dst, sizeof dst, "%s/%s", v->dst, basename(base));
+		if (add_bind(p, g.gl_pathv[i], dst, v, S_ISDIR(st.st_mode)) < 0)
+			r = -1;
+	}
+	globfree(&g);
+	return r == 0 ? 0 : perr_set(e, ENOMEM, "--volume %s", v->src);
+}
+
+static int plan_volumes(struct box_plan *p, struct perr *e)
+{
+	const struct box_config *c = p->cfg;
+	for (size_t i = 0; i < c->n_volumes; i++) {
+		const struct volume_spec *v = &c->volumes[i];
+		if (strpbrk(v->src, "*?[")) {
+			if (plan_glob_volume(p, v, e) < 0)
+				return -1;
+			continue;
+		}
+		struct stat st;
+		if (stat(v->src, &st) < 0) {
+			if (v->skip && errno == ENOENT)
+				continue;
+			return perr_set(e, errno, "--volume %s:%s: source %s", v->src, v->dst, v->src);
+		}
+		if (add_bind(p, v->src, v->dst[0] ? v->dst : v->src, v, S_ISDIR(st.st_mode)) < 0)
+			return perr_set(e, ENOMEM, "--volume %s", v->src);
+	}
+	return 0;
+}
+
+static int plan_init_env(struct box_plan *p, struct perr *e)
+{
+	const struct box_config *c = p->cfg;
+	size_t n = 0, max = c->env.n + 5;
+	p->init_env = calloc(max + 1, sizeof(char *));
+	if (!p->init_env)
+		return perr_set(e, ENOMEM, "init environment");
+	struct strbuf b = { 0 };
+	int r = 0;
+#define ADD(...)                                                             \
+	do {                                                                 \
+		b.len = 0;                                                   \
+		if (r == 0 && sb_printf(&b, __VA_ARGS__) == 0)               \
+			r = (p->init_env[n++] = strdup(b.s)) ? 0 : -1;       \
+		else                                                         \
+			r = -1;                                              \
+	} while (0)
+	ADD("container=planet");
+	ADD("container_uuid=%s", p->box_id);
+	ADD("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (c->notify_ready == NOTIFY_INIT)
+		ADD("NOTIFY_SOCKET=/run/host/notify");
+	for (size_t i = 0; i < c->env.n; i++)
+		ADD("%s=%s", c->env.v[i].key, c->env.v[i].value);
+#undef ADD
+	sb_free(&b);
+	return r == 0 ? 0 : perr_set(e, ENOMEM, "init environment");
+}
+
+int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e)
+{
+	*p = (struct box_plan){ .cfg = cfg, .stop_signal = cfg->stop_signal };
+	if (box_id_new(p->box_id, e) < 0 || plan_volumes(p, e) < 0 || box_devices_plan(p, e) < 0 ||
+	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)
+		return -1;
+	return 0;
+}
+
+void box_plan_free(struct box_plan *p)
+{
+	for (size_t i = 0; i < p->n_binds; i++) {
+		free(p->binds[i].src);
+		free(p->binds[i].dst);
+	}
+	free(p->binds);
+	for (size_t i = 0; i < p->n_devs; i++)
+		free(p->devs[i].path);
+	free(p->devs);
+	for (size_t i = 0; p->init_env && p->init_env[i]; i++)
+		free(p->init_env[i]);
+	free(p->init_env);
+	sb_free(&p->envfile);
+	sb_free(&p->hosts);
+	sb_free(&p->resolv);
+	sb_free(&p->zones);
+}
+
+/* The socket init's sd_notify messages arrive on (notify_ready = init). */
+static int notify_socket_open(struct box_run *r, const char *state_dir, struct perr *e)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if ((size_t)snprintf(a.sun_path, sizeof a.sun_path, "%s/notify", state_dir) >= sizeof a.sun_path)
+		return perr_set(e, ENAMETOOLONG, "notify socket in %s", state_dir);
+	unlink(a.sun_path);
+	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (r->notify_fd < 0 || bind(r->notify_fd, (struct sockaddr *)&a, sizeof a) < 0)
+		return perr_set(e, errno, "notify socket %s", a.sun_path);
+	snprintf(r->notify_path, sizeof r->notify_path, "%s", a.sun_path);
+	return 0;
+}
+
+/* One boot of the box; returns whether to boot it again. */
+static enum box_end run_once(const struct box_plan *p, struct box_state *st, int *status)
+{
+	struct box_run r = { .init_pid = -1, .init_pidfd = -1, .console_master = -1, .notify_fd = -1 };
+	struct perr e = { 0 };
+	enum box_end end = BOX_END_EXIT;
+	*status = 1;
+	if ((p->cfg->notify_ready == NOTIFY_INIT && notify_socket_open(&r, st->dir, &e) < 0) ||
+	    box_spawn(&r, p, &e) < 0 || box_state_write(st, p, r.init_pid, &r.cg, &e) < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
+	} else {
+		fprintf(stderr, "planet: box %s running, init pid %d\n", p->box_id, (int)r.init_pid);
+		end = box_supervise(&r, p, status);
+	}
+	box_run_teardown(&r);
+	return end;
+}
+
+int box_start_main(int argc, char **argv)
+{
+	struct box_config cfg;
+	struct box_plan plan = { 0 };
+	struct box_state st = { .lock_fd = -1 };
+	struct perr e = { 0 };
+	int status = 2;
+	config_init(&cfg);
+	int r = config_load_all(&cfg, argc, argv, environ, &e);
+	if (r != 0) {
+		if (r < 0)
+			fprintf(stderr, "planet: %s\n", e.msg);
+		config_free(&cfg);
+		return r < 0 ? 2 : 0;
+	}
+	if (box_plan_build(&plan, &cfg, &e) < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
+		goto out;
+	}
+	status = 1;
+	if (geteuid() != 0) {
+		fprintf(stderr, "planet: start needs root (it creates namespaces, mounts and cgroups)\n");
+		goto out;
+	}
+	if (box_state_lock(&st, &cfg, &e) < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
+		free(st.dir);
+		goto out;
+	}
+	/* A client that goes away must not kill the supervisor. */
+	signal(SIGPIPE, SIG_IGN);
+	while (run_once(&plan, &st, &status) == BOX_END_RESTART)
+		fprintf(stderr, "planet: restarting the box\n");
+	box_state_release(&st, &cfg);
+out:
+	box_plan_free(&plan);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,338 @@
+/* The supervisor's loop. One libuv loop owns everything that happens while
+ * the box runs: the supervisor's own signals, init's exit (a pidfd), the
+ * console relay, init's readiness notifications, the enter server and the
+ * staged halt. Every handle has one job. */
+#include "box/box.h"
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CONSOLE_CHUNK 16384
+#define CONSOLE_QUEUE_MAX (256 * 1024)
+
+struct sup {
+	uv_loop_t loop;
+	struct box_run *run;
+	const struct box_plan *plan;
+	uv_signal_t sigs[3];
+	uv_poll_t init_watch;
+	uv_poll_t console_watch;
+	uv_poll_t notify_watch;
+	uv_timer_t stop_timer;
+	uv_stream_t *out; /* stdout as a stream, NULL when it is a plain file */
+	union {
+		uv_pipe_t pipe;
+		uv_tty_t tty;
+	} out_handle;
+	bool console_paused;
+	bool halting;
+	bool ready_sent;
+	struct enter_server *server;
+	struct enter_box ebox;
+	int status;
+	enum box_end end;
+};
+
+static void sup_console_resume(struct sup *s);
+
+/* ---- console relay: pty master -> stdout, never blocking the loop ---- */
+struct out_req {
+	uv_write_t req;
+	struct sup *sup;
+	char data[];
+};
+
+static void console_written(uv_write_t *req, int status)
+{
+	struct out_req *w = (struct out_req *)req;
+	struct sup *s = w->sup;
+	free(w);
+	if (s->console_paused && uv_stream_get_write_queue_size(s->out) < CONSOLE_QUEUE_MAX / 2)
+		sup_console_resume(s);
+}
+
+static void console_emit(struct sup *s, const char *buf, size_t n)
+{
+	if (!s->out) {
+		(void)write_all(STDOUT_FILENO, buf, n);
+		return;
+	}
+	struct out_req *w = malloc(sizeof *w + n);
+	if (!w)
+		return; /* console output is best effort; init is never blocked on it */
+	w->sup = s;
+	memcpy(w->data, buf, n);
+	uv_buf_t b = uv_buf_init(w->data, (unsigned)n);
+	if (uv_write(&w->req, s->out, &b, 1, console_written) < 0) {
+		free(w);
+		return;
+	}
+	/* Backpressure: stop reading the pty while stdout is behind; init's
+	 * console writes then wait in the pty, not in our memory. */
+	if (uv_stream_get_write_queue_size(s->out) > CONSOLE_QUEUE_MAX && !s->console_paused) {
+		uv_poll_stop(&s->console_watch);
+		s->console_paused = true;
+	}
+}
+
+static void console_readable(uv_poll_t *h, int status, int events)
+{
+	struct sup *s = h->data;
+	char buf[CONSOLE_CHUNK];
+	ssize_t n = read(s->run->console_master, buf, sizeof buf);
+	if (n > 0)
+		console_emit(s, buf, (size_t)n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		uv_poll_stop(h); /* EIO: no slave open any more */
+}
+
+static void sup_console_resume(struct sup *s)
+{
+	s->console_paused = false;
+	uv_poll_start(&s->console_watch, UV_READABLE, console_readable);
+}
+
+static void sup_stdout_open(struct sup *s)
+{
+	uv_handle_type t = uv_guess_handle(STDOUT_FILENO);
+	if (t == UV_TTY && uv_tty_init(&s->loop, &s->out_handle.tty, STDOUT_FILENO, 0) == 0)
+		s->out = (uv_stream_t *)&s->out_handle.tty;
+	else if ((t == UV_NAMED_PIPE || t == UV_TCP) &&
+		 uv_pipe_init(&s->loop, &s->out_handle.pipe, 0) == 0) {
+		if (uv_pipe_open(&s->out_handle.pipe, STDOUT_FILENO) == 0)
+			s->out = (uv_stream_t *)&s->out_handle.pipe;
+		else
+			uv_close((uv_handle_t *)&s->out_handle.pipe, NULL);
+	}
+}
+
+/* ---- halting ---- */
+
+/* Which signal halts this init: systemd wants SIGRTMIN+3 (it blocks it for
+ * its signalfd), busybox init powers off on SIGUSR2, anything else gets
+ * SIGTERM. Read at halt time, when init has set up its handlers. */
+static int detect_stop_signal(pid_t pid)
+{
+	char path[64];
+	_cleanup_free_ char *st = NULL;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if (read_file_at(AT_FDCWD, path, 1 << 16, &st, NULL, NULL) < 0)
+		return SIGTERM;
+	unsigned long long blk = 0, cgt = 0;
+	char *p;
+	if ((p = strstr(st, "SigBlk:")))
+		blk = strtoull(p + 7, NULL, 16);
+	if ((p = strstr(st, "SigCgt:")))
+		cgt = strtoull(p + 7, NULL, 16);
+	unsigned long long rt3 = 1ull << (SIGRTMIN + 3 - 1), usr2 = 1ull << (SIGUSR2 - 1);
+	if ((blk | cgt) & rt3)
+		return SIGRTMIN + 3;
+	if (cgt & usr2)
+		return SIGUSR2;
+	return SIGTERM;
+}
+
+static void send_init(struct sup *s, int sig)
+{
+	if (syscall(SYS_pidfd_send_signal, s->run->init_pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+		fprintf(stderr, "planet: signal init: %s\n", strerror(errno));
+}
+
+static void stop_deadline(uv_timer_t *t)
+{
+	struct sup *s = t->data;
+	fprintf(stderr, "planet: init did not halt within %us: killing the box\n",
+		s->plan->cfg->stop_timeout_sec);
+	cg_box_kill(&s->run->cg, SIGKILL);
+	send_init(s, SIGKILL);
+}
+
+static void begin_halt(struct sup *s, unsigned timeout_sec)
+{
+	if (s->halting)
+		return;
+	s->halting = true;
+	box_sd_notify("STOPPING=1");
+	int sig = s->plan->stop_signal ? s->plan->stop_signal : detect_stop_signal(s->run->init_pid);
+	char name[32];
+	fprintf(stderr, "planet: halting: %s to init, %us before it is killed\n",
+		signal_name(sig, name, sizeof name), timeout_sec);
+	send_init(s, sig);
+	uv_timer_start(&s->stop_timer, stop_deadline, (uint64_t)timeout_sec * 1000, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	begin_halt(h->data, ((struct sup *)h->data)->plan->cfg->stop_timeout_sec);
+}
+
+static void on_stop_request(void *ctx, unsigned timeout_sec)
+{
+	struct sup *s = ctx;
+	begin_halt(s, timeout_sec ? timeout_sec : s->plan->cfg->stop_timeout_sec);
+}
+
+/* ---- init's end ---- */
+
+static void close_all(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void map_exit(struct sup *s, const siginfo_t *si)
+{
+	char name[32];
+	s->end = BOX_END_EXIT;
+	if (si->si_code == CLD_EXITED) {
+		s->status = si->si_status;
+		fprintf(stderr, "planet: init exited with status %d\n", s->status);
+		return;
+	}
+	int sig = si->si_status;
+	/* reboot(2) in a pid namespace ends init with SIGINT (halt, power-off)
+	 * or SIGHUP (restart). */
+	if (sig == SIGINT) {
+		s->status = 0;
+		fprintf(stderr, "planet: box halted\n");
+	} else if (sig == SIGHUP && !s->halting && s->plan->cfg->on_reboot == ON_REBOOT_RESTART) {
+		s->status = 0;
+		s->end = BOX_END_RESTART;
+		fprintf(stderr, "planet: box rebooting\n");
+	} else {
+		s->status = 128 + sig;
+		fprintf(stderr, "planet: init killed by %s\n", signal_name(sig, name, sizeof name));
+	}
+}
+
+static void init_exited(uv_poll_t *h, int status, int events)
+{
+	struct sup *s = h->data;
+	siginfo_t si = { 0 };
+	if (waitid(P_PIDFD, (id_t)s->run->init_pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	s->run->init_pid = -1;
+	map_exit(s, &si);
+	/* Drain what init said last before the console goes away. */
+	console_readable(&s->console_watch, 0, UV_READABLE);
+	if (s->server) {
+		enter_server_close(s->server);
+		s->server = NULL;
+	}
+	uv_walk(&s->loop, close_all, NULL);
+}
+
+/* ---- readiness ---- */
+
+static void notify_readable(uv_poll_t *h, int status, int events)
+{
+	struct sup *s = h->data;
+	char buf[4096];
+	ssize_t n = recv(s->run->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+	if (n <= 0)
+		return;
+	buf[n] = 0;
+	for (char *l = buf, *nl; l; l = nl ? nl + 1 : NULL) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl = 0;
+		if (strcmp(l, "READY=1") == 0 && !s->ready_sent) {
+			s->ready_sent = true;
+			box_sd_notify("READY=1");
+			fprintf(stderr, "planet: init reports ready\n");
+		}
+	}
+}
+
+static int sup_watch(struct sup *s, uv_poll_t *h, int fd, uv_poll_cb cb)
+{
+	h->data = s;
+	if (uv_poll_init(&s->loop, h, fd) < 0)
+		return -1;
+	return uv_poll_start(h, UV_READABLE, cb);
+}
+
+static int sup_setup(struct sup *s, struct perr *e)
+{
+	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	for (int i = 0; i < 3; i++) {
+		s->sigs[i].data = s;
+		if (uv_signal_init(&s->loop, &s->sigs[i]) < 0 ||
+		    uv_signal_start(&s->sigs[i], on_signal, signums[i]) < 0)
+			return perr_set(e, 0, "signal handlers");
+	}
+	s->stop_timer.data = s;
+	uv_timer_init(&s->loop, &s->stop_timer);
+	if (sup_watch(s, &s->init_watch, s->run->init_pidfd, init_exited) < 0 ||
+	    sup_watch(s, &s->console_watch, s->run->console_master, console_readable) < 0)
+		return perr_set(e, 0, "watch init");
+	if (s->run->notify_fd >= 0 && sup_watch(s, &s->notify_watch, s->run->notify_fd, notify_readable) < 0)
+		return perr_set(e, 0, "watch notify socket");
+	sup_stdout_open(s);
+	s->ebox = (struct enter_box){
+		.cfg = s->plan->cfg,
+		.cg = &s->run->cg,
+		.init_pid = s->run->init_pid,
+		.init_pidfd = s->run->init_pidfd,
+		.started_unix = s->run->started_unix,
+		.apply_security = box_apply_security,
+		.request_stop = on_stop_request,
+		.ctx = s,
+	};
+	snprintf(s->ebox.box_id, sizeof s->ebox.box_id, "%s", s->plan->box_id);
+	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
+		return perr_wrap(e, "enter socket");
+	return 0;
+}
+
+enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *status)
+{
+	struct sup s = { .run = r, .plan = p, .status = 1, .end = BOX_END_EXIT };
+	struct perr e = { 0 };
+	if (uv_loop_init(&s.loop) < 0) {
+		*status = 1;
+		return BOX_END_EXIT;
+	}
+	if (sup_setup(&s, &e) < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
+		begin_halt(&s, 0);
+	} else if (p->cfg->notify_ready == NOTIFY_START) {
+		box_sd_notify("READY=1");
+	}
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	/* Anything left (init died while a write was queued): close and drain. */
+	uv_walk(&s.loop, close_all, NULL);
+	uv_run(&s.loop, UV_RUN_DEFAULT);
+	uv_loop_close(&s.loop);
+	*status = s.status;
+	return s.end;
+}
+
+void box_sd_notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	if (!path || !*path || (path[0] != '/' && path[0] != '@'))
+		return;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	size_t len = strlen(path);
+	if (len >= sizeof a.sun_path)
+		return;
+	memcpy(a.sun_path, path, len);
+	if (a.sun_path[0] == '@')
+		a.sun_path[0] = 0; /* abstract socket */
+	_cleanup_fd_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&a,
+		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+}

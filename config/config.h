@@ -1,0 +1,145 @@
+/* config: what a box is made of, and where that comes from.
+ *
+ * Sources, in order (later wins for single values, lists accumulate):
+ *   1. built-in defaults (config_init)
+ *   2. the INI file (--config FILE, or PLANET_CONFIG)
+ *   3. PLANET_* environment variables
+ *   4. command-line flags
+ * then config_validate() checks everything that can be checked without
+ * touching the host (and without creating anything).
+ *
+ * The spec parsers (volume, device, dns lists) are pure functions over
+ * strings; they are unit-tested and fuzzed. Every error message names the
+ * offending value and says what was expected, in one line. */
+#ifndef PLANET_CONFIG_H
+#define PLANET_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "core/core.h"
+#include "envfile/envfile.h"
+
+/* --volume src:dst[:ro|rw][:skip][:rec] */
+struct volume_spec {
+	char *src; /* host path, may be a glob */
+	char *dst; /* path inside the box; for a glob with dst "" or equal to src,
+		      each match mounts at its own path */
+	bool ro;
+	bool skip; /* a missing source is not an error */
+	bool rec;  /* recursive bind (MS_REC); with ro every submount is ro */
+};
+
+/* --device 'path=GLOB;permissions=rwm;fileMode=0666;uid=N;gid=N;optional=true' */
+struct device_spec {
+	char *glob;
+	char perms[4];	/* subset of "rwm", NUL-terminated; default "rwm" */
+	mode_t mode;	/* permission bits of the node; default 0666 */
+	bool has_mode;
+	uid_t uid;
+	gid_t gid;
+	bool optional; /* a glob matching nothing is not an error */
+};
+
+/* --dns-hosts 'host/ip,...' */
+struct dns_host {
+	char *host;
+	char *ip;
+};
+
+/* --dns-zones 'zone/nameserver,...' */
+struct dns_zone {
+	char *zone;
+	char *ns;
+};
+
+enum on_reboot { ON_REBOOT_RESTART, ON_REBOOT_EXIT };
+enum seccomp_mode { SECCOMP_NONE, SECCOMP_DEFAULT, SECCOMP_FILE };
+/* When the supervisor reports READY=1 to its own manager:
+ * NOTIFY_START: as soon as init has been exec'd;
+ * NOTIFY_INIT:  when init itself sends READY=1 on /run/host/notify. */
+enum notify_ready { NOTIFY_START, NOTIFY_INIT };
+
+struct box_config {
+	char *rootfs;	   /* required; absolute after validation */
+	char *state_dir;   /* default /run/planet */
+	char *socket_path; /* default <state_dir>/enter.sock */
+	char *hostname;	   /* default: basename-free "planet" */
+	char **init_argv;  /* default {"/sbin/init", NULL}; split like a shell
+			      (single/double quotes, backslash) */
+	int stop_signal;   /* 0 = auto: detect from init (see box/supervise) */
+	unsigned stop_timeout_sec; /* default 30 */
+	enum on_reboot on_reboot;  /* default restart */
+	enum notify_ready notify_ready; /* default start */
+
+	struct volume_spec *volumes;
+	size_t n_volumes;
+	struct device_spec *devices;
+	size_t n_devices;
+	struct envlist env; /* --env, written to env_file */
+	char *env_file;	    /* inside rootfs, default /etc/container-environment */
+	struct dns_host *dns_hosts;
+	size_t n_dns_hosts;
+	struct dns_zone *dns_zones;
+	size_t n_dns_zones;
+
+	/* Capability bounding set: NULL = all but CAP_AUDIT_*; otherwise an
+	 * explicit comma/space list of names ("cap_sys_admin,CAP_MKNOD" or
+	 * "all" or "all,-cap_sys_module"). Parsed by box/security.c. */
+	char *capabilities;
+	enum seccomp_mode seccomp;
+	char *seccomp_file; /* SECCOMP_FILE: one syscall name per line to deny */
+	bool block_devices; /* expose host disks/partitions/loop devices */
+	bool writable_sys;  /* /sys and /proc/sys read-write (off by default) */
+
+	/* [enter] */
+	char *enter_group;    /* group allowed on the socket besides root */
+	char *proxy_env_file; /* env file read for every exec, inside rootfs;
+				 default = env_file */
+	unsigned max_sessions; /* default 256 */
+};
+
+void config_init(struct box_config *c);
+void config_free(struct box_config *c);
+
+/* Load an INI file. Unknown sections/keys are errors naming file:line. */
+int config_load_file(struct box_config *c, const char *path, struct perr *e);
+/* Apply PLANET_* variables from envp (NULL-terminated). */
+int config_load_env(struct box_config *c, char *const *envp, struct perr *e);
+/* Apply one setting by its INI name ("rootfs", "volume", ...), as the file,
+ * env and flag layers all do. `origin` prefixes errors ("--volume",
+ * "PLANET_VOLUME", "planet.conf:12"). */
+int config_set(struct box_config *c, const char *key, const char *value, const char *origin,
+	       struct perr *e);
+/* Check what can be checked without touching the host. */
+int config_validate(struct box_config *c, struct perr *e);
+/* Everything for `planet start ARGS`: argv[0] is "start". Finds --config
+ * (or PLANET_CONFIG) first and loads it, then envp's PLANET_*, then the
+ * flags, then validates. Returns 0, 1 when --help was printed to stdout, or
+ * -1 with e naming the bad value (the caller exits 2). */
+int config_load_all(struct box_config *c, int argc, char **argv, char *const *envp,
+		    struct perr *e);
+/* The `planet start --help` text. */
+void config_usage(FILE *out);
+
+/* Spec parsers: append to the arrays; on error nothing is appended. */
+int volume_specs_parse(const char *s, struct volume_spec **v, size_t *n, struct perr *e);
+int device_spec_parse(const char *s, struct device_spec **v, size_t *n, struct perr *e);
+int dns_hosts_parse(const char *s, struct dns_host **v, size_t *n, struct perr *e);
+int dns_zones_parse(const char *s, struct dns_zone **v, size_t *n, struct perr *e);
+/* Shell-like split of an --init command line into a NULL-terminated argv. */
+int argv_split(const char *s, char ***argv, struct perr *e);
+void argv_free(char **argv);
+/* Seconds: "30", "30s", "1m", "1500ms" (rounded up). */
+int duration_parse(const char *s, unsigned *sec);
+/* RFC 1123 hostname, 1..64 chars. */
+bool hostname_valid(const char *s);
+/* "true/false/yes/no/on/off/1/0" */
+int bool_parse(const char *s, bool *out);
+
+void volume_spec_free(struct volume_spec *v);
+void device_spec_free(struct device_spec *d);
+
+#endif

@@ -1,0 +1,105 @@
+/* core: what every planet module shares.
+ *
+ * - struct perr: an error that carries errno plus a message, with context
+ *   prepended as it travels up the stack ("mount /proc: Permission denied").
+ * - cleanup attributes for fds, heap memory and FILE streams.
+ * - rootfs-confined path access: every path inside a rootfs is resolved with
+ *   openat2(RESOLVE_IN_ROOT), so a symlink in the rootfs can never point a
+ *   write at the host.
+ * - small I/O helpers (write everything, read a bounded file, atomic replace).
+ * - signal names <-> numbers.
+ *
+ * Nothing here allocates behind the caller's back except where a function
+ * returns an allocated buffer, and nothing here exits the process. */
+#ifndef PLANET_CORE_H
+#define PLANET_CORE_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define PERR_MSG_MAX 1024
+
+struct perr {
+	int errnum; /* errno of the root cause, 0 when it was not a syscall */
+	char msg[PERR_MSG_MAX];
+};
+
+/* Record an error. errnum != 0 appends ": strerror(errnum)". Returns -1 so
+ * callers can write `return perr_set(e, errno, "open %s", p);`. e may be NULL. */
+int perr_set(struct perr *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefix context to an existing error: "ctx: previous message". Returns -1. */
+int perr_wrap(struct perr *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void cleanup_fdp(int *fd);
+void cleanup_freep(void *p);
+void cleanup_filep(FILE **f);
+#define _cleanup_fd_ __attribute__((cleanup(cleanup_fdp)))
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_file_ __attribute__((cleanup(cleanup_filep)))
+
+/* Hand ownership out of a cleanup variable. */
+static inline int take_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+static inline void *take_ptr(void *pp)
+{
+	void **p = (void **)pp;
+	void *r = *p;
+	*p = NULL;
+	return r;
+}
+
+/* openat2(dirfd, path, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): `path` is
+ * resolved as if dirfd were "/", symlinks included. */
+int root_open(int rootfd, const char *path, int flags, mode_t mode, struct perr *e);
+/* mkdir -p inside the root; every component resolved in the root. Returns an
+ * O_PATH|O_DIRECTORY fd of the last directory. */
+int root_mkdir_p(int rootfd, const char *path, mode_t mode, struct perr *e);
+/* Make sure `path` exists inside root as an empty regular file (mount target
+ * for a file bind); parents are created. Returns an O_PATH fd of it. */
+int root_touch(int rootfd, const char *path, mode_t mode, struct perr *e);
+/* Write a whole file inside root atomically: temp file in the same directory,
+ * then renameat over `path`. Parents are created. */
+int root_write_file(int rootfd, const char *path, const void *data, size_t len,
+		    mode_t mode, struct perr *e);
+
+/* Write all of buf, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t len);
+/* Read at most `max` bytes of a file (dirfd-relative, AT_FDCWD ok) into a
+ * NUL-terminated heap buffer. Larger files are an error (EFBIG). */
+int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *outlen,
+		 struct perr *e);
+/* Read an open fd to EOF, same limits. */
+int read_fd_all(int fd, size_t max, char **out, size_t *outlen, struct perr *e);
+/* Atomic replace of a host file (state file): tmp + fsync + rename. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		      struct perr *e);
+
+/* "SIGTERM", "TERM", "15", "SIGRTMIN+3", "RTMIN+3", "RTMAX-2" -> number, or
+ * -1 if it names no signal. */
+int signal_parse(const char *s);
+/* Canonical name ("SIGTERM", "SIGRTMIN+3") into buf. */
+const char *signal_name(int sig, char *buf, size_t len);
+
+/* Monotonic clock in nanoseconds. */
+unsigned long long now_ns(void);
+
+/* A growable string buffer for building file contents. Functions return -1
+ * with errno=ENOMEM on allocation failure and leave the buffer usable. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+int sb_append(struct strbuf *b, const char *s, size_t n);
+int sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_free(struct strbuf *b);
+
+#endif

@@ -1,0 +1,136 @@
+/* enter: the enter API. The wire protocol (docs/PROTOCOL.md), the server the
+ * supervisor runs on its libuv loop, the in-box spawn of session processes,
+ * the box's own passwd/group lookup, and the client commands
+ * (planet exec / enter / stop / status).
+ *
+ * No file descriptors ever cross the socket: everything is framed bytes, so
+ * the socket works when forwarded (ssh -L, socat). */
+#ifndef PLANET_ENTER_H
+#define PLANET_ENTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/core.h"
+
+/* ---- wire protocol ------------------------------------------------------
+ * frame := u32 length (big-endian; counts kind + payload) | u8 kind | payload
+ * A length of 0 or above PROTO_MAX_FRAME is a protocol error. */
+#define PROTO_VERSION 1
+#define PROTO_MAX_FRAME (1u << 20) /* 1 MiB: kind + payload */
+#define PROTO_MAX_DATA 65536	   /* payload of a data frame */
+#define PROTO_HDR 5
+
+enum proto_kind {
+	/* client -> server */
+	PK_EXEC = 0x01,	  /* a session request, see struct proto_exec */
+	PK_STDIN = 0x02,  /* bytes for the process's stdin */
+	PK_STDIN_EOF = 0x03,
+	PK_RESIZE = 0x04, /* u16 rows, u16 cols */
+	PK_SIGNAL = 0x05, /* u32 signal number */
+	PK_STOP = 0x06,	  /* u16 version, u32 timeout seconds (0 = configured) */
+	PK_STATUS = 0x07, /* u16 version */
+	/* server -> client */
+	PK_STARTED = 0x81, /* u32 pid (as seen inside the box) */
+	PK_STDOUT = 0x82,
+	PK_STDERR = 0x83,
+	PK_EXIT = 0x84,	       /* u8 0=exited 1=killed, u32 code or signal */
+	PK_ERROR = 0x85,       /* u32 suggested exit status, UTF-8 message */
+	PK_STATUS_REPLY = 0x86, /* "key=value\n" lines, UTF-8 */
+	PK_STOP_ACK = 0x87,    /* halt begun; the connection closes when the box is gone */
+};
+
+struct proto_frame {
+	uint8_t kind;
+	const uint8_t *payload; /* points into the decoded buffer */
+	uint32_t len;		/* payload length */
+};
+
+/* Decode one frame from the front of buf. Returns 1 and fills *f and
+ * *consumed when a whole frame is there, 0 when more bytes are needed, and
+ * -1 with a message in e for a frame that can never be valid (length 0 or
+ * over the limit, unknown kind, wrong fixed size for its kind). Pure: no
+ * allocation, no I/O. */
+int proto_decode(const uint8_t *buf, size_t len, struct proto_frame *f, size_t *consumed,
+		 struct perr *e);
+
+/* The session request. Strings are owned by the struct after parsing. */
+struct proto_exec {
+	uint16_t version;
+	bool tty;
+	bool want_stdin;
+	uint16_t rows, cols;
+	char **argv; /* NULL-terminated, argc >= 1 */
+	char **env;  /* NULL-terminated "K=V" */
+	char *user;  /* "" = root; "name", "uid", "name:group", "uid:gid" */
+	char *cwd;   /* "" = the user's home, else an absolute path */
+};
+/* payload := u16 version | u8 flags (1=tty, 2=stdin) | u16 rows | u16 cols |
+ *            u32 argc | argc x str | u32 envc | envc x str | str user | str cwd
+ * str := u32 length | bytes (no NUL inside) */
+int proto_exec_parse(const uint8_t *p, uint32_t len, struct proto_exec *out, struct perr *e);
+void proto_exec_free(struct proto_exec *x);
+
+/* Encoders append one whole frame to b. They return -1 only on ENOMEM
+ * (or EMSGSIZE when a frame would exceed PROTO_MAX_FRAME). */
+int proto_put_exec(struct strbuf *b, const struct proto_exec *x);
+int proto_put_data(struct strbuf *b, uint8_t kind, const void *data, size_t len);
+int proto_put_u32(struct strbuf *b, uint8_t kind, uint32_t v);
+int proto_put_resize(struct strbuf *b, uint16_t rows, uint16_t cols);
+int proto_put_exit(struct strbuf *b, bool signaled, uint32_t v);
+int proto_put_error(struct strbuf *b, uint32_t status, const char *msg);
+int proto_put_stop(struct strbuf *b, uint32_t timeout_sec);
+int proto_put_status(struct strbuf *b);
+/* Encode a frame header for a payload of len bytes into hdr[PROTO_HDR]. */
+void proto_header(uint8_t hdr[PROTO_HDR], uint8_t kind, uint32_t len);
+
+/* Read helpers for fixed payloads (return -1 on a wrong length). */
+int proto_get_u32(const struct proto_frame *f, uint32_t *v);
+int proto_get_resize(const struct proto_frame *f, uint16_t *rows, uint16_t *cols);
+int proto_get_exit(const struct proto_frame *f, bool *signaled, uint32_t *v);
+int proto_get_stop(const struct proto_frame *f, uint32_t *timeout_sec);
+
+/* ---- the server (runs on the supervisor's loop) ------------------------ */
+struct uv_loop_s;
+struct box_config;
+struct cg_box;
+
+/* What the server needs to know about the running box. Owned by box/. */
+struct enter_box {
+	const struct box_config *cfg;
+	const struct cg_box *cg;
+	pid_t init_pid;
+	int init_pidfd;
+	char box_id[37];
+	unsigned long long started_unix; /* seconds since the epoch */
+	/* Drop the box's capability bounding set and load its seccomp filter
+	 * in a child about to exec (provided by box/). */
+	int (*apply_security)(const struct box_config *cfg, struct perr *e);
+	/* `planet stop`: begin the staged halt (timeout 0 = configured). */
+	void (*request_stop)(void *ctx, unsigned timeout_sec);
+	void *ctx;
+};
+
+struct enter_server;
+/* Create, bind and listen on cfg->socket_path (0660 root:group, or 0600),
+ * served on loop. A stale socket file is replaced. */
+int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
+		       struct enter_server **out, struct perr *e);
+/* Number of open sessions (status). */
+unsigned enter_server_sessions(const struct enter_server *s);
+/* Close the listener and every session (SIGKILL to their processes), and
+ * unlink the socket. Safe to call once; frees s when the loop has closed
+ * its handles. */
+void enter_server_close(struct enter_server *s);
+
+/* ---- client commands ---------------------------------------------------
+ * argv[0] is the command name ("exec", "enter", "stop", "status"). They
+ * return the process exit status to use (255 when planet itself failed). */
+int planet_exec_main(int argc, char **argv);
+int planet_enter_main(int argc, char **argv);
+int planet_stop_main(int argc, char **argv);
+int planet_status_main(int argc, char **argv);
+
+#endif

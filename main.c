@@ -1,0 +1,53 @@
+/* planet: one binary, a command per verb. */
+#include <stdio.h>
+#include <string.h>
+
+#include "box/box.h"
+#include "enter/enter.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: planet COMMAND [OPTIONS]\n"
+		"\n"
+		"Run a whole system (init as PID 1) in one box, and enter it.\n"
+		"\n"
+		"commands:\n"
+		"  start    boot the box in the foreground and supervise it (root)\n"
+		"  exec     run a command inside the running box\n"
+		"  enter    open a shell (or run a command) inside the box, with a TTY\n"
+		"  stop     halt the box through its supervisor and wait until it is gone\n"
+		"  status   show whether the box runs, and what it is\n"
+		"\n"
+		"`planet COMMAND --help` describes each command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "start", box_start_main },	 { "exec", planet_exec_main },
+		{ "enter", planet_enter_main },	 { "stop", planet_stop_main },
+		{ "status", planet_status_main },
+	};
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("planet %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop or status)\n",
+		argv[1]);
+	return 2;
+}
