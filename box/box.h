@@ -85,6 +85,8 @@ struct box_run {
 	pid_t init_pid;
 	int init_pidfd;
 	int console_master; /* the /dev/console pty master */
+	int console_slave;  /* held open so the master never reads EIO when
+			       init closes its console (systemd does) */
 	struct cg_box cg;
 	unsigned long long started_ns;
 	unsigned long long started_unix;

@@ -33,7 +33,7 @@ struct child_msg {
 };
 
 /* The console: a host pty whose slave becomes the box's /dev/console. */
-static int console_open(int *master, char *slave, size_t len, struct perr *e)
+static int console_open(struct box_run *r, char *slave, size_t len, struct perr *e)
 {
 	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, slave, len) != 0) {
@@ -49,7 +49,10 @@ static int console_open(int *master, char *slave, size_t len, struct perr *e)
 		t.c_lflag &= ~(tcflag_t)(ECHO | ICANON);
 		tcsetattr(m, TCSANOW, &t);
 	}
-	*master = m;
+	r->console_master = m;
+	r->console_slave = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (r->console_slave < 0)
+		return perr_set(e, errno, "console %s", slave);
 	return 0;
 }
 
@@ -172,7 +175,7 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 	int sv[2];
 	r->init_pid = -1;
 	r->init_pidfd = -1;
-	if (console_open(&r->console_master, console_path, sizeof console_path, e) < 0)
+	if (console_open(r, console_path, sizeof console_path, e) < 0)
 		return -1;
 	snprintf(name, sizeof name, "box-%.8s", p->box_id);
 	if (cg_box_create(&r->cg, name, e) < 0)
@@ -222,7 +225,9 @@ void box_run_teardown(struct box_run *r)
 		close(r->init_pidfd);
 	if (r->console_master >= 0)
 		close(r->console_master);
+	if (r->console_slave >= 0)
+		close(r->console_slave);
 	if (r->notify_fd >= 0)
 		close(r->notify_fd);
-	r->init_pidfd = r->console_master = r->notify_fd = -1;
+	r->init_pidfd = r->console_master = r->console_slave = r->notify_fd = -1;
 }

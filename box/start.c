@@ -167,9 +167,11 @@ static int notify_socket_open(struct box_run *r, const char *state_dir, struct p
 }
 
 /* One boot of the box; returns whether to boot it again. */
-static enum box_end run_once(const struct box_plan *p, struct box_state *st, int *status)
+static enum box_end run_once(const struct box_plan *p, struct box_state *st,
+			     unsigned long long t0, int *status)
 {
-	struct box_run r = { .init_pid = -1, .init_pidfd = -1, .console_master = -1, .notify_fd = -1 };
+	struct box_run r = { .init_pid = -1, .init_pidfd = -1, .console_master = -1,
+			      .console_slave = -1, .notify_fd = -1 };
 	struct perr e = { 0 };
 	enum box_end end = BOX_END_EXIT;
 	*status = 1;
@@ -177,7 +179,8 @@ static enum box_end run_once(const struct box_plan *p, struct box_state *st, int
 	    box_spawn(&r, p, &e) < 0 || box_state_write(st, p, r.init_pid, &r.cg, &e) < 0) {
 		fprintf(stderr, "planet: %s\n", e.msg);
 	} else {
-		fprintf(stderr, "planet: box %s running, init pid %d\n", p->box_id, (int)r.init_pid);
+		fprintf(stderr, "planet: box %s running, init pid %d, exec'd %.2f ms after start\n",
+			p->box_id, (int)r.init_pid, (double)(now_ns() - t0) / 1e6);
 		end = box_supervise(&r, p, status);
 	}
 	box_run_teardown(&r);
@@ -191,6 +194,7 @@ int box_start_main(int argc, char **argv)
 	struct box_state st = { .lock_fd = -1 };
 	struct perr e = { 0 };
 	int status = 2;
+	unsigned long long t0 = now_ns();
 	config_init(&cfg);
 	int r = config_load_all(&cfg, argc, argv, environ, &e);
 	if (r != 0) {
@@ -215,8 +219,10 @@ int box_start_main(int argc, char **argv)
 	}
 	/* A client that goes away must not kill the supervisor. */
 	signal(SIGPIPE, SIG_IGN);
-	while (run_once(&plan, &st, &status) == BOX_END_RESTART)
+	while (run_once(&plan, &st, t0, &status) == BOX_END_RESTART) {
 		fprintf(stderr, "planet: restarting the box\n");
+		t0 = now_ns();
+	}
 	box_state_release(&st, &cfg);
 out:
 	box_plan_free(&plan);

@@ -6,6 +6,7 @@
 #include "enter/enter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,12 +120,21 @@ static void sup_stdout_open(struct sup *s)
 /* ---- halting ---- */
 
 /* Which signal halts this init: systemd wants SIGRTMIN+3 (it blocks it for
- * its signalfd), busybox init powers off on SIGUSR2, anything else gets
- * SIGTERM. Read at halt time, when init has set up its handlers. */
+ * its signalfd, which /proc shows); busybox init powers off on SIGUSR2 but
+ * shows no handler, so it is known by its binary; anything else gets
+ * SIGTERM. Read at halt time, when init has set itself up. */
 static int detect_stop_signal(pid_t pid)
 {
-	char path[64];
+	char path[64], exe[PATH_MAX];
 	_cleanup_free_ char *st = NULL;
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		const char *base = strrchr(exe, '/');
+		if (strcmp(base ? base + 1 : exe, "busybox") == 0)
+			return SIGUSR2;
+	}
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	if (read_file_at(AT_FDCWD, path, 1 << 16, &st, NULL, NULL) < 0)
 		return SIGTERM;
@@ -134,11 +144,8 @@ static int detect_stop_signal(pid_t pid)
 		blk = strtoull(p + 7, NULL, 16);
 	if ((p = strstr(st, "SigCgt:")))
 		cgt = strtoull(p + 7, NULL, 16);
-	unsigned long long rt3 = 1ull << (SIGRTMIN + 3 - 1), usr2 = 1ull << (SIGUSR2 - 1);
-	if ((blk | cgt) & rt3)
+	if ((blk | cgt) & (1ull << (SIGRTMIN + 3 - 1)))
 		return SIGRTMIN + 3;
-	if (cgt & usr2)
-		return SIGUSR2;
 	return SIGTERM;
 }
 
@@ -184,9 +191,11 @@ static void on_stop_request(void *ctx, unsigned timeout_sec)
 
 /* ---- init's end ---- */
 
-static void close_all(uv_handle_t *h, void *arg)
+/* Close every handle but `keep` (stdout keeps its queued console output
+ * until it is written; an idle stream does not keep the loop running). */
+static void close_all(uv_handle_t *h, void *keep)
 {
-	if (!uv_is_closing(h))
+	if (h != keep && !uv_is_closing(h))
 		uv_close(h, NULL);
 }
 
@@ -202,10 +211,11 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	int sig = si->si_status;
 	/* reboot(2) in a pid namespace ends init with SIGINT (halt, power-off)
 	 * or SIGHUP (restart). */
-	if (sig == SIGINT) {
+	if (sig == SIGINT || (sig == SIGHUP && s->halting)) {
+		/* A reboot while we asked for a halt is a halt. */
 		s->status = 0;
 		fprintf(stderr, "planet: box halted\n");
-	} else if (sig == SIGHUP && !s->halting && s->plan->cfg->on_reboot == ON_REBOOT_RESTART) {
+	} else if (sig == SIGHUP && s->plan->cfg->on_reboot == ON_REBOOT_RESTART) {
 		s->status = 0;
 		s->end = BOX_END_RESTART;
 		fprintf(stderr, "planet: box rebooting\n");
@@ -223,13 +233,20 @@ static void init_exited(uv_poll_t *h, int status, int events)
 		return;
 	s->run->init_pid = -1;
 	map_exit(s, &si);
-	/* Drain what init said last before the console goes away. */
-	console_readable(&s->console_watch, 0, UV_READABLE);
+	/* Drain what init said last before the console goes away (bounded:
+	 * whatever still writes to it is being killed). */
+	for (int i = 0; i < 64 && !s->console_paused; i++) {
+		char buf[CONSOLE_CHUNK];
+		ssize_t n = read(s->run->console_master, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		console_emit(s, buf, (size_t)n);
+	}
 	if (s->server) {
 		enter_server_close(s->server);
 		s->server = NULL;
 	}
-	uv_walk(&s->loop, close_all, NULL);
+	uv_walk(&s->loop, close_all, s->out);
 }
 
 /* ---- readiness ---- */
