@@ -94,9 +94,14 @@ struct box_run {
 	int notify_fd;	       /* datagram socket bound there, -1 if none */
 };
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
-/* Child side: build the mount tree under the rootfs and pivot into it. */
-int box_rootfs_setup(const struct box_plan *p, const char *console_path,
-		     const struct box_run *r, struct perr *e);
+/* Child side, in two steps around joining the cgroup (whose first write to
+ * cgroup.procs can take the kernel ~10 ms on v1, so the parent does it while
+ * the child mounts): prepare builds everything but the cgroup tree;
+ * finish, once the child is in its cgroup namespace, mounts the cgroup tree
+ * and pivots into the rootfs. */
+int box_rootfs_prepare(const struct box_plan *p, const char *console_path,
+		       const struct box_run *r, struct perr *e);
+int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct perr *e);
 /* Create the planned device nodes (child, before pivot). */
 int box_devices_create(const struct box_plan *p, int devfd, struct perr *e);
 /* Kill everything, remove the cgroup; safe to call twice. */

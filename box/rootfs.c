@@ -216,8 +216,8 @@ static int pivot(int rootfd, struct perr *e)
 	return 0;
 }
 
-int box_rootfs_setup(const struct box_plan *p, const char *console_path, const struct box_run *r,
-		     struct perr *e)
+int box_rootfs_prepare(const struct box_plan *p, const char *console_path, const struct box_run *r,
+		       struct perr *e)
 {
 	const struct box_config *c = p->cfg;
 	/* Receive the host's mount events, never send ours back. */
@@ -229,8 +229,8 @@ int box_rootfs_setup(const struct box_plan *p, const char *console_path, const s
 	_cleanup_fd_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(e, errno, "rootfs %s", c->rootfs);
-	if (mount_proc_sys(p, rootfd, e) < 0 || mount_cgroups(r, rootfd, e) < 0 ||
-	    mount_dev(p, rootfd, console_path, e) < 0 || mount_run(p, r, rootfd, e) < 0)
+	if (mount_proc_sys(p, rootfd, e) < 0 || mount_dev(p, rootfd, console_path, e) < 0 ||
+	    mount_run(p, r, rootfd, e) < 0)
 		return -1;
 	/* The env file lives in the rootfs itself (the enter API reads it). */
 	if (root_write_file(rootfd, c->env_file, p->envfile.s ? p->envfile.s : "", p->envfile.len,
@@ -241,5 +241,15 @@ int box_rootfs_setup(const struct box_plan *p, const char *console_path, const s
 			return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return perr_set(e, errno, "sethostname %s", c->hostname);
+	return 0;
+}
+
+int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct perr *e)
+{
+	_cleanup_fd_ int rootfd = open(p->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return perr_set(e, errno, "rootfs %s", p->cfg->rootfs);
+	if (mount_cgroups(r, rootfd, e) < 0)
+		return -1;
 	return pivot(rootfd, e);
 }

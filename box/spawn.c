@@ -4,7 +4,8 @@
  * Parent and child talk over a SOCK_SEQPACKET pair:
  *   parent -> child  one byte "go" once the child is in its cgroup (so the
  *                    cgroup namespace the child then creates is rooted at
- *                    the box's cgroup);
+ *                    the box's cgroup); the child builds the rest of the
+ *                    mount tree meanwhile;
  *   child -> parent  nothing at all if exec succeeded (the CLOEXEC end just
  *                    closes), or one message {errno, text} saying what
  *                    failed and where. */
@@ -112,13 +113,16 @@ static __attribute__((noreturn)) void child_main(const struct box_plan *p, struc
 	/* init must not outlive the supervisor: SIGKILL from the kernel when
 	 * the supervisor dies, however it dies. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (box_rootfs_prepare(p, console_path, r, &e) < 0)
+		child_fail(sync_fd, &e);
+	/* The parent has been moving us into the box's cgroup meanwhile. */
 	if (read(sync_fd, &go, 1) != 1)
 		_exit(127);
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		perr_set(&e, errno, "cgroup namespace");
 		child_fail(sync_fd, &e);
 	}
-	if (box_rootfs_setup(p, console_path, r, &e) < 0 || child_console(&e) < 0 ||
+	if (box_rootfs_finish(p, r, &e) < 0 || child_console(&e) < 0 ||
 	    box_apply_security(p->cfg, &e) < 0)
 		child_fail(sync_fd, &e);
 	/* Nothing of the supervisor's leaks into init. */
@@ -197,10 +201,14 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 	close(sv[1]);
 	r->init_pid = pid;
 	int ret = place_in_cgroup(r, p, e);
-	if (ret == 0 && write(sv[0], "g", 1) != 1)
-		ret = perr_set(e, errno, "start box child");
-	if (ret == 0)
+	if (ret == 0) {
+		/* The child may already have failed and said why: read that
+		 * rather than report the failed write. */
+		bool sent = write(sv[0], "g", 1) == 1;
 		ret = child_result(sv[0], e);
+		if (ret == 0 && !sent)
+			ret = perr_set(e, EPIPE, "box child");
+	}
 	close(sv[0]);
 	if (ret < 0) {
 		kill(pid, SIGKILL);

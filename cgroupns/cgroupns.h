@@ -53,18 +53,26 @@ struct cg_dev_rule {
 /* Read the layout from /proc/self/mountinfo. */
 int cg_detect(enum cg_layout *layout, struct perr *e);
 
-/* Create the box's cgroup `name` in every hierarchy (see placement above).
- * A leftover directory of the same name (from a crash) is emptied (its
- * processes killed) and reused. */
+/* Create the box's cgroup `name` (one path component) in every hierarchy
+ * (see placement above); cg is overwritten. A leftover directory of the same
+ * name (from a crash) is emptied (its processes killed, sub-cgroups removed)
+ * and made afresh, or reused when it cannot be removed. A v1 controller
+ * hierarchy mounted read-only (as inside another box) is left out. On failure
+ * whatever was made is removed and cg is left empty (cg_box_free is safe). */
 int cg_box_create(struct cg_box *cg, const char *name, struct perr *e);
 /* Move pid into the box's cgroup in every hierarchy. */
 int cg_box_attach(const struct cg_box *cg, pid_t pid, struct perr *e);
-/* Deny everything, then allow exactly these rules. */
+/* Deny everything, then allow exactly these rules. Uses the v1 devices
+ * controller when the box has one (legacy, hybrid), else a BPF program on the
+ * cgroup2 dir (a later call replaces it). Call it before the box has
+ * sub-cgroups: v1 refuses to change the default ("a") below children. */
 int cg_box_set_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
 		       struct perr *e);
 /* Send sig to every process in the box's cgroup tree (cgroup.kill on v2
- * when sig is SIGKILL). Returns the number of processes signalled (v1/v2
- * procs scan) or 0. */
+ * when sig is SIGKILL; on hybrid the v1 trees are scanned as well). Each
+ * process is signalled once however many hierarchies list it, and never the
+ * caller itself. Returns the number of processes signalled by the procs scan
+ * (0 when cgroup.kill did it all). */
 int cg_box_kill(const struct cg_box *cg, int sig);
 /* True when no process remains in the box's cgroup tree. */
 bool cg_box_empty(const struct cg_box *cg);
@@ -75,20 +83,28 @@ void cg_box_free(struct cg_box *cg);
 
 /* One line per hierarchy ("cgroup=<path>\n") for the state file, and the
  * stale clean-up that reads it back: remove_tree kills and removes a cgroup
- * directory tree given its absolute path (only under /sys/fs/cgroup). */
+ * directory tree given its absolute path. It refuses (EINVAL) a path not
+ * under /sys/fs/cgroup/, with "..", not on a cgroup fs, or a hierarchy root,
+ * and (EBUSY) a tree holding the caller; a missing path is success. An
+ * emptied /planet parent goes too. describe returns -1 (ENOMEM) or 0. */
 int cg_box_describe(const struct cg_box *cg, struct strbuf *out);
 int cg_remove_tree(const char *path, struct perr *e);
 
-/* In the box's child, after unshare(CLONE_NEWCGROUP) and with the rootfs
- * not yet pivoted: mount the cgroup tree at <rootfs_fd>/sys/fs/cgroup as
- * systemd's container interface expects (v2: cgroup2 read-write, rooted at
- * the box's cgroup; v1/hybrid: tmpfs with one mount per hierarchy, the
- * name=systemd and unified hierarchies writable, controllers read-only,
- * plus the cpu,cpuacct style symlinks). */
+/* In the box's child, attached to the box in every hierarchy, after
+ * unshare(CLONE_NEWCGROUP), in its own (private or slave) mount namespace and
+ * with the rootfs not yet pivoted: mount the cgroup tree at
+ * sysfs_cgroup_dir (the host path of <rootfs>/sys/fs/cgroup, may be
+ * "/proc/self/fd/N") as systemd's container interface expects (v2: cgroup2
+ * read-write, rooted at the box's cgroup; v1/hybrid: a read-only tmpfs with
+ * one mount per hierarchy, the name=systemd and unified hierarchies
+ * writable, controllers read-only, plus the cpu,cpuacct style symlinks).
+ * Uses the new mount API (fsopen/fsmount/move_mount, mount_setattr). */
 int cg_mount_in_box(const struct cg_box *cg, const char *sysfs_cgroup_dir, struct perr *e);
 
-/* The path of pid's cgroup (v2: 0:: line; v1: name=systemd) relative to
- * the hierarchy root, into buf. */
+/* The path of pid's cgroup (pid 0: the caller) relative to the hierarchy
+ * root as /proc/<pid>/cgroup shows it, into buf. controller: "memory",
+ * "cpu", "name=systemd"... picks the v1 hierarchy listing it; "" picks the
+ * cgroup2 line (0::); NULL picks name=systemd where it exists, else 0::. */
 int cg_pid_path(pid_t pid, const char *controller, char *buf, size_t len, struct perr *e);
 
 #endif

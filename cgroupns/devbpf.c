@@ -22,7 +22,9 @@
  *     r1 = scratch (the ctx pointer is no longer needed).
  *
  * These functions are internal to cgroupns/; cgroupns.c declares them. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "cgroupns/cgroupns.h"
 
 #include <errno.h>
@@ -86,10 +88,10 @@ static struct bpf_insn exit_insn(void)
 	return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 
-static int access_mask(const char *access)
+static int access_mask(const char *access, size_t max)
 {
 	int m = 0;
-	for (const char *p = access; *p; p++) {
+	for (const char *p = access; p < access + max && *p; p++) {
 		if (*p == 'r')
 			m |= BPF_DEVCG_ACC_READ;
 		else if (*p == 'w')
@@ -125,17 +127,20 @@ static ssize_t build_prog(const struct cg_dev_rule *rules, size_t n, struct bpf_
 
 	for (size_t i = 0; i < n; i++) {
 		const struct cg_dev_rule *r = &rules[i];
-		int mask = access_mask(r->access);
+		int mask = access_mask(r->access, sizeof r->access);
 		if (mask <= 0) {
 			free(p);
 			return perr_set(e, EINVAL, "device rule %zu: access \"%.4s\" (want rwm)", i,
 					r->access);
 		}
 		if (r->type == 'a') {
-			/* "a": every device, every access, as in the v1 controller. */
+			/* "a": every device, every access, as in the v1 controller.
+			 * Later rules could never be reached (and the verifier
+			 * refuses unreachable code): the program ends here. */
 			p[k++] = mov_imm(R0, 1);
 			p[k++] = exit_insn();
-			continue;
+			*out = p;
+			return (ssize_t)k;
 		}
 		int devtype;
 		if (r->type == 'c')

@@ -290,11 +290,13 @@ static const struct key keys[] = {
 	{ "volume", "box", "volume", "PLANET_VOLUME", "volume", KEY_LIST, set_volume,
 	  "SRC:DST[:OPT]", "bind mount; OPT: ro, rw, skip, rec (list)" },
 	{ "device", "box", "device", "PLANET_DEVICE", "device", KEY_LIST, set_device, "SPEC",
-	  "'path=GLOB;permissions=rwm;fileMode=0666;uid=N;gid=N;optional=true'" },
+	  "host devices, one spec per flag (list):\n"
+	  "'path=/dev/GLOB;permissions=rwm;fileMode=0666;\n"
+	  " uid=N;gid=N;optional=true' (path required)" },
 	{ "env", "box", "env", "PLANET_ENV", "env", KEY_LIST, set_env, "K=V,...",
 	  "variables for the box's env file (list)" },
 	{ "env_file", "box", "env_file", "PLANET_ENV_FILE", "env-file", KEY_SCALAR, set_env_file,
-	  "PATH", "env file inside the box (/etc/container-environment)" },
+	  "PATH", "in-box env file (/etc/container-environment)" },
 	{ "dns_hosts", "box", "dns_hosts", "PLANET_DNS_HOSTS", "dns-hosts", KEY_LIST,
 	  set_dns_hosts, "HOST/IP,...", "extra /etc/hosts entries (list)" },
 	{ "dns_zones", "box", "dns_zones", "PLANET_DNS_ZONES", "dns-zones", KEY_LIST,
@@ -383,8 +385,11 @@ static int with_origin(struct perr *e, const char *origin)
 	int errnum = e->errnum;
 	memcpy(prev, e->msg, sizeof prev);
 	int n = snprintf(e->msg, sizeof e->msg, "%s ", origin);
-	if (n > 0 && (size_t)n < sizeof e->msg)
-		snprintf(e->msg + n, sizeof e->msg - (size_t)n, "%s", prev);
+	if (n > 0 && (size_t)n < sizeof e->msg) {
+		size_t pl = strnlen(prev, sizeof e->msg - (size_t)n - 1);
+		memcpy(e->msg + n, prev, pl);
+		e->msg[(size_t)n + pl] = 0;
+	}
 	e->errnum = errnum;
 	return -1;
 }
@@ -800,10 +805,19 @@ void config_usage(FILE *out)
 		char left[64];
 		snprintf(left, sizeof left, "--%s%s%s", keys[i].flag,
 			 keys[i].kind == KEY_BOOL ? "" : " ", keys[i].arg);
-		if (strlen(left) > 26)
-			fprintf(out, "  %s\n  %-28s %s\n", left, "", keys[i].help);
+		if (strlen(left) > 28)
+			fprintf(out, "  %s\n%31s", left, "");
 		else
-			fprintf(out, "  %-28s %s\n", left, keys[i].help);
+			fprintf(out, "  %-28s ", left);
+		/* continuation lines of a help text line up under its first */
+		for (const char *h = keys[i].help;;) {
+			size_t n = strcspn(h, "\n");
+			fprintf(out, "%.*s\n", (int)n, h);
+			if (!h[n])
+				break;
+			h += n + 1;
+			fprintf(out, "%31s", "");
+		}
 	}
 	fputs("  -h, --help                   show this text\n"
 	      "\n"

@@ -25,8 +25,9 @@
 /* --volume src:dst[:ro|rw][:skip][:rec] */
 struct volume_spec {
 	char *src; /* host path, may be a glob */
-	char *dst; /* path inside the box; for a glob with dst "" or equal to src,
-		      each match mounts at its own path */
+	char *dst; /* path inside the box (= src when omitted); paths are
+		      normalized. For a glob src with dst equal to src, each match
+		      mounts at its own path; with another dst, at dst/<basename> */
 	bool ro;
 	bool skip; /* a missing source is not an error */
 	bool rec;  /* recursive bind (MS_REC); with ro every submount is ro */
@@ -52,7 +53,7 @@ struct dns_host {
 /* --dns-zones 'zone/nameserver,...' */
 struct dns_zone {
 	char *zone;
-	char *ns;
+	char *ns; /* an IPv4 or IPv6 address, no port (resolv.conf has none) */
 };
 
 enum on_reboot { ON_REBOOT_RESTART, ON_REBOOT_EXIT };
@@ -101,6 +102,9 @@ struct box_config {
 	unsigned max_sessions; /* default 256 */
 };
 
+/* Scalar defaults only; the string defaults (state_dir, socket_path,
+ * hostname, init_argv, env_file, proxy_env_file) are filled in by
+ * config_validate, which can report ENOMEM. config_free re-inits. */
 void config_init(struct box_config *c);
 void config_free(struct box_config *c);
 

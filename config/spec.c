@@ -96,6 +96,18 @@ char *spec_path_normalize(const char *in, const char **why)
 	return out;
 }
 
+/* Trim blanks around a list entry p[0..*len): "a, b" reads as "a","b". */
+static const char *trim_entry(const char *p, size_t *len)
+{
+	while (*len && (*p == ' ' || *p == '\t')) {
+		p++;
+		(*len)--;
+	}
+	while (*len && (p[*len - 1] == ' ' || p[*len - 1] == '\t'))
+		(*len)--;
+	return p;
+}
+
 static bool is_glob(const char *s)
 {
 	return strpbrk(s, "*?[") != NULL;
@@ -224,7 +236,7 @@ static int volume_one(const char *entry, size_t elen, struct volume_spec *v, str
 	_cleanup_free_ char *buf = strndup(entry, elen);
 	if (!buf)
 		return perr_set(e, ENOMEM, "volume");
-	char *src, *dst, *opts;
+	char *src = NULL, *dst = NULL, *opts = NULL;
 	if (volume_fields(buf, entry, elen, &src, &dst, &opts, e) < 0 ||
 	    volume_paths(v, src, dst, entry, elen, e) < 0 ||
 	    volume_options(v, opts, entry, elen, e) < 0) {
@@ -241,7 +253,8 @@ int volume_specs_parse(const char *s, struct volume_spec **v, size_t *n, struct 
 	size_t nt = 0;
 	int r = -1;
 	for (const char *p = s;; p++) {
-		size_t elen = strcspn(p, ",");
+		size_t span = strcspn(p, ","), elen = span;
+		const char *entry = trim_entry(p, &elen);
 		if (elen == 0) {
 			perr_set(e, 0, "%s: empty volume entry (a leading, trailing or doubled comma)",
 				 Q(q, s));
@@ -253,10 +266,10 @@ int volume_specs_parse(const char *s, struct volume_spec **v, size_t *n, struct 
 			goto out;
 		}
 		tmp = nt_arr;
-		if (volume_one(p, elen, &tmp[nt], e) < 0)
+		if (volume_one(entry, elen, &tmp[nt], e) < 0)
 			goto out;
 		nt++;
-		p += elen;
+		p += span;
 		if (!*p)
 			break;
 	}
@@ -472,8 +485,9 @@ static int pairs_parse(const char *s, const char *what, const char *aname, bool 
 	char q[QLEN], q2[QLEN];
 	struct pair *tmp = NULL;
 	size_t nt = 0;
-	for (const char *p = s;; p++) {
-		size_t elen = strcspn(p, ",");
+	for (const char *next = s;; next++) {
+		size_t span = strcspn(next, ","), elen = span;
+		const char *p = trim_entry(next, &elen);
 		const char *slash = memchr(p, '/', elen);
 		const char *why = NULL;
 		if (elen == 0)
@@ -503,8 +517,8 @@ static int pairs_parse(const char *s, const char *what, const char *aname, bool 
 				 Q(q2, tmp[nt - 1].b));
 			goto fail;
 		}
-		p += elen;
-		if (!*p)
+		next += span;
+		if (!*next)
 			break;
 	}
 	*out = tmp;

@@ -55,6 +55,8 @@ struct proto_frame {
  * allocation, no I/O. */
 int proto_decode(const uint8_t *buf, size_t len, struct proto_frame *f, size_t *consumed,
 		 struct perr *e);
+/* "EXEC", "STDOUT", ... for messages and logs; "UNKNOWN" for other bytes. */
+const char *proto_kind_name(uint8_t kind);
 
 /* The session request. Strings are owned by the struct after parsing. */
 struct proto_exec {
@@ -132,5 +134,107 @@ int planet_exec_main(int argc, char **argv);
 int planet_enter_main(int argc, char **argv);
 int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
+
+/* ==== internal to enter/ ==================================================
+ * Shared by server.c, session.c, inbox.c and passwd.c; nothing outside
+ * enter/ may use what follows. */
+/* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group). */
+struct box_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups, the primary one included */
+	size_t n_groups;
+	char *name;    /* NULL for a uid the box does not list */
+	char *home;
+	char *shell;
+};
+/* spec: "" (root), "name", "uid", "name:group", "uid:gid" (any mix). The
+ * files are opened below rootfd with RESOLVE_IN_ROOT. An unknown name is an
+ * error; an unknown numeric uid runs with gid 0 and HOME=/ (as docker). */
+int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
+void box_user_free(struct box_user *u);
+
+/* inbox.c: one process started inside the box. */
+struct inbox_req {
+	const struct enter_box *box;
+	const struct proto_exec *x;
+	int self_pidns; /* the supervisor's own pid namespace, to return to */
+	int stdio[3];	/* the child's ends; stdio[0] == -1: the box's /dev/null */
+	bool tty;	/* stdio[] is a pty slave: it becomes the controlling tty */
+	int status_w;	/* write end of the status pipe (close-on-exec) */
+};
+/* The status pipe carries, from child to supervisor: the child's pid as seen
+ * inside the box (u32, host byte order), then, only when it fails before
+ * exec, u32 exit status (126, 127, 255) and a one-line message. EOF right
+ * after the pid means execve succeeded. */
+#define INBOX_STATUS_MAX (8 + 1024)
+/* Fork the child into the box's pid namespace (it is our direct child) and
+ * return its host pid and a pidfd. The child's own errors arrive on the
+ * status pipe, never here. */
+int inbox_spawn(const struct inbox_req *r, pid_t *pid, int *pidfd, struct perr *e);
+/* A pty from the box's own devpts, with the window size already set. The
+ * master stays with the supervisor; the slave goes to the child. */
+int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, int *master,
+		   int *slave, struct perr *e);
+
+/* server.c: one client connection, the socket side of a session. */
+struct enter_conn;
+struct enter_session;
+struct uv_stream_s;
+struct uv_loop_s *conn_loop(const struct enter_conn *c);
+const struct enter_box *conn_box(const struct enter_conn *c);
+int conn_self_pidns(const struct enter_conn *c);
+void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid);
+/* Queue one frame for the client. Bytes are copied only when the socket
+ * cannot take them at once. A failed write closes the connection; the
+ * session learns it through session_client_gone. */
+int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len);
+/* Bytes waiting to be written to the client. */
+size_t conn_queued(const struct enter_conn *c);
+/* Stop / resume reading the client (stdin backpressure). */
+void conn_pause(struct enter_conn *c, bool pause);
+/* The session is over: flush what is queued, then close. Idempotent. */
+void conn_end(struct enter_conn *c);
+/* The connection's memory (and its session's) lives while references are
+ * held: one per open libuv handle. */
+void conn_ref(struct enter_conn *c);
+void conn_unref(struct enter_conn *c);
+
+/* Write a then b to st: what the kernel takes at once is not copied; the
+ * rest is copied and queued. cb(data, status) runs when a queued rest has
+ * been written (or failed); it does not run when everything went at once.
+ * Returns 0 or a negative libuv error. */
+typedef void (*enter_sent_cb)(void *data, int status);
+int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const void *b,
+		      size_t blen, enter_sent_cb cb, void *data);
+/* One scratch buffer for every read on the loop: libuv calls alloc, read
+ * and the read callback back to back, and every read callback consumes or
+ * copies what it got before returning. */
+void *enter_scratch(size_t *len);
+/* One line on the supervisor's stdout (the journal). */
+void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Quote s for a log line: printable ASCII as is, the rest as \xNN; at
+ * most max bytes are appended ("..." marks a cut). */
+void enter_quote(struct strbuf *b, const char *s, size_t max);
+
+/* Attach a session to its connection: the connection frees it (and counts
+ * it in enter_server_sessions) from then on. */
+void conn_attach(struct enter_conn *c, struct enter_session *s);
+
+/* session.c: one exec session. */
+/* Spawn x's process for connection c (x stays the caller's). On failure the
+ * session is attached but finished: the caller reports e and ends c. */
+int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr *e);
+/* A frame from the client during the session; -1 = protocol error (e). */
+int session_frame(struct enter_session *s, const struct proto_frame *f, struct perr *e);
+/* The client socket is closed (EOF, error, or a protocol error). */
+void session_client_gone(struct enter_session *s);
+/* The client's write queue went down: resume reading the process. */
+void session_client_drained(struct enter_session *s);
+/* The server is closing: SIGKILL the process group, reap the leader (waiting
+ * until deadline_ns at most), close every handle. No callback afterwards. */
+void session_kill(struct enter_session *s, unsigned long long deadline_ns);
+/* Free the memory once every handle is closed. */
+void session_free(struct enter_session *s);
 
 #endif

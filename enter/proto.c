@@ -79,6 +79,12 @@ static struct kind_info kind_info(uint8_t kind)
 	}
 }
 
+const char *proto_kind_name(uint8_t kind)
+{
+	const char *n = kind_info(kind).name;
+	return n ? n : "UNKNOWN";
+}
+
 /* Checks that need only the header: they let a reader reject a frame that
  * announces 1 GiB without waiting for (or buffering) any of it. */
 static int check_header(uint8_t kind, uint32_t plen, struct perr *e)

@@ -35,7 +35,8 @@
 #
 # Box control:
 #   box_start ARGS...       `planet start --rootfs $ROOTFS --state-dir $STATE
-#                           --socket $SOCK ARGS` in the background, output to
+#                           --socket $SOCK --init $BOX_INIT ARGS` in the
+#                           background (ARGS may give another --init), output to
 #                           $BOX_LOG; waits until the state file names
 #                           init_pid (and our SUP_PID). Fails the test (and
 #                           ends it) with the log when the box does not come up.
@@ -74,7 +75,7 @@
 #                           and returns 1 if anything did.
 #   skip REASON             exit 77
 #   now                     $EPOCHREALTIME
-# shellcheck shell=bash disable=SC2034
+# shellcheck shell=bash disable=SC2034,SC2086
 
 if [ -z "${BASH_VERSION:-}" ]; then
 	echo "lib.sh needs bash" >&2
@@ -95,6 +96,11 @@ BOX_STATUS=
 BOX_ELAPSED=
 BOX_N=0
 BOX_WRAP=()
+# The default init: busybox init through a path that exists only in the test
+# rootfs (see mkrootfs-busybox.sh): if planet ever execs init without having
+# entered the rootfs, this fails instead of booting the host's systemd on the
+# host. A test's own --init comes later on the command line and wins.
+BOX_INIT=/sbin/planet-test-init
 CG_PATHS=()
 SUP_PIDS=()
 TRACK_NS=()
@@ -292,11 +298,12 @@ box_try_start() {
 	local t0 end ip sp
 	BOX_N=$((BOX_N + 1))
 	BOX_LOG=$T/console-$BOX_N.log
-	INIT_PID= BOX_ID= BOX_STATUS= INIT_START=
-	echo "# box $BOX_N: planet start --rootfs $ROOTFS --state-dir $STATE --socket $SOCK $*" >"$T/cmd-$BOX_N"
+	INIT_PID='' BOX_ID='' BOX_STATUS='' INIT_START=''
+	echo "# box $BOX_N: planet start --rootfs $ROOTFS --state-dir $STATE --socket $SOCK --init $BOX_INIT $*" >"$T/cmd-$BOX_N"
 	t0=$(now)
 	"${BOX_WRAP[@]}" env --default-signal=INT,QUIT,TERM,HUP \
-		"$PLANET" start --rootfs "$ROOTFS" --state-dir "$STATE" --socket "$SOCK" "$@" \
+		"$PLANET" start --rootfs "$ROOTFS" --state-dir "$STATE" --socket "$SOCK" \
+		--init "$BOX_INIT" "$@" \
 		>"$BOX_LOG" 2>&1 </dev/null &
 	SUP_PID=$!
 	SUP_START=$(pid_start "$SUP_PID")

@@ -4,7 +4,8 @@
 # The rootfs is made from Debian's busybox-static (/bin/busybox, override with
 # $BUSYBOX): bin/busybox plus one relative symlink per applet at the path
 # `busybox --list-full` gives (bin/, sbin/, usr/bin/, usr/sbin/), with
-# sbin/init -> ../bin/busybox; etc/passwd (root, alice 1000:1000, nobody),
+# sbin/init -> ../bin/busybox, sbin/planet-test-init (a script that execs
+# busybox init; see below); etc/passwd (root, alice 1000:1000, nobody),
 # etc/group (root, alice, staff with alice as a member, nogroup), an inittab
 # for busybox init that only runs etc/init.d/rcS ("box booted" on the
 # console) at boot and echoes "box halting" at shutdown (no getty, nothing
@@ -58,6 +59,11 @@ build() { # build DIR
 		ln -sfn "$up/bin/busybox" "$r/$p"
 	done
 	ln -sfn ../bin/busybox "$r/sbin/init"
+	# The init the tests boot: busybox init, at a path that exists only in
+	# this rootfs, so a runtime that fails to enter the rootfs gets ENOENT
+	# instead of booting the host's own /sbin/init (systemd) on the host.
+	printf '#!/bin/sh\nexec /bin/busybox init "$@"\n' >"$r/sbin/planet-test-init"
+	chmod 0755 "$r/sbin/planet-test-init"
 
 	cat >"$r/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh

@@ -1,0 +1,181 @@
+#!/bin/bash
+# bench/exec.sh — issue 3 "Speed": entering a running box.
+#
+#   sudo PLANET=/path/to/planet bench/exec.sh
+#
+# Three busybox boxes, each on its own copy of the same busybox rootfs, each
+# with busybox init as PID 1:
+#   - planet start (the box under test)
+#   - an LXC container: lxc.rootfs.path = dir:COPY, lxc.init.cmd = /sbin/init,
+#     lxc.net.0.type = empty, started with lxc-start -d (own lxcpath, removed
+#     afterwards)
+#   - a runc container: `runc run -d` of a `runc spec` bundle (root = the copy,
+#     terminal false, args /sbin/init, no network namespace)
+# 1. latency, ONE hyperfine run (-N: no shell), BENCH_EXEC_RUNS (200) each:
+#      planet exec --socket S -- /bin/true
+#      nsenter -t INITPID -a /bin/true          (the floor: no cgroup, caps,
+#                                                seccomp, user, env, pty)
+#      lxc-attach -P LXCPATH -n NAME -- /bin/true
+#      runc exec NAME /bin/true
+# 2. throughput: a BENCH_BIG_MIB (1024) MiB file of random bytes in the box's
+#    /tmp (the rootfs, on disk, in the page cache after a warm-up):
+#      planet exec --socket S -- cat /tmp/big | cat >/dev/null
+#      nsenter -t INITPID -a cat /tmp/big | cat >/dev/null
+# 3. memory: the supervisor's VmRSS idle (right after boot), after the
+#    benchmarks above, with BENCH_SESSIONS (100) open sessions
+#    (`planet exec -- sleep 60` each), and after they ended.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+bench_init exec
+need_tools hyperfine:hyperfine runc:runc lxc-start:lxc python3:python3-minimal nsenter:util-linux pgrep:procps
+build_helpers
+
+RUNS=${BENCH_EXEC_RUNS:-200}
+BIG_MIB=${BENCH_BIG_MIB:-1024}
+NSESS=${BENCH_SESSIONS:-100}
+
+machine_line
+echo "planet: $PLANET ($("$PLANET" --version 2>/dev/null))"
+echo "runc: $(runc --version | head -n 1); lxc: $(lxc-start --version); nsenter: $(nsenter --version)"
+echo
+
+# ---- planet box -------------------------------------------------------------
+R1=$WORK/rootfs-planet
+mk_busybox "$R1"
+ST=$SHM/state
+SOCK=$ST/enter.sock
+"$PLANET" start --rootfs "$R1" --state-dir "$ST" --socket "$SOCK" --stop-timeout 5 >"$WORK/planet.log" 2>&1 &
+SUP=$!
+on_cleanup "stop_pid $SUP 10"
+wait_for 5 grep -q '^init_pid=' "$ST/state" || { cat "$WORK/planet.log"; die "planet box did not come up"; }
+wait_for 5 test -S "$SOCK" || { cat "$WORK/planet.log"; die "no enter socket $SOCK"; }
+INIT=$(sed -n 's/^init_pid=//p' "$ST/state")
+sleep 0.5
+RSS_BOOT=$(rss_kib $SUP)
+ANON_BOOT=$(rss_kib $SUP RssAnon)
+if ! out=$("$PLANET" exec --socket "$SOCK" -- /bin/true 2>&1); then
+	echo "planet exec does not work yet: $out"
+	echo "SKIP: exec benchmark needs the enter API"
+	exit 0
+fi
+
+# ---- LXC container -------------------------------------------------------------
+LXCPATH=$WORK/lxc
+LXCNAME=planetbench
+R2=$WORK/rootfs-lxc
+mk_busybox "$R2"
+mkdir -p "$LXCPATH/$LXCNAME"
+cat >"$LXCPATH/$LXCNAME/config" <<EOF
+lxc.uts.name = $LXCNAME
+lxc.rootfs.path = dir:$R2
+lxc.init.cmd = /sbin/init
+lxc.net.0.type = empty
+lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed
+lxc.autodev = 1
+lxc.tty.max = 0
+lxc.pty.max = 16
+lxc.console.path = none
+lxc.apparmor.profile = unconfined
+EOF
+on_cleanup "lxc-stop -P '$LXCPATH' -n $LXCNAME -k; lxc-stop -P '$LXCPATH' -n $LXCNAME -k"
+lxc-start -P "$LXCPATH" -n "$LXCNAME" -d -l INFO -o "$WORK/lxc.log" ||
+	{ tail -n 30 "$WORK/lxc.log"; die "lxc-start failed"; }
+lxc-wait -P "$LXCPATH" -n "$LXCNAME" -s RUNNING -t 10 || die "lxc container not running"
+lxc-attach -P "$LXCPATH" -n "$LXCNAME" -- /bin/true || die "lxc-attach does not work"
+
+# ---- runc container -------------------------------------------------------------
+RR=$SHM/runc-root
+B=$WORK/bundle
+R3=$WORK/rootfs-runc
+mk_busybox "$R3"
+mkdir -p "$RR" "$B"
+(cd "$B" && runc spec) || die "runc spec failed"
+python3 - "$B/config.json" "$R3" <<'EOF'
+import json, sys
+p, root = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["root"] = {"path": root, "readonly": False}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/sbin/init"]
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+json.dump(c, open(p, "w"), indent=1)
+EOF
+on_cleanup "runc --root '$RR' delete -f planetbench"
+runc --root "$RR" run -d -b "$B" planetbench </dev/null >"$WORK/runc.log" 2>&1 ||
+	{ cat "$WORK/runc.log"; die "runc run -d failed"; }
+runc --root "$RR" exec planetbench /bin/true || die "runc exec does not work"
+
+# ---- 1. latency -----------------------------------------------------------------
+echo "== exec /bin/true into a running busybox box (hyperfine -N, $RUNS runs each) =="
+hyperfine -N --style basic --warmup 10 --runs "$RUNS" --export-json "$WORK/lat.json" \
+	-n "planet exec" "$PLANET exec --socket $SOCK -- /bin/true" \
+	-n "nsenter -a (floor)" "nsenter -t $INIT -a /bin/true" \
+	-n "lxc-attach" "lxc-attach -P $LXCPATH -n $LXCNAME -- /bin/true" \
+	-n "runc exec" "runc --root $RR exec planetbench /bin/true" \
+	>"$WORK/lat.out" 2>&1 || { cat "$WORK/lat.out"; die "hyperfine failed"; }
+hyperfine_table "$WORK/lat.json" "nsenter -a (floor)"
+echo "(target: planet exec within 1.5x of nsenter)"
+echo
+
+# ---- 2. throughput -----------------------------------------------------------------
+echo "== stdout throughput: cat of a ${BIG_MIB} MiB file in the box, piped to cat >/dev/null =="
+dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
+cat "$R1/tmp/big" >/dev/null
+"$PLANET" exec --socket "$SOCK" -- cat /tmp/big | cmp -s - "$R1/tmp/big" ||
+	echo "WARNING: planet exec -- cat /tmp/big did not reproduce the file byte for byte"
+hyperfine --style basic --warmup 1 --runs "${BENCH_TP_RUNS:-7}" --export-json "$WORK/tp.json" \
+	-n "planet exec cat" "$PLANET exec --socket $SOCK -- cat /tmp/big | cat >/dev/null" \
+	-n "nsenter -a cat" "nsenter -t $INIT -a cat /tmp/big | cat >/dev/null" \
+	>"$WORK/tp.out" 2>&1 || { cat "$WORK/tp.out"; die "hyperfine failed"; }
+hyperfine_table "$WORK/tp.json" "nsenter -a cat"
+python3 - "$WORK/tp.json" "$BIG_MIB" <<'EOF'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]; mib = float(sys.argv[2])
+def med(t):
+    s = sorted(t); n = len(s); return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+tp = {r["command"]: mib / med(r["times"]) for r in res}
+for k, v in tp.items():
+    print("%-28s %8.0f MiB/s" % (k, v))
+print("planet / nsenter throughput: %.0f%% (target >= 70%%)" % (100 * tp["planet exec cat"] / tp["nsenter -a cat"]))
+EOF
+rm -f "$R1/tmp/big"
+echo
+
+# ---- 3. memory -------------------------------------------------------------------
+echo "== supervisor memory (KiB) =="
+sleep 0.5
+RSS_AFTER=$(rss_kib $SUP)
+in_box_sleeps() { # number of `sleep` processes in the planet box's pid namespace
+	local ns n=0 p
+	ns=$(readlink /proc/$INIT/ns/pid)
+	for p in $(pgrep -x sleep); do
+		[ "$(readlink /proc/$p/ns/pid 2>/dev/null)" = "$ns" ] && n=$((n + 1))
+	done
+	echo $n
+}
+CLIENTS=()
+on_cleanup 'kill ${CLIENTS[@]} 2>/dev/null'
+RSS0=$(rss_kib $SUP); ANON0=$(rss_kib $SUP RssAnon); FD0=$(ls /proc/$SUP/fd | wc -l)
+for i in $(seq 1 "$NSESS"); do
+	"$PLANET" exec --socket "$SOCK" -- sleep 60 </dev/null >/dev/null 2>&1 &
+	CLIENTS+=($!)
+done
+wait_for 30 test "$(in_box_sleeps)" -ge "$NSESS" || say "only $(in_box_sleeps) of $NSESS sessions started"
+sleep 0.5
+OPEN=$(in_box_sleeps)
+RSSN=$(rss_kib $SUP); ANONN=$(rss_kib $SUP RssAnon); FDN=$(ls /proc/$SUP/fd | wc -l)
+kill "${CLIENTS[@]}" 2>/dev/null
+wait "${CLIENTS[@]}" 2>/dev/null
+wait_for 20 test "$(in_box_sleeps)" -eq 0 || say "$(in_box_sleeps) session processes left after the clients went away"
+sleep 0.5
+RSS_END=$(rss_kib $SUP)
+printf '%-48s %8s\n' "VmRSS right after boot" "$RSS_BOOT" \
+	"RssAnon right after boot" "$ANON_BOOT" \
+	"VmRSS idle after the benchmarks above" "$RSS_AFTER" \
+	"VmRSS with $OPEN open sessions" "$RSSN" \
+	"RssAnon with $OPEN open sessions" "$ANONN" \
+	"open fds: idle / with sessions" "$FD0 / $FDN" \
+	"VmRSS after the sessions ended" "$RSS_END"
+awk -v a="$RSS0" -v b="$RSSN" -v n="$OPEN" -v aa="$ANON0" -v ab="$ANONN" 'BEGIN {
+	if (n > 0) printf "%-48s %8.1f KiB (RssAnon: %.1f KiB; target < 64 KiB)\n", "per open session (VmRSS delta / sessions)", (b - a) / n, (ab - aa) / n }'
+echo "(targets: idle VmRSS < 3072 KiB)"

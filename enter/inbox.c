@@ -1,0 +1,450 @@
+/* Starting a process inside the box, fast.
+ *
+ * No uv_spawn and no helper binary: the supervisor enters the box's pid
+ * namespace for its *children* only (setns CLONE_NEWPID changes
+ * pid_for_children, never the caller's own pid), forks, and steps back. The
+ * child is therefore our direct child, which we can wait for through a
+ * pidfd, while living in the box's pid namespace. It then does everything
+ * else itself, in this order:
+ *
+ *   signals back to defaults      libuv's handlers must not run in it
+ *   cgroup.procs in every         while host paths still resolve; on v2, a
+ *   hierarchy                     box cgroup that systemd inside turned into
+ *                                 a non-leaf (EBUSY) gets the leaf
+ *                                 <box cgroup>/planet-enter
+ *   setns(init's pidfd, mnt|uts|  one call; joining the mount namespace also
+ *   ipc|net|cgroup)               puts root and cwd at the box's root
+ *   setsid, stdio, ctty
+ *   user lookup, environment      the box's own files (passwd.c, envfile/)
+ *   bounding set + seccomp        box->apply_security, as for init
+ *   setgroups/setgid/setuid, chdir
+ *   PATH search and execve        on the new environment's PATH
+ *
+ * Every failure before execve is reported on the status pipe (see enter.h)
+ * with the exit status the client should use: 127 not found, 126 found but
+ * not executable, 255 anything else. */
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cgroupns/cgroupns.h"
+#include "config/config.h"
+#include "envfile/envfile.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define ENVFILE_MAX (1u << 20)
+#define V2_LEAF "planet-enter"
+#define BOX_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
+
+/* ---- supervisor side ---------------------------------------------------- */
+
+int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, int *master,
+		   int *slave, struct perr *e)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/root", (int)box->init_pid);
+	_cleanup_fd_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return perr_set(e, errno, "open the box's root");
+	/* init still alive now means /proc/<pid> above was init, not a recycled pid. */
+	if (pidfd_send_signal(box->init_pidfd, 0, NULL, 0) < 0)
+		return perr_set(e, errno, "the box's init");
+	/* Resolved inside the box's own tree: a symlink planted there cannot
+	 * hand us the host's devpts. */
+	_cleanup_fd_ int m = root_open(root, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, e);
+	if (m < 0)
+		return -1;
+	struct statfs sfs;
+	struct stat st;
+	if (fstatfs(m, &sfs) < 0 || fstat(m, &st) < 0)
+		return perr_set(e, errno, "stat the box's /dev/pts/ptmx");
+	if (sfs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
+	    minor(st.st_rdev) != 2)
+		return perr_set(e, 0, "the box's /dev/pts/ptmx is not a devpts ptmx");
+	int unlock = 0;
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCSWINSZ, &ws) < 0)
+		return perr_set(e, errno, "set up the pty");
+	/* TIOCGPTPEER opens the slave through the master's own devpts mount,
+	 * with no path lookup at all. */
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return perr_set(e, errno, "open the pty slave");
+	*slave = s;
+	*master = take_fd(&m);
+	return 0;
+}
+
+static _Noreturn void child_main(const struct inbox_req *r);
+
+int inbox_spawn(const struct inbox_req *r, pid_t *pidp, int *pidfdp, struct perr *e)
+{
+	/* All signals blocked across fork: a signal landing in the child before
+	 * it resets its handlers would run libuv's handler there and write into
+	 * the loop's signal pipe, which the child shares with us. */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	if (setns(r->box->init_pidfd, CLONE_NEWPID) < 0) {
+		int err = errno;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return perr_set(e, err, "join the box's pid namespace");
+	}
+	pid_t pid = fork();
+	if (pid == 0)
+		child_main(r);
+	int fork_err = errno;
+	/* Back to our own namespace for children at once: box/ forks too. */
+	int back = setns(r->self_pidns, CLONE_NEWPID);
+	int back_err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		return perr_set(e, fork_err, fork_err == ENOMEM ? "fork into the box (is it stopping?)"
+								: "fork");
+	int pidfd = back < 0 ? -1 : pidfd_open(pid, 0);
+	if (pidfd < 0) {
+		int err = back < 0 ? back_err : errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return perr_set(e, err, back < 0 ? "return to the supervisor's pid namespace"
+						 : "pidfd_open");
+	}
+	*pidp = pid;
+	*pidfdp = pidfd;
+	return 0;
+}
+
+/* ---- child side: never returns to the loop ------------------------------- */
+
+static void signals_reset(void)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &sa, NULL); /* glibc-reserved ones fail: fine */
+}
+
+static int cg_write_self(const char *dir)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	_cleanup_fd_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	return write(fd, "0", 1) == 1 ? 0 : -1;
+}
+
+/* A v2 box cgroup that got controllers enabled for its children (systemd
+ * inside does that) may hold no process itself: enter its leaf instead. */
+static int cg_join_v2_leaf(const char *dir, struct perr *e)
+{
+	char leaf[4096];
+	if ((size_t)snprintf(leaf, sizeof leaf, "%s/" V2_LEAF, dir) >= sizeof leaf)
+		return perr_set(e, ENAMETOOLONG, "cgroup %s", dir);
+	if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+		return perr_set(e, errno, "create cgroup %s", leaf);
+	if (cg_write_self(leaf) < 0)
+		return perr_set(e, errno, "join cgroup %s", leaf);
+	return 0;
+}
+
+static int join_cgroup(const struct cg_box *cg, struct perr *e)
+{
+	for (size_t i = 0; cg && i < cg->n_hier; i++) {
+		const struct cg_hier *h = &cg->hier[i];
+		if (!h->path || cg_write_self(h->path) == 0)
+			continue;
+		if (errno == EBUSY && h->v2) {
+			if (cg_join_v2_leaf(h->path, e) < 0)
+				return -1;
+			continue;
+		}
+		return perr_set(e, errno, "join cgroup %s", h->path);
+	}
+	return 0;
+}
+
+static int join_namespaces(int init_pidfd, struct perr *e)
+{
+	if (setns(init_pidfd, BOX_NS) == 0)
+		return 0;
+	/* A kernel without cgroup namespaces: the box has none either. */
+	if (errno == EINVAL && setns(init_pidfd, BOX_NS & ~CLONE_NEWCGROUP) == 0)
+		return 0;
+	return perr_set(e, errno, "join the box's namespaces");
+}
+
+/* Put fds[i] on i for i in 0..2, whatever numbers they have now (a
+ * supervisor started with a closed stdout may hand us fd 1 as a pipe end). */
+static int stdio_install(const int fds[3], struct perr *e)
+{
+	int tmp[3] = { -1, -1, -1 };
+	for (int i = 0; i < 3; i++)
+		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			return perr_set(e, errno, "stdio");
+	for (int i = 0; i < 3; i++)
+		if (dup2(tmp[i], i) < 0)
+			return perr_set(e, errno, "stdio");
+	return 0;
+}
+
+static int stdio_setup(const struct inbox_req *r, struct perr *e)
+{
+	if (r->tty) {
+		/* We are a fresh session leader: the slave becomes our ctty. */
+		if (ioctl(r->stdio[0], TIOCSCTTY, 0) < 0)
+			return perr_set(e, errno, "make the pty the controlling terminal");
+		int fds[3] = { r->stdio[0], r->stdio[0], r->stdio[0] };
+		return stdio_install(fds, e);
+	}
+	_cleanup_fd_ int null = -1;
+	int fds[3] = { r->stdio[0], r->stdio[1], r->stdio[2] };
+	if (fds[0] < 0) {
+		null = open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		if (null < 0)
+			return perr_set(e, errno, "open the box's /dev/null");
+		fds[0] = null;
+	}
+	return stdio_install(fds, e);
+}
+
+/* The proxy env file lives in the box; a missing one is fine. */
+static int env_file_read(const char *path, struct envlist *l, struct perr *e)
+{
+	if (!path || !*path)
+		return 0;
+	_cleanup_fd_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : perr_set(e, errno, "open %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return perr_set(e, errno, "stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return perr_set(e, 0, "%s is not a regular file", path);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (read_fd_all(fd, ENVFILE_MAX, &buf, &len, e) < 0 ||
+	    envfile_parse(buf, len, l, e) < 0)
+		return perr_wrap(e, "env file %s", path);
+	return 0;
+}
+
+static int env_defaults(struct envlist *l, const struct box_user *u, bool tty)
+{
+	if (envlist_set(l, "PATH", DEFAULT_PATH) < 0 || envlist_set(l, "HOME", u->home) < 0 ||
+	    envlist_set(l, "SHELL", u->shell) < 0)
+		return -1;
+	if (u->name && (envlist_set(l, "USER", u->name) < 0 || envlist_set(l, "LOGNAME", u->name) < 0))
+		return -1;
+	if (tty && envlist_set(l, "TERM", "xterm") < 0)
+		return -1;
+	return 0;
+}
+
+/* Later wins: defaults, then the proxy env file, then the request. */
+static char **env_build(const struct inbox_req *r, const struct box_user *u, struct envlist *l,
+			struct perr *e)
+{
+	if (env_defaults(l, u, r->tty) < 0) {
+		perr_set(e, ENOMEM, "environment");
+		return NULL;
+	}
+	if (env_file_read(r->box->cfg->proxy_env_file, l, e) < 0)
+		return NULL;
+	for (char **kv = r->x->env; kv && *kv; kv++) {
+		char *eq = strchr(*kv, '=');
+		if (!eq)
+			continue; /* the codec already refuses these */
+		*eq = 0;
+		int rc = envlist_set(l, *kv, eq + 1);
+		*eq = '=';
+		if (rc < 0) {
+			perr_set(e, ENOMEM, "environment");
+			return NULL;
+		}
+	}
+	char **envp = calloc(l->n + 1, sizeof *envp);
+	for (size_t i = 0; envp && i < l->n; i++)
+		if (asprintf(&envp[i], "%s=%s", l->v[i].key, l->v[i].value) < 0) {
+			perr_set(e, ENOMEM, "environment");
+			return NULL;
+		}
+	if (!envp)
+		perr_set(e, ENOMEM, "environment");
+	return envp;
+}
+
+static int become_user(const struct box_user *u, bool tty, struct perr *e)
+{
+	/* The pty slave belongs to whoever uses it, as login(1) does it. */
+	if (tty && (fchown(STDIN_FILENO, u->uid, (gid_t)-1) < 0 || fchmod(STDIN_FILENO, 0620) < 0))
+		return perr_set(e, errno, "chown the pty");
+	if (setgroups(u->n_groups, u->groups) < 0)
+		return perr_set(e, errno, "setgroups");
+	if (setgid(u->gid) < 0)
+		return perr_set(e, errno, "setgid %u", (unsigned)u->gid);
+	if (setuid(u->uid) < 0)
+		return perr_set(e, errno, "setuid %u", (unsigned)u->uid);
+	return 0;
+}
+
+/* After setuid, so the user's own permissions decide. */
+static int change_dir(const char *cwd, const char *home, struct perr *e)
+{
+	if (cwd && *cwd)
+		return chdir(cwd) < 0 ? perr_set(e, errno, "chdir %s", cwd) : 0;
+	if (chdir(home) == 0 || chdir("/") == 0)
+		return 0;
+	return perr_set(e, errno, "chdir /");
+}
+
+static int exec_failed(const char *what, int err, struct perr *e)
+{
+	perr_set(e, err, "exec %s", what);
+	return err == ENOENT || err == ENOTDIR ? 127 : 126;
+}
+
+/* No login shell was named (`planet enter`): the user's shell, as a login
+ * shell ("-sh"), falling back to /bin/sh when the passwd one is missing. */
+static int exec_login_shell(char **argv, const struct box_user *u, char **envp, struct perr *e)
+{
+	const char *shell = u->shell && *u->shell ? u->shell : "/bin/sh";
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	char **nargv = calloc(argc + 1, sizeof *nargv);
+	if (!nargv)
+		return perr_set(e, ENOMEM, "exec"), 255;
+	memcpy(nargv, argv, argc * sizeof *nargv);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		const char *base = strrchr(shell, '/');
+		if (asprintf(&nargv[0], "-%s", base ? base + 1 : shell) < 0)
+			return perr_set(e, ENOMEM, "exec"), 255;
+		execve(shell, nargv, envp);
+		if (errno != ENOENT || strcmp(shell, "/bin/sh") == 0)
+			break;
+		shell = "/bin/sh";
+	}
+	return exec_failed(shell, errno, e);
+}
+
+static bool search_goes_on(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG ||
+	       err == ESTALE || err == ENODEV || err == ETIMEDOUT;
+}
+
+/* Our own PATH walk: execvpe would search the PATH of the caller's
+ * environment, which is the supervisor's, not the box user's. */
+static int exec_command(char **argv, const struct envlist *l, const struct box_user *u,
+			char **envp, struct perr *e)
+{
+	if (!argv[0][0])
+		return exec_login_shell(argv, u, envp, e);
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return exec_failed(argv[0], errno, e);
+	}
+	const char *path = envlist_get(l, "PATH");
+	if (!path)
+		path = DEFAULT_PATH;
+	size_t nlen = strlen(argv[0]);
+	bool denied = false;
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		char *cand = malloc(dlen + nlen + 3);
+		if (!cand)
+			return perr_set(e, ENOMEM, "exec"), 255;
+		/* An empty element is the current directory, as POSIX says. */
+		snprintf(cand, dlen + nlen + 3, "%.*s/%s", dlen ? (int)dlen : 1, dlen ? p : ".",
+			 argv[0]);
+		execve(cand, argv, envp);
+		int err = errno;
+		free(cand);
+		if (err == EACCES)
+			denied = true;
+		else if (!search_goes_on(err))
+			return exec_failed(argv[0], err, e);
+		if (!*end)
+			break;
+		p = end;
+	}
+	if (denied)
+		return exec_failed(argv[0], EACCES, e);
+	perr_set(e, 0, "exec %s: not found in PATH=%s", argv[0], path);
+	return 127;
+}
+
+/* Everything from the fresh fork to execve. Returns only on failure, with
+ * the exit status to report. */
+static int child_run(const struct inbox_req *r, struct perr *e)
+{
+	signals_reset();
+	uint32_t box_pid = (uint32_t)getpid(); /* we live in the box's pid ns */
+	if (write_all(r->status_w, &box_pid, sizeof box_pid) < 0)
+		return perr_set(e, errno, "status pipe"), 255;
+	if (join_cgroup(r->box->cg, e) < 0 || join_namespaces(r->box->init_pidfd, e) < 0)
+		return 255;
+	if (setsid() < 0)
+		return perr_set(e, errno, "setsid"), 255;
+	if (stdio_setup(r, e) < 0)
+		return 255;
+	_cleanup_fd_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return perr_set(e, errno, "open the box's root"), 255;
+	struct box_user u;
+	if (box_user_lookup(root, r->x->user, &u, e) < 0)
+		return 255;
+	struct envlist l = { 0 };
+	char **envp = env_build(r, &u, &l, e);
+	if (!envp)
+		return 255;
+	/* Nothing of the supervisor's may reach the command: close-on-exec
+	 * on everything past stdio (the status pipe already is). */
+	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+		return perr_set(e, errno, "close_range"), 255;
+	if (r->box->apply_security && r->box->apply_security(r->box->cfg, e) < 0)
+		return perr_wrap(e, "box security"), 255;
+	if (become_user(&u, r->tty, e) < 0 || change_dir(r->x->cwd, u.home, e) < 0)
+		return 255;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	return exec_command(r->x->argv, &l, &u, envp, e);
+}
+
+static _Noreturn void child_main(const struct inbox_req *r)
+{
+	struct perr e = { 0 };
+	int status = child_run(r, &e);
+	struct {
+		uint32_t status;
+		char msg[INBOX_STATUS_MAX - 8];
+	} rec = { .status = (uint32_t)status };
+	size_t n = strnlen(e.msg, sizeof rec.msg);
+	memcpy(rec.msg, e.msg, n);
+	/* One write below PIPE_BUF: it arrives whole or not at all. */
+	(void)write_all(r->status_w, &rec, sizeof rec.status + n);
+	_exit(status);
+}

@@ -1,0 +1,871 @@
+/* The enter server: the unix socket on the supervisor's loop, who may
+ * connect, the first frame of each connection, and the control requests
+ * (status, stop). Exec sessions are session.c's.
+ *
+ * A connection's life:
+ *   accept        peer credentials (SO_PEERCRED, SO_PEERGROUPS): root or a
+ *                 member of [enter] group, else an ERROR and close
+ *   C_NEW         the first complete frame must arrive within HANDSHAKE_MS
+ *                 (a peer that sends nothing, or half a frame, is dropped)
+ *   (STATUS)      reply, flush, close
+ *   C_STOP        acknowledge, start the halt, stay open: the close at the
+ *                 end of the halt is the client's "box is gone"
+ *   C_SESSION     frames go to the session until it ends
+ *   C_ENDING      flushing the last frames before the close
+ *
+ * Untrusted bytes: frames go through proto_decode; a frame that cannot be
+ * valid, or a kind the current state does not take, is refused from its
+ * header, before any of its payload is buffered. Reads land in one shared
+ * scratch buffer; only an incomplete frame is copied to the connection. */
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "config/config.h"
+
+#define SCRATCH_SIZE (128 * 1024)
+#define HANDSHAKE_MS 10000
+#define KILL_WAIT_MS 1000     /* enter_server_close: reaping budget, all sessions */
+#define CONN_SLACK 32	      /* connections beyond max_sessions (status, stop, new) */
+#define DEFAULT_MAX_SESSIONS 256
+#define PART_KEEP 4096	      /* a partial-frame buffer above this is freed after use */
+#define RETRY_ACCEPT_MS 100
+
+enum conn_state { C_NEW, C_STOP, C_SESSION, C_ENDING };
+
+struct enter_server {
+	uv_loop_t *loop;
+	const struct enter_box *box;
+	uv_pipe_t listener;
+	uv_timer_t retry; /* accept again after an allocation failure */
+	char *path;
+	dev_t sock_dev;
+	ino_t sock_ino;
+	int self_pidns;
+	bool has_group;
+	gid_t gid;
+	unsigned max_sessions;
+	struct enter_conn *conns;
+	unsigned n_conns, n_sessions;
+	unsigned refs; /* listener, retry timer, connections */
+	bool closing;
+};
+
+struct enter_conn {
+	struct enter_server *srv;
+	struct enter_conn *prev, *next;
+	uv_pipe_t sock;
+	uv_timer_t timer; /* handshake deadline */
+	uv_shutdown_t shut;
+	enum conn_state state;
+	struct ucred peer;
+	uint8_t *part; /* an incomplete frame */
+	size_t part_len, part_cap;
+	unsigned refs;
+	bool paused, sock_closing;
+	struct enter_session *sess;
+};
+
+static uint8_t scratch[SCRATCH_SIZE];
+
+void *enter_scratch(size_t *len)
+{
+	*len = sizeof scratch;
+	return scratch;
+}
+
+/* ---- small shared helpers ----------------------------------------------- */
+
+void enter_audit(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	/* stdout may be non-blocking (box/ relays the console through it):
+	 * wait a little for room rather than lose an audit line, never long. */
+	for (int tries = 0; tries < 3; tries++) {
+		ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
+		if (w == n || (w < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+		if (w > 0) {
+			memmove(line, line + w, (size_t)(n - w));
+			n -= (int)w;
+		}
+		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+		(void)poll(&p, 1, 50);
+	}
+}
+
+void enter_quote(struct strbuf *b, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = b->len;
+	sb_append(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[4] = { '\\', (char)ch, 0, 0 };
+		size_t n = 2;
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+			esc[0] = (char)ch;
+			n = 1;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			esc[1] = 'x';
+			esc[2] = hex[ch >> 4];
+			esc[3] = hex[ch & 15];
+			n = 4;
+		}
+		if (b->len - start + n + 4 > max) {
+			sb_append(b, "...", 3);
+			break;
+		}
+		sb_append(b, esc, n);
+	}
+	sb_append(b, "\"", 1);
+}
+
+struct send_req {
+	uv_write_t req;
+	enter_sent_cb cb;
+	void *data;
+	char bytes[];
+};
+
+static void stream_sent(uv_write_t *req, int status)
+{
+	struct send_req *w = (struct send_req *)req;
+	enter_sent_cb cb = w->cb;
+	void *data = w->data;
+	free(w);
+	if (cb)
+		cb(data, status);
+}
+
+int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const void *b,
+		      size_t blen, enter_sent_cb cb, void *data)
+{
+	uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen),
+			     uv_buf_init((char *)b, (unsigned)blen) };
+	int w = uv_try_write(st, bufs, blen ? 2 : 1);
+	if (w < 0 && w != UV_EAGAIN)
+		return w;
+	size_t done = w > 0 ? (size_t)w : 0, total = alen + blen;
+	if (done == total)
+		return 0;
+	struct send_req *r = malloc(sizeof *r + (total - done));
+	if (!r)
+		return UV_ENOMEM;
+	size_t k = 0;
+	if (done < alen) {
+		memcpy(r->bytes, (const char *)a + done, alen - done);
+		k = alen - done;
+		done = alen;
+	}
+	if (blen > done - alen)
+		memcpy(r->bytes + k, (const char *)b + (done - alen), blen - (done - alen));
+	r->cb = cb;
+	r->data = data;
+	uv_buf_t rest = uv_buf_init(r->bytes, (unsigned)(total - (w > 0 ? (size_t)w : 0)));
+	int err = uv_write(&r->req, st, &rest, 1, stream_sent);
+	if (err < 0)
+		free(r);
+	return err;
+}
+
+/* ---- connection lifetime ------------------------------------------------ */
+
+static void server_unref(struct enter_server *srv)
+{
+	if (--srv->refs)
+		return;
+	free(srv->path);
+	free(srv);
+}
+
+void conn_ref(struct enter_conn *c)
+{
+	c->refs++;
+}
+
+void conn_unref(struct enter_conn *c)
+{
+	if (--c->refs)
+		return;
+	struct enter_server *srv = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->n_conns--;
+	if (c->sess) {
+		srv->n_sessions--;
+		session_free(c->sess);
+	}
+	free(c->part);
+	free(c);
+	server_unref(srv);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	conn_unref(h->data);
+}
+
+/* The socket is gone: a session still running learns it here, once, from
+ * the loop (never from inside a send). */
+static void conn_sock_closed(uv_handle_t *h)
+{
+	struct enter_conn *c = h->data;
+	if (c->sess)
+		session_client_gone(c->sess);
+	conn_unref(c);
+}
+
+static void conn_close_sock(struct enter_conn *c)
+{
+	if (c->sock_closing)
+		return;
+	c->sock_closing = true;
+	c->state = C_ENDING;
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->sock, conn_sock_closed);
+}
+
+static void conn_shut(uv_shutdown_t *req, int status)
+{
+	conn_close_sock(req->data);
+}
+
+void conn_end(struct enter_conn *c)
+{
+	if (c->state == C_ENDING || c->sock_closing)
+		return;
+	c->state = C_ENDING;
+	uv_timer_stop(&c->timer);
+	uv_read_stop((uv_stream_t *)&c->sock);
+	c->shut.data = c;
+	/* uv_shutdown completes once every queued frame is written. */
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->sock, conn_shut) < 0)
+		conn_close_sock(c);
+}
+
+void conn_attach(struct enter_conn *c, struct enter_session *s)
+{
+	c->sess = s;
+	c->srv->n_sessions++;
+}
+
+struct uv_loop_s *conn_loop(const struct enter_conn *c)
+{
+	return c->srv->loop;
+}
+
+const struct enter_box *conn_box(const struct enter_conn *c)
+{
+	return c->srv->box;
+}
+
+int conn_self_pidns(const struct enter_conn *c)
+{
+	return c->srv->self_pidns;
+}
+
+void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid)
+{
+	*uid = c->peer.uid;
+	*pid = c->peer.pid;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void conn_sent(void *data, int status)
+{
+	struct enter_conn *c = data;
+	if (status < 0) {
+		if (status != UV_ECANCELED)
+			conn_close_sock(c);
+		return;
+	}
+	if (c->sess && !c->sock_closing)
+		session_client_drained(c->sess);
+}
+
+int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len)
+{
+	if (c->sock_closing || c->state == C_ENDING)
+		return -1;
+	uint8_t hdr[PROTO_HDR];
+	proto_header(hdr, kind, (uint32_t)len);
+	if (enter_stream_send((uv_stream_t *)&c->sock, hdr, sizeof hdr, payload, len, conn_sent,
+			      c) < 0) {
+		conn_close_sock(c);
+		return -1;
+	}
+	return 0;
+}
+
+size_t conn_queued(const struct enter_conn *c)
+{
+	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->sock);
+}
+
+static void conn_fail(struct enter_conn *c, uint32_t status, const char *msg)
+{
+	size_t n = strnlen(msg, PERR_MSG_MAX);
+	uint8_t p[4 + PERR_MSG_MAX];
+	p[0] = (uint8_t)(status >> 24);
+	p[1] = (uint8_t)(status >> 16);
+	p[2] = (uint8_t)(status >> 8);
+	p[3] = (uint8_t)status;
+	memcpy(p + 4, msg, n);
+	conn_send(c, PK_ERROR, p, 4 + n);
+	conn_end(c);
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	size_t len;
+	buf->base = enter_scratch(&len);
+	buf->len = len;
+}
+
+static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+
+void conn_pause(struct enter_conn *c, bool pause)
+{
+	if (c->paused == pause)
+		return;
+	c->paused = pause;
+	if (c->sock_closing || c->state == C_ENDING)
+		return;
+	if (pause)
+		uv_read_stop((uv_stream_t *)&c->sock);
+	else
+		uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
+}
+
+/* Which kinds a connection takes in its current state. */
+static bool kind_expected(enum conn_state st, uint8_t kind)
+{
+	if (st == C_NEW)
+		return kind == PK_EXEC || kind == PK_STATUS || kind == PK_STOP;
+	if (st == C_SESSION)
+		return kind == PK_STDIN || kind == PK_STDIN_EOF || kind == PK_RESIZE ||
+		       kind == PK_SIGNAL;
+	return true;
+}
+
+static const char *kind_hint(enum conn_state st)
+{
+	return st == C_NEW ? "a connection starts with EXEC, STATUS or STOP"
+			   : "a session takes STDIN, STDIN_EOF, RESIZE and SIGNAL";
+}
+
+static bool kind_ok(struct enter_conn *c, uint8_t kind)
+{
+	if (kind_expected(c->state, kind))
+		return true;
+	char msg[128];
+	snprintf(msg, sizeof msg, "unexpected frame kind 0x%02x: %s", kind, kind_hint(c->state));
+	conn_fail(c, 255, msg);
+	return false;
+}
+
+/* Refuse a frame from its header, before buffering its payload. */
+static bool header_ok(struct enter_conn *c, const uint8_t *p, size_t have)
+{
+	return have < PROTO_HDR || kind_ok(c, p[4]);
+}
+
+static void status_reply(struct enter_conn *c)
+{
+	const struct enter_box *box = c->srv->box;
+	struct strbuf b = { 0 };
+	struct strbuf root = { 0 };
+	/* One line per key: no control character of a path may break it. */
+	for (const char *r = box->cfg->rootfs ? box->cfg->rootfs : ""; *r; r++)
+		sb_append(&root, (unsigned char)*r < 0x20 || *r == 0x7f ? "?" : r, 1);
+	unsigned long long now = (unsigned long long)time(NULL);
+	unsigned long long up = now > box->started_unix ? now - box->started_unix : 0;
+	if (sb_printf(&b,
+		      "state=running\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
+		      "sessions=%u\n",
+		      box->box_id, (int)box->init_pid, up, root.s ? root.s : "",
+		      c->srv->n_sessions) < 0)
+		conn_fail(c, 255, "out of memory");
+	else
+		conn_send(c, PK_STATUS_REPLY, b.s, b.len);
+	sb_free(&b);
+	sb_free(&root);
+	conn_end(c);
+}
+
+static void stop_request(struct enter_conn *c, const struct proto_frame *f)
+{
+	uint32_t timeout = 0;
+	(void)proto_get_stop(f, &timeout);
+	c->state = C_STOP;
+	enter_audit("enter: stop uid=%u pid=%d timeout_sec=%u", (unsigned)c->peer.uid,
+		    (int)c->peer.pid, timeout);
+	conn_send(c, PK_STOP_ACK, NULL, 0);
+	const struct enter_box *box = c->srv->box;
+	if (box->request_stop)
+		box->request_stop(box->ctx, timeout);
+}
+
+static void exec_request(struct enter_conn *c, const struct proto_frame *f)
+{
+	struct enter_server *srv = c->srv;
+	struct perr e = { 0 };
+	if (srv->n_sessions >= srv->max_sessions) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "too many sessions (limit %u)", srv->max_sessions);
+		conn_fail(c, 255, msg);
+		return;
+	}
+	struct proto_exec x;
+	if (proto_exec_parse(f->payload, f->len, &x, &e) < 0) {
+		conn_fail(c, 255, e.msg);
+		return;
+	}
+	c->state = C_SESSION;
+	int rc = session_start(c, &x, &e);
+	proto_exec_free(&x);
+	if (rc < 0)
+		conn_fail(c, 255, e.msg);
+}
+
+static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
+{
+	struct perr e = { 0 };
+	if (!kind_ok(c, f->kind))
+		return;
+	switch (c->state) {
+	case C_NEW:
+		uv_timer_stop(&c->timer);
+		if (f->kind == PK_STATUS)
+			status_reply(c);
+		else if (f->kind == PK_STOP)
+			stop_request(c, f);
+		else
+			exec_request(c, f);
+		return;
+	case C_SESSION:
+		if (session_frame(c->sess, f, &e) < 0)
+			conn_fail(c, 255, e.msg);
+		return;
+	default:
+		return;
+	}
+}
+
+static bool conn_feeding(const struct enter_conn *c)
+{
+	return (c->state == C_NEW || c->state == C_SESSION) && !c->sock_closing;
+}
+
+static int part_append(struct enter_conn *c, const uint8_t *p, size_t n)
+{
+	size_t want = c->part_len + n;
+	/* Once the header has been accepted (header_ok), make room for the
+	 * whole frame at once. */
+	const uint8_t *l = c->part_len >= PROTO_HDR ? c->part : n >= PROTO_HDR && !c->part_len ? p : NULL;
+	if (l) {
+		size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
+		if (total > want)
+			want = total;
+	}
+	if (want > c->part_cap) {
+		uint8_t *np = realloc(c->part, want);
+		if (!np)
+			return -1;
+		c->part = np;
+		c->part_cap = want;
+	}
+	memcpy(c->part + c->part_len, p, n);
+	c->part_len += n;
+	return 0;
+}
+
+/* Bytes still missing from the frame begun in c->part. */
+static size_t part_need(const struct enter_conn *c)
+{
+	if (c->part_len < PROTO_HDR)
+		return PROTO_HDR - c->part_len;
+	const uint8_t *l = c->part;
+	size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
+	return total - c->part_len;
+}
+
+static void part_done(struct enter_conn *c)
+{
+	c->part_len = 0;
+	if (c->part_cap > PART_KEEP) {
+		free(c->part);
+		c->part = NULL;
+		c->part_cap = 0;
+	}
+}
+
+/* Continue the frame held in c->part with new bytes; returns how many were
+ * used, or -1 when the connection failed. */
+static ssize_t feed_part(struct enter_conn *c, const uint8_t *p, size_t n)
+{
+	struct perr e = { 0 };
+	size_t k = part_need(c);
+	if (k > n)
+		k = n;
+	if (part_append(c, p, k) < 0) {
+		conn_fail(c, 255, "out of memory");
+		return -1;
+	}
+	struct proto_frame f;
+	size_t used;
+	int r = proto_decode(c->part, c->part_len, &f, &used, &e);
+	if (r < 0) {
+		conn_fail(c, 255, e.msg);
+		return -1;
+	}
+	if (r == 0)
+		return header_ok(c, c->part, c->part_len) ? (ssize_t)k : -1;
+	conn_frame(c, &f);
+	part_done(c);
+	return (ssize_t)k;
+}
+
+static void conn_feed(struct enter_conn *c, const uint8_t *p, size_t n)
+{
+	while (n && conn_feeding(c)) {
+		if (c->part_len) {
+			ssize_t k = feed_part(c, p, n);
+			if (k < 0)
+				return;
+			p += k;
+			n -= (size_t)k;
+			continue;
+		}
+		struct perr e = { 0 };
+		struct proto_frame f;
+		size_t used;
+		int r = proto_decode(p, n, &f, &used, &e);
+		if (r < 0) {
+			conn_fail(c, 255, e.msg);
+			return;
+		}
+		if (r == 0) { /* incomplete: keep it, if its header is acceptable */
+			if (header_ok(c, p, n) && part_append(c, p, n) < 0)
+				conn_fail(c, 255, "out of memory");
+			return;
+		}
+		conn_frame(c, &f);
+		p += used;
+		n -= used;
+	}
+}
+
+static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct enter_conn *c = st->data;
+	if (n == 0)
+		return;
+	if (n < 0) { /* EOF or error: the client is gone */
+		conn_close_sock(c);
+		return;
+	}
+	if (conn_feeding(c))
+		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
+	/* C_STOP: the client only waits; what it sends is ignored. */
+}
+
+static void handshake_expired(uv_timer_t *t)
+{
+	char msg[64];
+	snprintf(msg, sizeof msg, "no complete request within %d s", HANDSHAKE_MS / 1000);
+	conn_fail(t->data, 255, msg);
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+static bool peer_in_group(int fd, gid_t gid)
+{
+	gid_t small[64];
+	gid_t *groups = small;
+	socklen_t len = sizeof small;
+	_cleanup_free_ gid_t *big = NULL;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || !(big = malloc(len)))
+			return false;
+		groups = big;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			return false;
+	}
+	for (size_t i = 0; i < len / sizeof *groups; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* SO_PEERCRED and SO_PEERGROUPS are the peer's identity at connect(): no
+ * race with a pid that exits and gets reused, unlike /proc/<pid>. */
+static bool peer_allowed(struct enter_conn *c, int fd)
+{
+	struct enter_server *srv = c->srv;
+	if (c->peer.uid == 0)
+		return true;
+	if (!srv->has_group)
+		return false;
+	return c->peer.gid == srv->gid || peer_in_group(fd, srv->gid);
+}
+
+static void refuse(struct enter_conn *c)
+{
+	const char *group = c->srv->box->cfg->enter_group;
+	char msg[256];
+	if (c->srv->has_group)
+		snprintf(msg, sizeof msg, "permission denied: uid %u is not root nor in group %s",
+			 (unsigned)c->peer.uid, group);
+	else
+		snprintf(msg, sizeof msg, "permission denied: uid %u is not root",
+			 (unsigned)c->peer.uid);
+	enter_audit("enter: refused uid=%u pid=%d", (unsigned)c->peer.uid, (int)c->peer.pid);
+	conn_fail(c, 255, msg);
+}
+
+static struct enter_conn *conn_new(struct enter_server *srv)
+{
+	struct enter_conn *c = calloc(1, sizeof *c);
+	if (!c || uv_pipe_init(srv->loop, &c->sock, 0) < 0) {
+		free(c);
+		return NULL;
+	}
+	c->srv = srv;
+	c->sock.data = c;
+	c->timer.data = c;
+	c->peer.pid = -1;
+	c->peer.uid = (uid_t)-1;
+	uv_timer_init(srv->loop, &c->timer);
+	c->refs = 2; /* sock, timer */
+	c->next = srv->conns;
+	if (c->next)
+		c->next->prev = c;
+	srv->conns = c;
+	srv->n_conns++;
+	srv->refs++;
+	return c;
+}
+
+static void on_connection(uv_stream_t *l, int status);
+
+static void retry_accept(uv_timer_t *t)
+{
+	struct enter_server *srv = t->data;
+	on_connection((uv_stream_t *)&srv->listener, 0);
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	struct enter_server *srv = l->data;
+	if (status < 0 || srv->closing)
+		return;
+	struct enter_conn *c = conn_new(srv);
+	if (!c) {
+		/* libuv holds the pending connection until we accept it; try again
+		 * when memory may be back rather than drop the listener. */
+		uv_timer_start(&srv->retry, retry_accept, RETRY_ACCEPT_MS, 0);
+		return;
+	}
+	int fd = -1;
+	socklen_t len = sizeof c->peer;
+	if (uv_accept(l, (uv_stream_t *)&c->sock) < 0 ||
+	    uv_fileno((uv_handle_t *)&c->sock, &fd) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &len) < 0) {
+		conn_close_sock(c);
+		return;
+	}
+	if (!peer_allowed(c, fd)) {
+		refuse(c);
+		return;
+	}
+	if (srv->n_conns > srv->max_sessions + CONN_SLACK) {
+		conn_fail(c, 255, "too many connections");
+		return;
+	}
+	uv_timer_start(&c->timer, handshake_expired, HANDSHAKE_MS, 0);
+	uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
+}
+
+/* ---- the listening socket ----------------------------------------------- */
+
+static int resolve_group(struct enter_server *srv, const char *name, struct perr *e)
+{
+	if (!name || !*name)
+		return 0;
+	/* The group is the host's: here, and only here, host NSS is right. */
+	struct group *g = getgrnam(name);
+	if (g) {
+		srv->gid = g->gr_gid;
+		srv->has_group = true;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(name, &end, 10);
+	if (*end || errno || v >= (gid_t)-1)
+		return perr_set(e, 0, "enter group \"%s\": no such group on the host", name);
+	srv->gid = (gid_t)v;
+	srv->has_group = true;
+	return 0;
+}
+
+/* A socket file left by a crashed supervisor is replaced; a live one
+ * (something accepts on it) is not ours to take. */
+static int clear_stale(const char *path, const struct sockaddr_un *a, struct perr *e)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : perr_set(e, errno, "stat %s", path);
+	if (!S_ISSOCK(st.st_mode))
+		return perr_set(e, 0, "%s exists and is not a socket", path);
+	_cleanup_fd_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0 && connect(probe, (const struct sockaddr *)a, sizeof *a) == 0)
+		return perr_set(e, EADDRINUSE, "%s is served by another process", path);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return perr_set(e, errno, "remove stale %s", path);
+	return 0;
+}
+
+static int listen_socket(struct enter_server *srv, struct perr *e)
+{
+	const char *path = srv->path;
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof a.sun_path)
+		return perr_set(e, ENAMETOOLONG, "socket path %s", path);
+	memcpy(a.sun_path, path, strlen(path));
+	if (clear_stale(path, &a, e) < 0)
+		return -1;
+	_cleanup_fd_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return perr_set(e, errno, "socket");
+	/* Created 0600 and only then opened up to the group: never a moment
+	 * when anyone else could connect. */
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+	umask(old);
+	if (rc < 0)
+		return perr_set(e, errno, "bind %s", path);
+	struct stat st;
+	if ((srv->has_group && (fchownat(AT_FDCWD, path, 0, srv->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+				chmod(path, 0660) < 0)) ||
+	    lstat(path, &st) < 0) {
+		int err = errno;
+		unlink(path);
+		return perr_set(e, err, "set owner/mode of %s", path);
+	}
+	srv->sock_dev = st.st_dev;
+	srv->sock_ino = st.st_ino;
+	return take_fd(&fd);
+}
+
+static void srv_handle_closed(uv_handle_t *h)
+{
+	server_unref(h->data);
+}
+
+int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
+		       struct enter_server **out, struct perr *e)
+{
+	/* Writes to a client or a stdin pipe whose reader left must fail with
+	 * EPIPE, not kill the supervisor. */
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	sigaction(SIGPIPE, &ign, NULL);
+
+	struct enter_server *srv = calloc(1, sizeof *srv);
+	if (!srv || !(srv->path = strdup(box->cfg->socket_path))) {
+		free(srv);
+		return perr_set(e, ENOMEM, "enter server");
+	}
+	srv->loop = loop;
+	srv->box = box;
+	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
+	srv->self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	int fd = -1;
+	if (srv->self_pidns < 0)
+		perr_set(e, errno, "open /proc/self/ns/pid");
+	if (srv->self_pidns < 0 || resolve_group(srv, box->cfg->enter_group, e) < 0 ||
+	    (fd = listen_socket(srv, e)) < 0) {
+		if (srv->self_pidns >= 0)
+			close(srv->self_pidns);
+		free(srv->path);
+		free(srv);
+		return -1;
+	}
+	srv->refs = 2; /* listener, retry timer */
+	srv->listener.data = srv;
+	srv->retry.data = srv;
+	uv_timer_init(loop, &srv->retry);
+	uv_pipe_init(loop, &srv->listener, 0); /* cannot fail without ipc */
+	int err = uv_pipe_open(&srv->listener, fd);
+	if (err < 0)
+		close(fd);
+	else
+		err = uv_listen((uv_stream_t *)&srv->listener, SOMAXCONN, on_connection);
+	if (err < 0) {
+		srv->closing = true;
+		unlink(srv->path);
+		close(srv->self_pidns);
+		uv_close((uv_handle_t *)&srv->retry, srv_handle_closed);
+		uv_close((uv_handle_t *)&srv->listener, srv_handle_closed);
+		return perr_set(e, -err, "listen on %s", box->cfg->socket_path);
+	}
+	*out = srv;
+	return 0;
+}
+
+unsigned enter_server_sessions(const struct enter_server *s)
+{
+	return s ? s->n_sessions : 0;
+}
+
+void enter_server_close(struct enter_server *srv)
+{
+	if (!srv || srv->closing)
+		return;
+	srv->closing = true;
+	uv_close((uv_handle_t *)&srv->listener, srv_handle_closed);
+	uv_close((uv_handle_t *)&srv->retry, srv_handle_closed);
+	/* Only our own socket file: a newer supervisor may own the path now. */
+	struct stat st;
+	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
+		unlink(srv->path);
+	unsigned long long deadline = now_ns() + KILL_WAIT_MS * 1000000ull;
+	for (struct enter_conn *c = srv->conns; c; c = c->next) {
+		if (c->sess)
+			session_kill(c->sess, deadline);
+		conn_close_sock(c);
+	}
+	close(srv->self_pidns);
+	srv->self_pidns = -1;
+}

@@ -1,0 +1,700 @@
+/* One exec session: a process in the box, relayed over one connection.
+ *
+ * Handles, each with one job:
+ *   pid_watch     the leader's pidfd: readable once it exited; we reap it
+ *                 at once (a zombie of ours would keep a halting box's init
+ *                 from finishing its exit)
+ *   status_watch  the spawn status pipe: the in-box pid, or why exec failed
+ *   out[]         stdout / stderr pipes; with a tty, out[SO_OUT] is the pty
+ *                 master, read for output and written for input
+ *   in            the stdin pipe (no tty, stdin requested)
+ *   timer         the exit grace, or the hangup grace after a disconnect
+ *
+ * The session ends when the leader has exited, the status pipe is done and
+ * the output is drained. "Drained" means: what was buffered in the pipes
+ * when the leader exited (FIONREAD) has been relayed, and then either EOF or
+ * EXIT_GRACE_MS more, so a background child that keeps stdout open cannot
+ * hold the session. A client that reads slowly only slows this down.
+ *
+ * Flow control, both ways bounded: reading the process stops while more
+ * than OUT_HIGH bytes wait for the client; reading the client stops while
+ * more than IN_HIGH bytes wait for the process's stdin.
+ *
+ * Client gone (EOF, error, protocol error): SIGHUP to the session's process
+ * group, SIGKILL to it HANGUP_GRACE_MS later; the leader is reaped whatever
+ * happens, and the session's memory goes when its last handle has closed. */
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define OUT_HIGH (128 * 1024)
+#define OUT_LOW (32 * 1024)
+#define IN_HIGH (128 * 1024)
+#define IN_LOW (32 * 1024)
+#define EXIT_GRACE_MS 200
+#define HANGUP_GRACE_MS 2000
+#define AUDIT_ARGV_MAX 512
+
+enum { SO_OUT, SO_ERR };
+
+struct enter_session {
+	struct enter_conn *c;
+	const struct enter_box *box;
+	bool tty, want_stdin;
+
+	pid_t pid; /* host pid; the process group id once it called setsid */
+	int pidfd;
+	uv_poll_t pid_watch;
+	int status_fd;
+	uv_poll_t status_watch;
+	uint8_t status_buf[INBOX_STATUS_MAX + 1];
+	size_t status_len;
+	uv_pipe_t out[2];
+	uv_pipe_t in;
+	uv_shutdown_t in_shut;
+	uv_timer_t timer;
+	size_t owed[2]; /* bytes still to relay of what was buffered at exit */
+
+	/* which handles are open */
+	bool pid_open, status_open, out_open[2], in_open, timer_open;
+	/* progress */
+	bool started, status_done, exited, failed, gone, finished;
+	bool out_paused, in_eof, grace_armed, hanging_up, hangup_done;
+	bool signaled;
+	int code;		/* exit code or signal */
+	uint32_t fail_status;	/* when failed */
+	const char *fail_msg;
+
+	char *audit_argv;
+	char *audit_user;
+	unsigned long long t0;
+};
+
+static void maybe_finish(struct enter_session *s);
+static void drain_begin(struct enter_session *s);
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* ---- handle bookkeeping ------------------------------------------------- */
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct enter_session *s = h->data;
+	if (h == (uv_handle_t *)&s->pid_watch)
+		close(s->pidfd);
+	else if (h == (uv_handle_t *)&s->status_watch)
+		close(s->status_fd);
+	conn_unref(s->c);
+}
+
+static void handle_close(struct enter_session *s, void *h, bool *open)
+{
+	if (!*open)
+		return;
+	*open = false;
+	uv_close(h, handle_closed);
+}
+
+static void handle_opened(struct enter_session *s, void *h, bool *open)
+{
+	((uv_handle_t *)h)->data = s;
+	*open = true;
+	conn_ref(s->c);
+}
+
+/* A uv_pipe_t around one of our pipe (or pty master) ends; the handle owns
+ * the fd from here on, even when opening it fails. */
+static int pipe_wrap(struct enter_session *s, uv_pipe_t *p, bool *open, int fd)
+{
+	uv_loop_t *loop = conn_loop(s->c);
+	if (uv_pipe_init(loop, p, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	handle_opened(s, p, open);
+	if (uv_pipe_open(p, fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int poll_wrap(struct enter_session *s, uv_poll_t *p, bool *open, int fd)
+{
+	if (uv_poll_init(conn_loop(s->c), p, fd) < 0) {
+		close(fd);
+		return -1;
+	}
+	handle_opened(s, p, open);
+	return 0;
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+static int audit_prepare(struct enter_session *s, const struct proto_exec *x)
+{
+	struct strbuf b = { 0 };
+	for (char **a = x->argv; *a && b.len < AUDIT_ARGV_MAX; a++) {
+		if (b.len)
+			sb_append(&b, " ", 1);
+		enter_quote(&b, *a, AUDIT_ARGV_MAX - b.len);
+	}
+	struct strbuf u = { 0 };
+	enter_quote(&u, *x->user ? x->user : "root", 64);
+	s->audit_argv = b.s;
+	s->audit_user = u.s;
+	return b.s && u.s ? 0 : -1;
+}
+
+static void audit(struct enter_session *s, const char *result)
+{
+	uid_t uid;
+	pid_t pid;
+	conn_peer(s->c, &uid, &pid);
+	enter_audit("enter: uid=%u pid=%d user=%s tty=%s argv=%s result=%s%s duration_ms=%llu",
+		    (unsigned)uid, (int)pid, s->audit_user ? s->audit_user : "?",
+		    s->tty ? "yes" : "no", s->audit_argv ? s->audit_argv : "?", result,
+		    s->gone ? " client=gone" : "", (now_ns() - s->t0) / 1000000ull);
+}
+
+static void audit_result(struct enter_session *s)
+{
+	char r[64], name[32];
+	if (s->failed)
+		snprintf(r, sizeof r, "error:%u", s->fail_status);
+	else if (!s->exited)
+		snprintf(r, sizeof r, "killed:box-stopping");
+	else if (s->signaled)
+		snprintf(r, sizeof r, "signal:%s", signal_name(s->code, name, sizeof name));
+	else
+		snprintf(r, sizeof r, "exit:%d", s->code);
+	audit(s, r);
+}
+
+/* ---- output: process -> client ------------------------------------------ */
+
+static void out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	size_t len;
+	buf->base = enter_scratch(&len);
+	buf->len = len < PROTO_MAX_DATA ? len : PROTO_MAX_DATA;
+}
+
+static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
+
+static void outputs_reading(struct enter_session *s, bool on)
+{
+	for (int i = 0; i < 2; i++) {
+		if (!s->out_open[i])
+			continue;
+		if (on)
+			uv_read_start((uv_stream_t *)&s->out[i], out_alloc, out_read);
+		else
+			uv_read_stop((uv_stream_t *)&s->out[i]);
+	}
+}
+
+static void grace_expired(uv_timer_t *t)
+{
+	struct enter_session *s = t->data;
+	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
+	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	maybe_finish(s);
+}
+
+/* Once what the leader left in the pipes is relayed, give stragglers
+ * EXIT_GRACE_MS more to reach EOF. */
+static void grace_check(struct enter_session *s)
+{
+	if (!s->exited || s->gone || s->grace_armed || s->owed[SO_OUT] || s->owed[SO_ERR])
+		return;
+	if (!s->out_open[SO_OUT] && !s->out_open[SO_ERR])
+		return;
+	s->grace_armed = true;
+	uv_timer_start(&s->timer, grace_expired, EXIT_GRACE_MS, 0);
+}
+
+static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct enter_session *s = st->data;
+	int i = st == (uv_stream_t *)&s->out[SO_ERR] ? SO_ERR : SO_OUT;
+	if (n == 0)
+		return;
+	if (n < 0) { /* EOF; EIO on a pty master whose slave is gone */
+		s->owed[i] = 0;
+		handle_close(s, st, &s->out_open[i]);
+		grace_check(s);
+		maybe_finish(s);
+		return;
+	}
+	s->owed[i] -= (size_t)n < s->owed[i] ? (size_t)n : s->owed[i];
+	conn_send(s->c, i == SO_ERR ? PK_STDERR : PK_STDOUT, buf->base, (size_t)n);
+	if (!s->out_paused && conn_queued(s->c) > OUT_HIGH) {
+		s->out_paused = true;
+		outputs_reading(s, false);
+	}
+	grace_check(s);
+}
+
+void session_client_drained(struct enter_session *s)
+{
+	if (!s->out_paused || conn_queued(s->c) > OUT_LOW)
+		return;
+	s->out_paused = false;
+	if (s->started && !s->finished)
+		outputs_reading(s, true);
+}
+
+/* ---- input: client -> process ------------------------------------------- */
+
+static uv_stream_t *stdin_stream(struct enter_session *s)
+{
+	if (s->tty)
+		return s->out_open[SO_OUT] ? (uv_stream_t *)&s->out[SO_OUT] : NULL;
+	return s->in_open && !s->in_eof ? (uv_stream_t *)&s->in : NULL;
+}
+
+/* Pause the client while the process is behind on its stdin. */
+static void stdin_flow(struct enter_session *s)
+{
+	uv_stream_t *st = stdin_stream(s);
+	size_t q = st ? uv_stream_get_write_queue_size(st) : 0;
+	if (q > IN_HIGH)
+		conn_pause(s->c, true);
+	else if (q <= IN_LOW)
+		conn_pause(s->c, false);
+}
+
+static void stdin_sent(void *data, int status)
+{
+	struct enter_session *s = data;
+	/* The process closed its stdin (EPIPE): what the client still sends is
+	 * dropped, as a pipe would. */
+	if (status < 0 && status != UV_ECANCELED && !s->tty)
+		handle_close(s, &s->in, &s->in_open);
+	stdin_flow(s);
+}
+
+static void stdin_write(struct enter_session *s, const uint8_t *p, size_t n)
+{
+	uv_stream_t *st = stdin_stream(s);
+	if (!s->want_stdin || !st)
+		return;
+	if (enter_stream_send(st, p, n, NULL, 0, stdin_sent, s) < 0 && !s->tty)
+		handle_close(s, &s->in, &s->in_open);
+	stdin_flow(s);
+}
+
+static void stdin_shut(uv_shutdown_t *req, int status)
+{
+	struct enter_session *s = req->data;
+	handle_close(s, &s->in, &s->in_open);
+}
+
+/* EOF reaches a pipe reader as EOF; a tty reader gets the EOF character. */
+static void stdin_eof(struct enter_session *s)
+{
+	if (s->tty) {
+		struct termios t;
+		int fd = -1;
+		if (s->out_open[SO_OUT] && uv_fileno((uv_handle_t *)&s->out[SO_OUT], &fd) == 0 &&
+		    tcgetattr(fd, &t) == 0)
+			stdin_write(s, (const uint8_t *)&t.c_cc[VEOF], 1);
+		return;
+	}
+	if (!s->in_open || s->in_eof)
+		return;
+	s->in_eof = true;
+	s->in_shut.data = s;
+	/* uv_shutdown lets queued stdin reach the process first. */
+	if (uv_shutdown(&s->in_shut, (uv_stream_t *)&s->in, stdin_shut) < 0)
+		handle_close(s, &s->in, &s->in_open);
+	conn_pause(s->c, false);
+}
+
+static void resize(struct enter_session *s, uint16_t rows, uint16_t cols)
+{
+	int fd;
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	if (s->tty && s->out_open[SO_OUT] && uv_fileno((uv_handle_t *)&s->out[SO_OUT], &fd) == 0)
+		(void)ioctl(fd, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH */
+}
+
+/* To the session's process group; before exec it may not be a group leader
+ * yet, so then to the process itself (its signals are blocked until exec). */
+static void forward_signal(struct enter_session *s, int sig)
+{
+	if (s->exited)
+		return;
+	if (s->started)
+		kill(-s->pid, sig);
+	else
+		kill(s->pid, sig);
+}
+
+int session_frame(struct enter_session *s, const struct proto_frame *f, struct perr *e)
+{
+	uint32_t v;
+	uint16_t rows, cols;
+	if (s->finished || s->gone)
+		return 0;
+	switch (f->kind) {
+	case PK_STDIN:
+		stdin_write(s, f->payload, f->len);
+		return 0;
+	case PK_STDIN_EOF:
+		stdin_eof(s);
+		return 0;
+	case PK_RESIZE:
+		if (proto_get_resize(f, &rows, &cols) == 0)
+			resize(s, rows, cols);
+		return 0;
+	case PK_SIGNAL:
+		if (proto_get_u32(f, &v) == 0 && v >= 1 && v <= (uint32_t)SIGRTMAX)
+			forward_signal(s, (int)v);
+		return 0;
+	default:
+		return perr_set(e, 0, "unexpected frame kind 0x%02x during a session", f->kind);
+	}
+}
+
+/* ---- the process -------------------------------------------------------- */
+
+static void status_done(struct enter_session *s)
+{
+	s->status_done = true;
+	handle_close(s, &s->status_watch, &s->status_open);
+	uint32_t v;
+	if (s->status_len >= 4)
+		memcpy(&v, s->status_buf, 4);
+	if (s->status_len == 4) {
+		uint8_t p[4];
+		put_be32(p, v);
+		s->started = true;
+		if (!s->gone) {
+			conn_send(s->c, PK_STARTED, p, sizeof p);
+			if (!s->out_paused)
+				outputs_reading(s, true);
+			if (s->exited) /* its exit was seen first */
+				drain_begin(s);
+		}
+	} else {
+		s->failed = true;
+		s->fail_status = 255;
+		s->fail_msg = "the process died while entering the box";
+		if (s->status_len >= 8) {
+			memcpy(&v, s->status_buf + 4, 4);
+			s->fail_status = v;
+			s->status_buf[s->status_len] = 0;
+			s->fail_msg = (const char *)s->status_buf + 8;
+		}
+		/* It never ran: nothing of its output to wait for. */
+		handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
+		handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+		handle_close(s, &s->in, &s->in_open);
+	}
+	maybe_finish(s);
+}
+
+static void status_readable(uv_poll_t *h, int status, int events)
+{
+	struct enter_session *s = h->data;
+	while (s->status_len < INBOX_STATUS_MAX) {
+		ssize_t n = read(s->status_fd, s->status_buf + s->status_len,
+				 INBOX_STATUS_MAX - s->status_len);
+		if (n > 0) {
+			s->status_len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break; /* EOF (or an error: same meaning, the child is past exec) */
+	}
+	status_done(s);
+}
+
+/* Record how much output the leader left behind: that much is relayed
+ * before the exit grace starts counting. */
+static void drain_begin(struct enter_session *s)
+{
+	for (int i = 0; i < 2; i++) {
+		int fd, n = 0;
+		if (s->out_open[i] && uv_fileno((uv_handle_t *)&s->out[i], &fd) == 0 &&
+		    ioctl(fd, FIONREAD, &n) == 0 && n > 0)
+			s->owed[i] = (size_t)n;
+	}
+	grace_check(s);
+}
+
+static void reaped(struct enter_session *s, const siginfo_t *si)
+{
+	s->exited = true;
+	s->signaled = si->si_code != CLD_EXITED;
+	s->code = si->si_status;
+	handle_close(s, &s->pid_watch, &s->pid_open);
+	if (s->started && !s->gone)
+		drain_begin(s);
+	maybe_finish(s);
+}
+
+static void pid_readable(uv_poll_t *h, int status, int events)
+{
+	struct enter_session *s = h->data;
+	siginfo_t si = { 0 };
+	if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) < 0) {
+		if (errno == EINTR)
+			return;
+		/* ECHILD: someone reaped it behind our back; it is gone anyway. */
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	} else if (si.si_pid == 0) {
+		return;
+	}
+	reaped(s, &si);
+}
+
+/* ---- end ---------------------------------------------------------------- */
+
+static void send_end(struct enter_session *s)
+{
+	uint8_t p[4 + INBOX_STATUS_MAX];
+	if (s->failed) {
+		size_t n = strnlen(s->fail_msg, INBOX_STATUS_MAX);
+		put_be32(p, s->fail_status);
+		memcpy(p + 4, s->fail_msg, n);
+		conn_send(s->c, PK_ERROR, p, 4 + n);
+		return;
+	}
+	p[0] = s->signaled ? 1 : 0;
+	put_be32(p + 1, (uint32_t)s->code);
+	conn_send(s->c, PK_EXIT, p, 5);
+}
+
+static void close_all(struct enter_session *s)
+{
+	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
+	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	handle_close(s, &s->in, &s->in_open);
+	handle_close(s, &s->timer, &s->timer_open);
+	handle_close(s, &s->status_watch, &s->status_open);
+	handle_close(s, &s->pid_watch, &s->pid_open);
+}
+
+static void finish(struct enter_session *s)
+{
+	s->finished = true;
+	close_all(s);
+	if (!s->gone)
+		send_end(s);
+	audit_result(s);
+	conn_end(s->c);
+}
+
+static void maybe_finish(struct enter_session *s)
+{
+	if (s->finished || !s->status_done || !s->exited)
+		return;
+	if (s->out_open[SO_OUT] || s->out_open[SO_ERR])
+		return;
+	if (s->hanging_up && !s->hangup_done)
+		return;
+	finish(s);
+}
+
+static void hangup_expired(uv_timer_t *t)
+{
+	struct enter_session *s = t->data;
+	s->hangup_done = true;
+	kill(-s->pid, SIGKILL);
+	if (!s->exited)
+		kill(s->pid, SIGKILL); /* not reaped: the pid is still ours */
+	maybe_finish(s);
+}
+
+void session_client_gone(struct enter_session *s)
+{
+	if (s->finished || s->gone)
+		return;
+	s->gone = true;
+	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
+	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	handle_close(s, &s->in, &s->in_open);
+	if (!s->exited) {
+		s->hanging_up = true;
+		forward_signal(s, SIGHUP);
+		uv_timer_stop(&s->timer);
+		uv_timer_start(&s->timer, hangup_expired, HANGUP_GRACE_MS, 0);
+	}
+	maybe_finish(s);
+}
+
+void session_kill(struct enter_session *s, unsigned long long deadline_ns)
+{
+	if (s->finished)
+		return;
+	s->finished = true;
+	if (!s->exited) {
+		kill(-s->pid, SIGKILL);
+		kill(s->pid, SIGKILL);
+		/* Bounded: a process stuck in the kernel is left to the exit of
+		 * the supervisor rather than hanging the halt. */
+		unsigned long long now = now_ns();
+		struct pollfd pfd = { .fd = s->pidfd, .events = POLLIN };
+		if (now < deadline_ns)
+			(void)poll(&pfd, 1, (int)((deadline_ns - now) / 1000000ull) + 1);
+		siginfo_t si = { 0 };
+		if (waitid(P_PIDFD, (id_t)s->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid) {
+			s->exited = true;
+			s->signaled = si.si_code != CLD_EXITED;
+			s->code = si.si_status;
+		}
+	}
+	if (!s->gone) {
+		static const char msg[] = "the box is stopping";
+		uint8_t p[4 + sizeof msg];
+		put_be32(p, 255);
+		memcpy(p + 4, msg, sizeof msg - 1);
+		conn_send(s->c, PK_ERROR, p, 4 + sizeof msg - 1);
+	}
+	close_all(s);
+	audit(s, "killed:box-stopping");
+}
+
+void session_free(struct enter_session *s)
+{
+	free(s->audit_argv);
+	free(s->audit_user);
+	free(s);
+}
+
+/* ---- start -------------------------------------------------------------- */
+
+/* The child's stdio ends and the supervisor's, wrapped in handles. */
+static int stdio_make(struct enter_session *s, const struct proto_exec *x, int child[3],
+		      struct perr *e)
+{
+	if (x->tty) {
+		int master, slave;
+		if (inbox_open_pty(s->box, x->rows, x->cols, &master, &slave, e) < 0)
+			return -1;
+		child[0] = child[1] = child[2] = slave;
+		return pipe_wrap(s, &s->out[SO_OUT], &s->out_open[SO_OUT], master) < 0
+			       ? perr_set(e, ENOMEM, "pty handle")
+			       : 0;
+	}
+	int p[2];
+	for (int i = 0; i < 2; i++) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return perr_set(e, errno, "pipe");
+		child[1 + i] = p[1];
+		if (pipe_wrap(s, &s->out[i], &s->out_open[i], p[0]) < 0)
+			return perr_set(e, ENOMEM, "pipe handle");
+	}
+	if (!x->want_stdin)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return perr_set(e, errno, "pipe");
+	child[0] = p[0];
+	if (pipe_wrap(s, &s->in, &s->in_open, p[1]) < 0)
+		return perr_set(e, ENOMEM, "pipe handle");
+	return 0;
+}
+
+static void fds_close(int child[3])
+{
+	for (int i = 0; i < 3; i++) {
+		if (child[i] >= 0 && (i == 0 || child[i] != child[i - 1]))
+			close(child[i]);
+		child[i] = -1;
+	}
+}
+
+static int spawn(struct enter_session *s, const struct proto_exec *x, struct perr *e)
+{
+	int child[3] = { -1, -1, -1 };
+	int sp[2];
+	if (pipe2(sp, O_CLOEXEC) < 0)
+		return perr_set(e, errno, "pipe");
+	s->status_fd = sp[0];
+	if (poll_wrap(s, &s->status_watch, &s->status_open, sp[0]) < 0) {
+		close(sp[1]);
+		return perr_set(e, ENOMEM, "status handle");
+	}
+	if (stdio_make(s, x, child, e) < 0) {
+		fds_close(child);
+		close(sp[1]);
+		return -1;
+	}
+	struct inbox_req r = {
+		.box = s->box,
+		.x = x,
+		.self_pidns = conn_self_pidns(s->c),
+		.stdio = { child[0], child[1], child[2] },
+		.tty = x->tty,
+		.status_w = sp[1],
+	};
+	int rc = inbox_spawn(&r, &s->pid, &s->pidfd, e);
+	fds_close(child);
+	close(sp[1]);
+	if (rc < 0)
+		return -1;
+	/* From here the child exists: only the pidfd watch may fail, and then
+	 * we wait for it right here rather than leave it unreaped. */
+	if (poll_wrap(s, &s->pid_watch, &s->pid_open, s->pidfd) < 0 ||
+	    uv_poll_start(&s->pid_watch, UV_READABLE, pid_readable) < 0) {
+		kill(s->pid, SIGKILL);
+		siginfo_t si;
+		while (waitid(P_PID, (id_t)s->pid, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		s->exited = true;
+		return perr_set(e, ENOMEM, "pidfd handle");
+	}
+	uv_poll_start(&s->status_watch, UV_READABLE, status_readable);
+	return 0;
+}
+
+int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr *e)
+{
+	struct enter_session *s = calloc(1, sizeof *s);
+	if (!s)
+		return perr_set(e, ENOMEM, "session");
+	s->c = c;
+	s->box = conn_box(c);
+	s->tty = x->tty;
+	s->want_stdin = x->want_stdin;
+	s->t0 = now_ns();
+	s->pidfd = s->status_fd = -1;
+	conn_attach(c, s);
+	if (audit_prepare(s, x) < 0) {
+		s->finished = true;
+		return perr_set(e, ENOMEM, "session");
+	}
+	uv_timer_init(conn_loop(c), &s->timer);
+	handle_opened(s, &s->timer, &s->timer_open);
+	if (spawn(s, x, e) < 0) {
+		s->finished = true;
+		s->failed = true;
+		s->fail_status = 255;
+		close_all(s);
+		audit(s, "error:255");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,291 @@
+#!/bin/bash
+# t-enter: planet exec / status / stop against a real busybox box, no TTY.
+#   exit codes 0/1/42/126/127/137; CMD found on the box's PATH, not the
+#   host's; stdout and stderr apart; stdin is /dev/null without -i; -i
+#   streams 100 MB through sha256sum and through cat both ways, and EOF
+#   reaches the process; users, groups and HOME from the box's own
+#   /etc/passwd and /etc/group; cwd; env (request, -e NAME, the proxy env
+#   file, nothing leaked from the client); signals forwarded to a trapped
+#   handler; a killed client leaves nothing in the box (also when the
+#   process ignores SIGHUP); no zombies; hostile frames (garbage, truncated,
+#   oversized, unknown, malformed requests, wrong order) are refused with an
+#   ERROR and the supervisor keeps serving; status (key=value, --json,
+#   sessions); stop halts and returns when the box is gone; after that
+#   status says "not running" and exec fails with 255; peer credentials:
+#   socket modes, a non-member is refused, group members (primary or
+#   supplementary) are let in.
+# shellcheck disable=SC2016
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -u
+# shellcheck source=../lib/lib.sh
+. "$(dirname "$0")/../lib/lib.sh"
+# shellcheck source=enter-helpers.sh
+. "$(dirname "$0")/enter-helpers.sh"
+
+# A command and a user that exist only in the box.
+mkdir -p "$ROOTFS/usr/local/bin"
+printf '#!/bin/sh\necho only-in-box "$@"\n' >"$ROOTFS/usr/local/bin/boxonly-cmd"
+chmod 0755 "$ROOTFS/usr/local/bin/boxonly-cmd"
+echo 'boxonly:x:4321:4322:Box Only:/tmp:/bin/sh' >>"$ROOTFS/etc/passwd"
+echo 'boxgrp:x:4322:' >>"$ROOTFS/etc/group"
+
+box_start --env 'HTTP_PROXY=http://proxy.example:3128,NO_PROXY="localhost,.corp"'
+wait_for 5 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
+
+# ---- exit codes -----------------------------------------------------------
+echo "# exit codes"
+rc_of() {
+	"$@" >/dev/null 2>&1
+	echo $?
+}
+check_eq "true -> 0" 0 "$(rc_of px true)"
+check_eq "false -> 1" 1 "$(rc_of px false)"
+check_eq "exit 42 -> 42" 42 "$(rc_of px sh -c 'exit 42')"
+check_eq "killed by SIGKILL -> 137" 137 "$(rc_of px sh -c 'kill -9 $$')"
+check_eq "killed by SIGTERM -> 143" 143 "$(rc_of px sh -c 'kill -TERM $$')"
+run r px /etc/passwd
+check_eq "not executable -> 126" 126 "$r_rc"
+check_match "not executable: one line on stderr" '^planet: [^
+]+$' "$r_err"
+check_eq "a directory -> 126" 126 "$(rc_of px /tmp)"
+run r px no-such-command-xyz
+check_eq "not found -> 127" 127 "$r_rc"
+check_contains "not found: the message names the command" "$r_err" "no-such-command-xyz"
+check_eq "no such path -> 127" 127 "$(rc_of px /no/such/path)"
+run r px boxonly-cmd a b
+check_eq "CMD found on the box's PATH" "only-in-box a b" "$r"
+check_eq "a host-only command is not found in the box -> 127" 127 "$(rc_of px python3 -c 1)"
+
+# ---- stdout, stderr, stdin ----------------------------------------------------
+echo "# streams"
+px sh -c 'echo to-out; echo to-err >&2' >"$T/o" 2>"$T/e"
+check_eq "stdout arrives on stdout" to-out "$(cat "$T/o")"
+check_eq "stderr arrives on stderr" to-err "$(cat "$T/e")"
+px sh -c 'i=0; while [ $i -lt 2000 ]; do echo o$i; echo e$i >&2; i=$((i+1)); done' >"$T/o" 2>"$T/e"
+check_eq "2000 interleaved lines: stdout only o-lines" "2000 0" \
+	"$(grep -c '^o' "$T/o") $(grep -c '^e' "$T/o")"
+check_eq "2000 interleaved lines: stderr only e-lines, in order" "2000 e1999" \
+	"$(grep -c '^e' "$T/e") $(tail -n 1 "$T/e")"
+run r sh -c "echo typed | timeout -s KILL 20 '$PLANET' exec --socket '$SOCK' -- sh -c 'cat; echo end'"
+check_eq "without -i the process reads nothing" end "$r"
+check_eq "without -i stdin is /dev/null" /dev/null "$(px readlink /proc/self/fd/0)"
+run r sh -c "printf 'a\nb\n' | timeout -s KILL 20 '$PLANET' exec --socket '$SOCK' -i cat"
+check_eq "-i: stdin reaches cat" "a
+b" "$r"
+run r sh -c "timeout -s KILL 20 '$PLANET' exec --socket '$SOCK' -i -- sh -c 'cat >/dev/null; echo eof-seen' </dev/null"
+check_eq "-i: EOF reaches the process" eof-seen "$r"
+
+head -c 100M /dev/urandom >"$T/big"
+want=$(sha256sum <"$T/big" | cut -d' ' -f1)
+t0=$(now)
+got=$(px -i sha256sum <"$T/big" | cut -d' ' -f1)
+check_eq "-i: 100 MB through sha256sum in the box ($(elapsed_since "$t0") s)" "$want" "$got"
+t0=$(now)
+got=$(px -i cat <"$T/big" | sha256sum | cut -d' ' -f1)
+check_eq "-i: 100 MB through cat, both ways ($(elapsed_since "$t0") s)" "$want" "$got"
+check_eq "50 MB of stdout" 52428800 "$(px head -c 52428800 /dev/zero | wc -c)"
+rm -f "$T/big"
+run r sh -c "timeout -s KILL 20 '$PLANET' exec --socket '$SOCK' -- seq 1 10000000 | head -n 2"
+check_eq "a reader that stops early: output up to there" "1
+2" "$r"
+
+# ---- user, cwd, env --------------------------------------------------------------
+echo "# user, cwd, env"
+run r px -u alice id
+check_contains "-u alice: uid from the box's passwd" "$r" "uid=1000(alice) gid=1000(alice)"
+check_contains "-u alice: supplementary groups from the box's group file" "$r" "50(staff)"
+check_eq "-u alice:staff sets the group" 50 "$(px -u alice:staff id -g)"
+check_eq "-u 1000 (numeric)" 1000 "$(px -u 1000 id -u)"
+check_eq "-u 1000:50 (numeric)" "1000 50" "$(px -u 1000:50 sh -c 'echo $(id -u) $(id -g)')"
+check_eq "-u boxonly: a user only the box knows" "4321 4322 /tmp boxonly" \
+	"$(px -u boxonly sh -c 'echo $(id -u) $(id -g) $HOME $USER')"
+run r px -u no-such-user true
+check_eq "unknown user -> 255" 255 "$r_rc"
+check_contains "unknown user: the message names it" "$r_err" "no-such-user"
+check_eq "root: HOME, USER, cwd" "/root root /root" "$(px sh -c 'echo $HOME $USER $(pwd)')"
+check_eq "alice: HOME, USER, cwd" "/home/alice alice /home/alice" \
+	"$(px -u alice sh -c 'echo $HOME $USER $(pwd)')"
+check_eq "-w /tmp" /tmp "$(px -w /tmp pwd)"
+check_eq "-w /nonexistent -> 126" 126 "$(rc_of px -w /nonexistent pwd)"
+check_eq "-e NAME=VALUE, with spaces and an empty value" "bar|a b||" \
+	"$(px -e FOO=bar -e 'SP=a b' -e EMPTY= sh -c 'echo "$FOO|$SP|$EMPTY|${UNSET:-}"')"
+check_eq "the later -e wins" 2 "$(px -e X=1 -e X=2 sh -c 'echo $X')"
+check_eq "the client's environment is not passed" unset \
+	"$(LEAKME=1 px sh -c 'echo ${LEAKME:-unset}')"
+check_eq "-e NAME passes the client's value" yes "$(PASSME=yes px -e PASSME sh -c 'echo $PASSME')"
+check_contains "PATH default" "$(px sh -c 'echo $PATH')" /usr/bin
+check_eq "proxy env file applied" "http://proxy.example:3128|localhost,.corp" \
+	"$(px sh -c 'echo "$HTTP_PROXY|$NO_PROXY"')"
+check_eq "request env overrides the proxy env file" override \
+	"$(px -e HTTP_PROXY=override sh -c 'echo $HTTP_PROXY')"
+
+# ---- signals ---------------------------------------------------------------------
+echo "# signals"
+# A background job of a non-interactive shell starts with INT and QUIT
+# ignored; reset them so the client sees what a terminal would send.
+for sig in TERM INT HUP USR1 QUIT; do
+	: >"$T/sig.out"
+	pxbg -- sh -c "trap 'echo got-$sig; exit 7' $sig; echo ready; while :; do sleep 0.1; done" \
+		>"$T/sig.out" 2>&1 &
+	cpid=$!
+	if wait_for 10 grep -q ready "$T/sig.out"; then
+		kill -s "$sig" "$cpid"
+		wait_client "$cpid"
+		check_eq "SIG$sig reaches a trap in the box (exit 7)" "7 got-$sig" "$WC_RC $(grep got- "$T/sig.out")"
+	else
+		wait_client "$cpid" 0
+		fail "SIG$sig reaches a trap in the box" "session did not start: $(cat "$T/sig.out")"
+	fi
+done
+: >"$T/sig.out"
+pxbg sh -c 'echo ready; exec sleep 100' >"$T/sig.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q ready "$T/sig.out"
+kill -USR2 "$cpid"
+wait_client "$cpid"
+check_eq "untrapped SIGUSR2 kills the process -> 140" 140 "$WC_RC"
+
+# ---- a client that goes away ------------------------------------------------------
+echo "# client killed mid-session"
+: >"$T/k.out"
+pxbg sh -c 'echo ready; exec sleep 1234' >"$T/k.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q ready "$T/k.out"
+check_not "the session's process runs" no_box_proc "sleep 1234"
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+check "client SIGKILLed: its process is gone from the box" wait_for 10 no_box_proc "sleep 1234"
+: >"$T/k.out"
+pxbg sh -c 'trap "" HUP; echo ready; sleep 1235; sleep 1235' >"$T/k.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q ready "$T/k.out"
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+check "client SIGKILLed, process ignores SIGHUP: killed after the grace" \
+	wait_for 15 no_box_proc "sleep 1235"
+wait_for 5 no_zombies
+check_eq "no zombies (supervisor's children, box)" 0 "$(box_zombies)"
+
+# ---- hostile frames -----------------------------------------------------------------
+echo "# hostile frames"
+for m in garbage zero oversized unknown server-kind stdin-first badsize argc0 nul count \
+	overrun version flags relcwd status-version; do
+	r=$(rawframes "$m")
+	check_match "$m: refused with ERROR 255, then closed" '^ERROR 255 [^
+]+
+EOF$' "$r"
+done
+r=$(rawframes oversized)
+check_contains "oversized: the message gives length and limit" "$r" "2147483647"
+r=$(rawframes empty-stdin)
+check_match "an empty STDIN frame: ERROR 255 (maybe after STARTED)" '^(FRAME 0x81
+)?ERROR 255 [^
+]+
+EOF$' "$r"
+r=$(rawframes stdin-unwanted)
+check_match "STDIN without stdin wanted: STARTED, then ERROR 255" '^FRAME 0x81
+ERROR 255 [^
+]+
+EOF$' "$r"
+check "... and the session's process is gone" wait_for 10 no_box_proc rawframes-unwanted
+r=$(rawframes second-exec)
+check_match "a second EXEC: STARTED, then ERROR 255" '^FRAME 0x81
+ERROR 255 ' "$r"
+check "... and the session's process is gone" wait_for 10 no_box_proc rawframes-second
+check_eq "truncated frame, then hang-up" SENT "$(rawframes truncated)"
+check_eq "a raw well-formed request still works" "FRAME 0x81
+STDOUT raw-ok
+FRAME 0x84
+EOF" "$(rawframes ok)"
+check "the supervisor is still running" sup_running
+check_eq "and still serves planet exec" alive "$(px echo alive)"
+
+# ---- status -------------------------------------------------------------------
+echo "# status"
+pxbg sh -c 'echo ready; exec sleep 5' >"$T/s.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q ready "$T/s.out"
+run st timeout 10 "$PLANET" status --socket "$SOCK"
+check_eq "status exits 0 while running" 0 "$st_rc"
+check_contains "status: running=yes" "$st" "running=yes"
+check_contains "status: state=running" "$st" "state=running"
+check_contains "status: the box id" "$st" "id=$BOX_ID"
+check_contains "status: init pid" "$st" "init_pid=$INIT_PID"
+check_contains "status: rootfs" "$st" "rootfs=$ROOTFS"
+check_contains "status: one open session" "$st" "sessions=1"
+check_match "status: uptime" $'(^|\n)uptime=[0-9]+(\n|$)' "$st"
+run js timeout 10 "$PLANET" status --socket "$SOCK" --json
+check "status --json parses, running true, numbers are numbers" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["running"] is True, d
+assert d["init_pid"] == int(sys.argv[2]), d
+assert d["id"] == sys.argv[3], d
+assert isinstance(d["uptime"], int) and isinstance(d["sessions"], int), d
+' "$js" "$INIT_PID" "$BOX_ID"
+kill -KILL "$cpid" 2>/dev/null
+wait "$cpid" 2>/dev/null
+
+# ---- stop -------------------------------------------------------------------
+echo "# stop"
+sock_mode=$(stat -c '%a %U:%G' "$SOCK")
+check_eq "socket without an enter group: 600 root:root" "600 root:root" "$sock_mode"
+t0=$(now)
+run r timeout 60 "$PLANET" stop --socket "$SOCK" --timeout 10
+check_eq "planet stop exits 0" 0 "$r_rc"
+check_not "init is gone when stop returns ($(elapsed_since "$t0") s)" pid_alive "$INIT_PID" "$INIT_START"
+box_wait 10
+check_eq "supervisor exits 0 after stop" 0 "$BOX_STATUS"
+check "the box halted through its init" grep -q "box halting" "$BOX_LOG"
+assert_nothing_left "after planet stop"
+run r timeout 10 "$PLANET" status --socket "$SOCK"
+check_eq "status when not running: exit 3, running=no" "3 running=no" "$r_rc $r"
+run r timeout 10 "$PLANET" status --socket "$SOCK" --json
+check_eq "status --json when not running" '{"running":false}' "$r"
+run r px true
+check_eq "exec when not running -> 255" 255 "$r_rc"
+check_contains "exec when not running: says so" "$r_err" "(is the box running?)"
+run r timeout 10 "$PLANET" stop --socket "$SOCK"
+check_eq "stop when not running -> 0" 0 "$r_rc"
+
+# ---- peer credentials ----------------------------------------------------------
+echo "# peer credentials"
+GROUP=users
+GID=$(getent group "$GROUP" | cut -d: -f3)
+if [ -z "$GID" ]; then
+	fail "host group $GROUP exists (needed for the credentials checks)"
+else
+	box_start --enter-group "$GROUP"
+	check_eq "socket with an enter group: 660 root:$GROUP" "660 root:$GROUP" "$(stat -c '%a %U:%G' "$SOCK")"
+	# nobody must be able to run the binary wherever the build dir is.
+	mkdir -p "$T/bin"
+	cp "$PLANET" "$T/bin/planet"
+	chmod 0755 "$T/bin" "$T/bin/planet"
+	NPLANET=$T/bin/planet
+	as_nobody() {
+		timeout -s KILL 30 setpriv --reuid=65534 --regid=65534 "$@"
+	}
+	run r as_nobody --clear-groups "$NPLANET" exec --socket "$SOCK" true
+	check_eq "nobody cannot even open the socket -> 255" 255 "$r_rc"
+	check_contains "... Permission denied" "$r_err" "Permission denied"
+	# Open the file system's door, so the server's own check is what decides.
+	chmod o+x "$STATE"
+	chmod 0666 "$SOCK"
+	run r as_nobody --clear-groups "$NPLANET" exec --socket "$SOCK" true
+	check_eq "nobody, not in $GROUP: refused by the server -> 255" 255 "$r_rc"
+	check_contains "... the refusal names the uid" "$r_err" 65534
+	run r as_nobody --clear-groups "$NPLANET" status --socket "$SOCK"
+	check_eq "nobody, not in $GROUP: status refused too" 255 "$r_rc"
+	run r as_nobody --clear-groups "$NPLANET" stop --socket "$SOCK"
+	check_eq "nobody, not in $GROUP: stop refused" "255 yes" "$r_rc $(sup_running && echo yes)"
+	run r as_nobody --groups="$GID" "$NPLANET" exec --socket "$SOCK" id -u
+	check_eq "nobody with supplementary group $GROUP: let in (root in the box)" "0 0" "$r_rc $r"
+	run r timeout -s KILL 30 setpriv --reuid=65534 --regid="$GID" --clear-groups \
+		"$NPLANET" exec --socket "$SOCK" echo in
+	check_eq "nobody with primary group $GROUP: let in" "0 in" "$r_rc $r"
+	box_stop
+	check_eq "supervisor exits 0" 0 "$BOX_STATUS"
+	assert_nothing_left "after the credentials box"
+fi
+
+finish

@@ -1,0 +1,865 @@
+/* Unit tests for config/: spec parsers, config keys, the INI file, PLANET_*
+ * variables, flags, precedence and validation. */
+#include "config/config.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/unit/check.h"
+
+static struct perr e;
+static char tmpdir[] = "/tmp/planet-test-config-XXXXXX";
+static char rootfs[256];
+
+/* Message check that says what it got when it fails. */
+#define CHECK_MSG(needle)                                                              \
+	do {                                                                           \
+		if (!strstr(e.msg, (needle)))                                          \
+			fprintf(stderr, "  message \"%s\" lacks \"%s\"\n", e.msg, (needle)); \
+		CHECK(strstr(e.msg, (needle)) != NULL);                                \
+	} while (0)
+
+/* ---- volumes ---------------------------------------------------------- */
+
+static void free_volumes(struct volume_spec *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		volume_spec_free(&v[i]);
+	free(v);
+}
+
+static void test_volumes(void)
+{
+	struct volume_spec *v = NULL;
+	size_t n = 0;
+	CHECK(volume_specs_parse("/a:/b", &v, &n, &e) == 0);
+	CHECK(n == 1);
+	CHECK_STREQ(v[0].src, "/a");
+	CHECK_STREQ(v[0].dst, "/b");
+	CHECK(!v[0].ro && !v[0].skip && !v[0].rec);
+	CHECK(volume_specs_parse("/c:/d:rec:ro:skip,/e:/f:rw", &v, &n, &e) == 0);
+	CHECK(n == 3);
+	CHECK(v[1].ro && v[1].skip && v[1].rec);
+	CHECK(!v[2].ro && !v[2].skip && !v[2].rec);
+	CHECK(volume_specs_parse("/same", &v, &n, &e) == 0);
+	CHECK_STREQ(v[3].dst, "/same");
+	CHECK(volume_specs_parse("//x/./y//:/m/n/", &v, &n, &e) == 0);
+	CHECK_STREQ(v[4].src, "/x/y");
+	CHECK_STREQ(v[4].dst, "/m/n");
+	CHECK(volume_specs_parse("/dev/sd*:/dev/sd*:ro", &v, &n, &e) == 0);
+	CHECK_STREQ(v[5].dst, "/dev/sd*");
+	CHECK(volume_specs_parse("/data/[ab]?:/mnt", &v, &n, &e) == 0);
+	CHECK_STREQ(v[6].src, "/data/[ab]?");
+	CHECK_STREQ(v[6].dst, "/mnt");
+	CHECK(volume_specs_parse("/:/host:ro", &v, &n, &e) == 0);
+	CHECK_STREQ(v[7].src, "/");
+	CHECK(n == 8);
+
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "/a:rel", "\"/a:rel\": destination \"rel\" must be an absolute path" },
+		{ "rel:/b", "\"rel:/b\": source \"rel\" must be an absolute path" },
+		{ "/a:ro", "destination \"ro\" must be an absolute path" },
+		{ "/a:/b:ro:rw", "\"/a:/b:ro:rw\": ro and rw exclude each other" },
+		{ "/a:/b:ro:ro", "option \"ro\" given twice" },
+		{ "/a:/b:rec:rec", "option \"rec\" given twice" },
+		{ "/a:/b:bogus", "unknown option \"bogus\" (expected ro, rw, skip or rec)" },
+		{ "/a:/b:", "empty field" },
+		{ "/a::/b", "empty field" },
+		{ ":/b", "empty field" },
+		{ "/a:/b,", "empty volume entry" },
+		{ ",/a:/b", "empty volume entry" },
+		{ "/a:/b,,/c", "empty volume entry" },
+		{ "", "empty volume entry" },
+		{ "/a/../b:/c", "source \"/a/../b\" must not contain \"..\"" },
+		{ "/a:/c/..", "must not contain \"..\"" },
+		{ "/a:/", "destination must not be the box's root" },
+		{ "/a:/b*", "destination \"/b*\" must not contain * ? or [" },
+		{ "/ok:/ok,/x:y", "\"/x:y\": destination \"y\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		CHECK(volume_specs_parse(bad[i].spec, &v, &n, &e) == -1);
+		CHECK_MSG(bad[i].msg);
+	}
+	CHECK(n == 8); /* nothing appended by a failure, not even the good half */
+	free_volumes(v, n);
+
+	/* blanks around entries are not part of them */
+	v = NULL;
+	n = 0;
+	CHECK(volume_specs_parse(" /s1:/s1 ,\t/s2:/t2:ro ", &v, &n, &e) == 0);
+	CHECK(n == 2 && strcmp(v[0].src, "/s1") == 0 && strcmp(v[1].dst, "/t2") == 0);
+	CHECK(volume_specs_parse("/s3, ,/s4", &v, &n, &e) == -1);
+	CHECK_MSG("empty volume entry");
+	CHECK(n == 2);
+	free_volumes(v, n);
+}
+
+/* ---- devices ------------------------------------------------------------ */
+
+static void test_devices(void)
+{
+	struct device_spec *d = NULL;
+	size_t n = 0;
+	CHECK(device_spec_parse("path=/dev/nvidia*;permissions=rwm;fileMode=0666;uid=0;gid=0", &d,
+				&n, &e) == 0);
+	CHECK(n == 1);
+	CHECK_STREQ(d[0].glob, "/dev/nvidia*");
+	CHECK_STREQ(d[0].perms, "rwm");
+	CHECK(d[0].mode == 0666 && d[0].has_mode);
+	CHECK(!d[0].optional);
+	CHECK(device_spec_parse("path=/dev/loop[0-9]", &d, &n, &e) == 0);
+	CHECK_STREQ(d[1].perms, "rwm");
+	CHECK(!d[1].has_mode && d[1].uid == 0 && d[1].gid == 0);
+	CHECK(device_spec_parse("optional=true;gid=4294967294;uid=1000;fileMode=640;"
+				"permissions=mr;path=/dev//fuse",
+				&d, &n, &e) == 0);
+	CHECK_STREQ(d[2].glob, "/dev/fuse");
+	CHECK_STREQ(d[2].perms, "rm");
+	CHECK(d[2].mode == 0640);
+	CHECK(d[2].uid == 1000 && d[2].gid == 4294967294u);
+	CHECK(d[2].optional);
+	CHECK(device_spec_parse("path=/dev/x;fileMode=07777;permissions=w", &d, &n, &e) == 0);
+	CHECK(d[3].mode == 07777);
+	CHECK_STREQ(d[3].perms, "w");
+	CHECK(n == 4);
+
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+		{ "permissions=rw", "path=/dev/... is required" },
+		{ "path=/tmp/x", "path \"/tmp/x\": must be a path under /dev/" },
+		{ "path=/dev", "must be a path under /dev/" },
+		{ "path=dev/x", "must be an absolute path" },
+		{ "path=/dev/../etc/x", "must not contain \"..\"" },
+		{ "path=/dev/x;permissions=rwx", "permissions \"rwx\": expected a non-empty subset" },
+		{ "path=/dev/x;permissions=rr", "permissions \"rr\"" },
+		{ "path=/dev/x;permissions=", "permissions \"\"" },
+		{ "path=/dev/x;fileMode=0999", "fileMode \"0999\": expected an octal mode" },
+		{ "path=/dev/x;fileMode=10000", "fileMode \"10000\"" },
+		{ "path=/dev/x;fileMode=", "fileMode \"\"" },
+		{ "path=/dev/x;uid=-1", "uid \"-1\": expected a decimal id" },
+		{ "path=/dev/x;gid=4294967295", "gid \"4294967295\"" },
+		{ "path=/dev/x;uid=1x", "uid \"1x\"" },
+		{ "path=/dev/x;optional=maybe", "optional \"maybe\": expected true or false" },
+		{ "Path=/dev/x", "unknown key \"Path\"" },
+		{ "path=/dev/x;mode=0666", "unknown key \"mode\"" },
+		{ "path=/dev/x;path=/dev/y", "path given twice" },
+		{ "path=/dev/x;", "empty item" },
+		{ ";path=/dev/x", "empty item" },
+		{ "path=/dev/x;;uid=1", "empty item" },
+		{ "path", "\"path\" is not key=value" },
+		{ "", "empty item" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		CHECK(device_spec_parse(bad[i].spec, &d, &n, &e) == -1);
+		CHECK_MSG(bad[i].msg);
+	}
+	CHECK(n == 4);
+	for (size_t i = 0; i < n; i++)
+		device_spec_free(&d[i]);
+	free(d);
+}
+
+/* ---- dns ------------------------------------------------------------------ */
+
+static void test_dns(void)
+{
+	struct dns_host *h = NULL;
+	struct dns_zone *z = NULL;
+	size_t nh = 0, nz = 0;
+	CHECK(dns_hosts_parse("db/10.0.0.2,api.example.com/fd00::1,db/10.0.0.3", &h, &nh, &e) == 0);
+	CHECK(nh == 3);
+	CHECK_STREQ(h[0].host, "db");
+	CHECK_STREQ(h[0].ip, "10.0.0.2");
+	CHECK_STREQ(h[1].host, "api.example.com");
+	CHECK_STREQ(h[1].ip, "fd00::1");
+	CHECK(dns_zones_parse("cluster.local/10.100.0.10, example.com/::1", &z, &nz, &e) == 0);
+	CHECK(nz == 2);
+	CHECK_STREQ(z[0].zone, "cluster.local");
+	CHECK_STREQ(z[0].ns, "10.100.0.10");
+	CHECK_STREQ(z[1].ns, "::1");
+
+	static const struct {
+		const char *spec, *msg;
+	} badh[] = {
+		{ "db", "\"db\": expected host/ip" },
+		{ "db/1.2.3.4/5", "expected host/ip" },
+		{ "db/", "\"\" is not an IPv4 or IPv6 address" },
+		{ "/1.2.3.4", "host \"\" is not a valid hostname" },
+		{ "under_score/1.2.3.4", "host \"under_score\" is not a valid hostname" },
+		{ "-db/1.2.3.4", "host \"-db\"" },
+		{ "db./1.2.3.4", "host \"db.\"" },
+		{ "db/1.2.3.256", "\"1.2.3.256\" is not an IPv4 or IPv6 address" },
+		{ "db/1.2.3.4:53", "\"1.2.3.4:53\" is not an IPv4 or IPv6 address" },
+		{ "db/1.2.3.4,", "empty entry" },
+		{ "a/1.1.1.1,,b/2.2.2.2", "empty entry" },
+		{ "", "empty entry" },
+		{ "a/1.1.1.1, ", "empty entry" },
+		{ "a /1.1.1.1", "host \"a \" is not a valid hostname" },
+	};
+	for (size_t i = 0; i < sizeof badh / sizeof badh[0]; i++) {
+		memset(&e, 0, sizeof e);
+		CHECK(dns_hosts_parse(badh[i].spec, &h, &nh, &e) == -1);
+		CHECK_MSG(badh[i].msg);
+	}
+	memset(&e, 0, sizeof e);
+	CHECK(dns_zones_parse("example..com/1.1.1.1", &z, &nz, &e) == -1);
+	CHECK_MSG("zone \"example..com\" is not a valid domain");
+	CHECK(dns_zones_parse("example.com", &z, &nz, &e) == -1);
+	CHECK_MSG("\"example.com\": expected zone/nameserver");
+	CHECK(dns_zones_parse("example.com/dns.google", &z, &nz, &e) == -1);
+	CHECK_MSG("\"dns.google\" is not an IPv4 or IPv6 address");
+	CHECK(nh == 3 && nz == 2);
+	for (size_t i = 0; i < nh; i++) {
+		free(h[i].host);
+		free(h[i].ip);
+	}
+	for (size_t i = 0; i < nz; i++) {
+		free(z[i].zone);
+		free(z[i].ns);
+	}
+	free(h);
+	free(z);
+}
+
+/* ---- --init ----------------------------------------------------------- */
+
+static size_t argc_of(char **argv)
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	return n;
+}
+
+static void test_argv(void)
+{
+	char **a = NULL;
+	CHECK(argv_split("/sbin/init", &a, &e) == 0);
+	CHECK(argc_of(a) == 1);
+	CHECK_STREQ(a[0], "/sbin/init");
+	argv_free(a);
+	CHECK(argv_split("  /bin/sh  -c 'echo \"hi\" $x'\t\"a \\\"b\\\" \\\\ \\n\" c\\ d '' \n", &a,
+			 &e) == 0);
+	CHECK(argc_of(a) == 6);
+	CHECK_STREQ(a[0], "/bin/sh");
+	CHECK_STREQ(a[1], "-c");
+	CHECK_STREQ(a[2], "echo \"hi\" $x");
+	CHECK_STREQ(a[3], "a \"b\" \\ \\n");
+	CHECK_STREQ(a[4], "c d");
+	CHECK_STREQ(a[5], "");
+	argv_free(a);
+	CHECK(argv_split("a\"b\"'c'\\'", &a, &e) == 0);
+	CHECK(argc_of(a) == 1);
+	CHECK_STREQ(a[0], "abc'");
+	argv_free(a);
+
+	a = NULL;
+	CHECK(argv_split("/bin/sh -c 'oops", &a, &e) == -1);
+	CHECK_MSG("\"/bin/sh -c 'oops\": unterminated single quote");
+	CHECK(argv_split("x \"oops", &a, &e) == -1);
+	CHECK_MSG("unterminated double quote");
+	CHECK(argv_split("x \\", &a, &e) == -1);
+	CHECK_MSG("trailing backslash");
+	CHECK(argv_split("", &a, &e) == -1);
+	CHECK_MSG("\"\": empty command");
+	CHECK(argv_split(" \t\n", &a, &e) == -1);
+	CHECK_MSG("empty command");
+	CHECK(a == NULL);
+}
+
+/* ---- small scalars -------------------------------------------------------- */
+
+static void test_scalars(void)
+{
+	unsigned s = 99;
+	CHECK(duration_parse("30", &s) == 0 && s == 30);
+	CHECK(duration_parse("30s", &s) == 0 && s == 30);
+	CHECK(duration_parse("2m", &s) == 0 && s == 120);
+	CHECK(duration_parse("1h", &s) == 0 && s == 3600);
+	CHECK(duration_parse("1500ms", &s) == 0 && s == 2);
+	CHECK(duration_parse("1ms", &s) == 0 && s == 1);
+	CHECK(duration_parse("0", &s) == 0 && s == 0);
+	CHECK(duration_parse("86400", &s) == 0 && s == 86400);
+	CHECK(duration_parse("24h", &s) == 0 && s == 86400);
+	s = 7;
+	CHECK(duration_parse("86401", &s) == -1 && s == 7);
+	CHECK(duration_parse("25h", &s) == -1);
+	CHECK(duration_parse("", &s) == -1);
+	CHECK(duration_parse("s", &s) == -1);
+	CHECK(duration_parse("-1", &s) == -1);
+	CHECK(duration_parse("1.5s", &s) == -1);
+	CHECK(duration_parse("10 s", &s) == -1);
+	CHECK(duration_parse("5d", &s) == -1);
+	CHECK(duration_parse("99999999999999999999", &s) == -1);
+
+	CHECK(hostname_valid("planet"));
+	CHECK(hostname_valid("a"));
+	CHECK(hostname_valid("node-1.example.com"));
+	CHECK(hostname_valid("123"));
+	CHECK(!hostname_valid(""));
+	CHECK(!hostname_valid("-a"));
+	CHECK(!hostname_valid("a-"));
+	CHECK(!hostname_valid("a..b"));
+	CHECK(!hostname_valid(".a"));
+	CHECK(!hostname_valid("a."));
+	CHECK(!hostname_valid("a_b"));
+	CHECK(!hostname_valid("a b"));
+	char longname[80];
+	memset(longname, 'a', 64);
+	longname[64] = 0;
+	CHECK(!hostname_valid(longname)); /* a 64-char label is too long */
+	memset(longname, 'a', 65);
+	for (int i = 8; i < 65; i += 9)
+		longname[i] = '.';
+	longname[64] = 0;
+	CHECK(hostname_valid(longname)); /* 64 characters in all is the limit */
+	longname[64] = 'b';
+	longname[65] = 0;
+	CHECK(!hostname_valid(longname));
+
+	bool b = false;
+	CHECK(bool_parse("true", &b) == 0 && b);
+	CHECK(bool_parse("No", &b) == 0 && !b);
+	CHECK(bool_parse("ON", &b) == 0 && b);
+	CHECK(bool_parse("0", &b) == 0 && !b);
+	CHECK(bool_parse("yes", &b) == 0 && b);
+	CHECK(bool_parse("off", &b) == 0 && !b);
+	CHECK(bool_parse("", &b) == -1);
+	CHECK(bool_parse("2", &b) == -1);
+	CHECK(bool_parse("truee", &b) == -1);
+}
+
+/* ---- config_set -------------------------------------------------------------- */
+
+static void test_set(void)
+{
+	struct box_config c;
+	config_init(&c);
+	CHECK(c.stop_timeout_sec == 30 && c.max_sessions == 256 && c.seccomp == SECCOMP_DEFAULT);
+	CHECK(c.on_reboot == ON_REBOOT_RESTART && c.notify_ready == NOTIFY_START);
+
+	CHECK(config_set(&c, "volume", "/a:rel", "--volume", &e) == -1);
+	CHECK_STREQ(e.msg, "--volume \"/a:rel\": destination \"rel\" must be an absolute path");
+	CHECK(config_set(&c, "hostname", "bad_name", "PLANET_HOSTNAME", &e) == -1);
+	CHECK_MSG("PLANET_HOSTNAME \"bad_name\": expected a hostname");
+	CHECK(config_set(&c, "nosuch", "x", "--nosuch", &e) == -1);
+	CHECK_MSG("unknown setting \"nosuch\"");
+
+	CHECK(config_set(&c, "stop_signal", "SIGRTMIN+3", NULL, &e) == 0);
+	CHECK(c.stop_signal == SIGRTMIN + 3);
+	CHECK(config_set(&c, "stop_signal", "usr1", NULL, &e) == 0 && c.stop_signal == SIGUSR1);
+	CHECK(config_set(&c, "stop_signal", "15", NULL, &e) == 0 && c.stop_signal == 15);
+	CHECK(config_set(&c, "stop_signal", "auto", NULL, &e) == 0 && c.stop_signal == 0);
+	CHECK(config_set(&c, "stop_signal", "SIGFOO", "--stop-signal", &e) == -1);
+	CHECK_MSG("--stop-signal \"SIGFOO\": expected a signal name or number");
+	CHECK(config_set(&c, "stop_signal", "0", NULL, &e) == -1);
+	CHECK(config_set(&c, "stop_timeout", "1500ms", NULL, &e) == 0 && c.stop_timeout_sec == 2);
+	CHECK(config_set(&c, "stop_timeout", "2 days", "--stop-timeout", &e) == -1);
+	CHECK_MSG("--stop-timeout \"2 days\": expected a duration");
+	CHECK(config_set(&c, "on_reboot", "exit", NULL, &e) == 0 && c.on_reboot == ON_REBOOT_EXIT);
+	CHECK(config_set(&c, "on_reboot", "halt", NULL, &e) == -1);
+	CHECK_MSG("\"halt\": expected restart or exit");
+	CHECK(config_set(&c, "notify_ready", "init", NULL, &e) == 0 &&
+	      c.notify_ready == NOTIFY_INIT);
+	CHECK(config_set(&c, "notify_ready", "ready", NULL, &e) == -1);
+	CHECK(config_set(&c, "seccomp", "none", NULL, &e) == 0 && c.seccomp == SECCOMP_NONE);
+	CHECK(config_set(&c, "seccomp", "/etc/deny.list", NULL, &e) == 0 &&
+	      c.seccomp == SECCOMP_FILE);
+	CHECK_STREQ(c.seccomp_file, "/etc/deny.list");
+	CHECK(config_set(&c, "seccomp", "default", NULL, &e) == 0 && c.seccomp == SECCOMP_DEFAULT &&
+	      c.seccomp_file == NULL);
+	CHECK(config_set(&c, "seccomp", "strict", NULL, &e) == -1);
+	CHECK_MSG("\"strict\": expected none, default or the absolute path");
+	CHECK(config_set(&c, "block_devices", "yes", NULL, &e) == 0 && c.block_devices);
+	CHECK(config_set(&c, "writable_sys", "maybe", "--writable-sys", &e) == -1);
+	CHECK_MSG("--writable-sys \"maybe\": expected true or false");
+	CHECK(config_set(&c, "capabilities", "all,-cap_sys_module", NULL, &e) == 0);
+	CHECK_STREQ(c.capabilities, "all,-cap_sys_module");
+	CHECK(config_set(&c, "capabilities", "", NULL, &e) == 0 && c.capabilities == NULL);
+	CHECK(config_set(&c, "init", "/bin/sh -c 'exec init'", NULL, &e) == 0);
+	CHECK(argc_of(c.init_argv) == 3);
+	CHECK(config_set(&c, "init", "   ", "--init", &e) == -1);
+	CHECK_MSG("--init \"   \": empty command");
+	CHECK(argc_of(c.init_argv) == 3); /* unchanged */
+	CHECK(config_set(&c, "state_dir", "run/planet", "--state-dir", &e) == -1);
+	CHECK_MSG("--state-dir \"run/planet\": must be an absolute path");
+	CHECK(config_set(&c, "socket", "/run//x/./enter.sock", NULL, &e) == 0);
+	CHECK_STREQ(c.socket_path, "/run/x/enter.sock");
+	CHECK(config_set(&c, "env_file", "/", NULL, &e) == -1);
+	CHECK(config_set(&c, "env_file", "etc/env", NULL, &e) == -1);
+	CHECK(config_set(&c, "enter_max_sessions", "0", NULL, &e) == -1);
+	CHECK_MSG("\"0\": expected a number from 1 to 100000");
+	CHECK(config_set(&c, "enter_max_sessions", "100001", NULL, &e) == -1);
+	CHECK(config_set(&c, "enter_max_sessions", "100000", NULL, &e) == 0 &&
+	      c.max_sessions == 100000);
+	CHECK(config_set(&c, "enter_group", "planet-admins", NULL, &e) == 0);
+	CHECK_STREQ(c.enter_group, "planet-admins");
+	CHECK(config_set(&c, "enter_group", "a b", NULL, &e) == -1);
+	CHECK(config_set(&c, "env", "A=1,B=\"x,y\"", NULL, &e) == 0);
+	CHECK(config_set(&c, "env", "C", "--env", &e) == -1);
+	CHECK_MSG("--env \"C\": expected KEY=VALUE");
+	CHECK(c.env.n == 2);
+	/* an empty list value adds nothing and is not an error */
+	CHECK(config_set(&c, "volume", "", NULL, &e) == 0 && c.n_volumes == 0);
+	CHECK(config_set(&c, "device", "path=/dev/fuse", NULL, &e) == 0 && c.n_devices == 1);
+	CHECK(config_set(&c, "dns_hosts", "a/1.1.1.1", NULL, &e) == 0 && c.n_dns_hosts == 1);
+	CHECK(config_set(&c, "dns_zones", "z/2.2.2.2", NULL, &e) == 0 && c.n_dns_zones == 1);
+	config_free(&c);
+	CHECK(c.rootfs == NULL && c.n_volumes == 0 && c.stop_timeout_sec == 30);
+}
+
+/* ---- files, env, flags ---------------------------------------------------------- */
+
+static char *write_tmp(const char *name, const char *text)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0)
+			perror("write");
+		close(fd);
+	}
+	return path;
+}
+
+static int load_text(struct box_config *c, const char *text)
+{
+	memset(&e, 0, sizeof e);
+	return config_load_file(c, write_tmp("t.conf", text), &e);
+}
+
+static void test_file(void)
+{
+	struct box_config c;
+	config_init(&c);
+	char ini[2048];
+	snprintf(ini, sizeof ini,
+		 "; planet test\n"
+		 "# both comment styles\n"
+		 "[box]\n"
+		 "rootfs = %s\n"
+		 "hostname = box1 ; inline comment\n"
+		 "stop_timeout = 10s\n"
+		 "volume = /a:/a:ro\n"
+		 "volume = /b:/b,/c:/c\n"
+		 "  /d:/d\n"
+		 "device = path=/dev/fuse;permissions=rw\n"
+		 "env = A=1,B=2\n"
+		 "env = A=3\n"
+		 "dns_hosts = h/1.2.3.4\n"
+		 "dns_zones = z.local/5.6.7.8\n"
+		 "block_devices = true\n"
+		 "init = /lib/systemd/systemd --log-level=debug\n"
+		 "\n"
+		 "[enter]\n"
+		 "group = adm\n"
+		 "max_sessions = 8\n"
+		 "proxy_env_file = /etc/proxy-env\n",
+		 rootfs);
+	CHECK(load_text(&c, ini) == 0);
+	if (e.msg[0])
+		fprintf(stderr, "  %s\n", e.msg);
+	CHECK_STREQ(c.rootfs, rootfs);
+	CHECK_STREQ(c.hostname, "box1");
+	CHECK(c.stop_timeout_sec == 10);
+	CHECK(c.n_volumes == 4); /* repeated keys and continuation lines accumulate */
+	CHECK(c.n_volumes == 4 && strcmp(c.volumes[3].src, "/d") == 0);
+	CHECK(c.n_devices == 1);
+	CHECK(c.env.n == 2);
+	CHECK_STREQ(envlist_get(&c.env, "A"), "3");
+	CHECK(c.n_dns_hosts == 1 && c.n_dns_zones == 1);
+	CHECK(c.block_devices);
+	CHECK(argc_of(c.init_argv) == 2);
+	CHECK_STREQ(c.enter_group, "adm");
+	CHECK(c.max_sessions == 8);
+	CHECK_STREQ(c.proxy_env_file, "/etc/proxy-env");
+	config_free(&c);
+
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+		{ "[box]\nrootfs = /x\nbogus = 1\n", "t.conf:3: unknown key \"bogus\" in [box]" },
+		{ "[box]\ngroup = adm\n", "t.conf:2: unknown key \"group\" in [box]" },
+		{ "[enter]\nrootfs = /x\n", "t.conf:2: unknown key \"rootfs\" in [enter]" },
+		{ "[Box]\nrootfs = /x\n", "t.conf:2: unknown section \"Box\"" },
+		{ "rootfs = /x\n", "t.conf:1: key \"rootfs\" outside a section" },
+		{ "[box]\n\nthis line is junk\n", "t.conf:3: syntax error" },
+		{ "[box\n", "t.conf:1: syntax error" },
+		{ "[box]\nvolume = /a:rel\n",
+		  "t.conf:2: volume \"/a:rel\": destination \"rel\" must be an absolute path" },
+		{ "[box]\nstop_timeout = forever\n", "t.conf:2: stop_timeout \"forever\"" },
+		{ "[box]\nhostname = a\n  b\n",
+		  "t.conf:3: indented line \"b\" continues \"hostname\", which takes one value" },
+		{ "[enter]\nmax_sessions = 0\n", "t.conf:2: max_sessions \"0\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		config_init(&c);
+		CHECK(load_text(&c, bad[i].text) == -1);
+		CHECK_MSG(bad[i].msg);
+		config_free(&c);
+	}
+
+	/* a line longer than inih's buffer is refused, not split in two */
+	char longline[400];
+	snprintf(longline, sizeof longline, "[box]\nhostname = %0300d\n", 0);
+	config_init(&c);
+	CHECK(load_text(&c, longline) == -1);
+	CHECK_MSG("t.conf:2: line longer than");
+	config_free(&c);
+
+	/* a NUL byte is refused (inih would silently cut the line there) */
+	static const char nul[] = "[box]\nhostname = a\0b\n";
+	char nulpath[512];
+	snprintf(nulpath, sizeof nulpath, "%s", write_tmp("nul.conf", ""));
+	int fd = open(nulpath, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, nul, sizeof nul - 1) == (ssize_t)(sizeof nul - 1));
+	close(fd);
+	config_init(&c);
+	CHECK(config_load_file(&c, nulpath, &e) == -1);
+	CHECK_MSG("nul.conf:2: NUL byte");
+	config_free(&c);
+
+	config_init(&c);
+	CHECK(config_load_file(&c, "/nonexistent/planet.conf", &e) == -1);
+	CHECK_STREQ(e.msg, "config file /nonexistent/planet.conf: No such file or directory");
+	CHECK(config_load_file(&c, tmpdir, &e) == -1); /* a directory is not a file */
+	CHECK_MSG(tmpdir);
+	config_free(&c);
+}
+
+static void test_env(void)
+{
+	struct box_config c;
+	config_init(&c);
+	char *envp[] = {
+		"PATH=/usr/bin",
+		"PLANET_HOSTNAME=fromenv",
+		"PLANET_VOLUME=/e:/e",
+		"PLANET_STOP_SIGNAL=USR2",
+		"PLANET_ENTER_GROUP=wheel",
+		"PLANET_ENTER_MAX_SESSIONS=9",
+		"PLANET_SOCKET=",	 /* empty: as if unset */
+		"PLANET_UNRELATED=zzz", /* not ours: ignored */
+		"PLANET_CONFIG=/nonexistent",
+		"PLANET",
+		NULL,
+	};
+	CHECK(config_load_env(&c, envp, &e) == 0);
+	CHECK_STREQ(c.hostname, "fromenv");
+	CHECK(c.n_volumes == 1);
+	CHECK(c.stop_signal == SIGUSR2);
+	CHECK_STREQ(c.enter_group, "wheel");
+	CHECK(c.max_sessions == 9);
+	CHECK(c.socket_path == NULL);
+	char *badenv[] = { "PLANET_DEVICE=path=/etc/passwd", NULL };
+	CHECK(config_load_env(&c, badenv, &e) == -1);
+	CHECK_MSG("PLANET_DEVICE \"path=/etc/passwd\": path \"/etc/passwd\": must be a path under "
+		  "/dev/");
+	config_free(&c);
+}
+
+/* Run config_load_all on a NULL-terminated argument list. */
+static int load_all(struct box_config *c, char **envp, ...)
+{
+	char *argv[32];
+	int argc = 0;
+	va_list ap;
+	va_start(ap, envp);
+	argv[argc++] = "start";
+	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	memset(&e, 0, sizeof e);
+	config_init(c);
+	return config_load_all(c, argc, argv, envp, &e);
+}
+
+static void test_precedence(void)
+{
+	struct box_config c;
+	char ini[1024];
+	snprintf(ini, sizeof ini,
+		 "[box]\nrootfs = %s\nhostname = fromfile\nstop_timeout = 5\n"
+		 "volume = /f:/f\nenv = A=file,F=1\nseccomp = none\n",
+		 rootfs);
+	char conf[512];
+	snprintf(conf, sizeof conf, "%s", write_tmp("p.conf", ini));
+	char envconf[600];
+	snprintf(envconf, sizeof envconf, "PLANET_CONFIG=%s", conf);
+	char *envp[] = { envconf, "PLANET_HOSTNAME=fromenv", "PLANET_STOP_TIMEOUT=6",
+			 "PLANET_VOLUME=/e:/e", "PLANET_ENV=A=env,E=1", NULL };
+
+	/* file < env < flags; lists accumulate in that order */
+	CHECK(load_all(&c, envp, "--hostname", "fromflag", "--volume=/g:/g", "--volume", "/h:/h",
+		       "--env", "A=flag", NULL) == 0);
+	if (e.msg[0])
+		fprintf(stderr, "  %s\n", e.msg);
+	CHECK_STREQ(c.hostname, "fromflag");
+	CHECK(c.stop_timeout_sec == 6);
+	CHECK(c.seccomp == SECCOMP_NONE);
+	CHECK(c.n_volumes == 4);
+	if (c.n_volumes == 4) {
+		CHECK_STREQ(c.volumes[0].src, "/f");
+		CHECK_STREQ(c.volumes[1].src, "/e");
+		CHECK_STREQ(c.volumes[2].src, "/g");
+		CHECK_STREQ(c.volumes[3].src, "/h");
+	}
+	CHECK_STREQ(envlist_get(&c.env, "A"), "flag");
+	CHECK_STREQ(envlist_get(&c.env, "F"), "1");
+	CHECK_STREQ(envlist_get(&c.env, "E"), "1");
+	/* defaults filled in by validation */
+	CHECK_STREQ(c.state_dir, "/run/planet");
+	CHECK_STREQ(c.socket_path, "/run/planet/enter.sock");
+	CHECK_STREQ(c.init_argv[0], "/sbin/init");
+	CHECK_STREQ(c.env_file, "/etc/container-environment");
+	CHECK_STREQ(c.proxy_env_file, "/etc/container-environment");
+	config_free(&c);
+
+	/* --config wins over PLANET_CONFIG; a missing file is an error naming it */
+	CHECK(load_all(&c, envp, "--config", "/nonexistent.conf", NULL) == -1);
+	CHECK_MSG("config file /nonexistent.conf: No such file or directory");
+	config_free(&c);
+	char *envp2[] = { "PLANET_CONFIG=/missing/planet.conf", NULL };
+	CHECK(load_all(&c, envp2, "--rootfs", rootfs, NULL) == -1);
+	CHECK_MSG("/missing/planet.conf");
+	config_free(&c);
+
+	/* flags only; the socket follows --state-dir; bool flags */
+	char *none[] = { NULL };
+	CHECK(load_all(&c, none, "--rootfs", rootfs, "--state-dir=/run/p2", "--block-devices",
+		       "--writable-sys=false", "--stop-signal", "SIGRTMIN+3", "--enter-group",
+		       "adm", "--env-file", "/etc/e", NULL) == 0);
+	CHECK_STREQ(c.socket_path, "/run/p2/enter.sock");
+	CHECK(c.block_devices && !c.writable_sys);
+	CHECK(c.stop_signal == SIGRTMIN + 3);
+	CHECK_STREQ(c.proxy_env_file, "/etc/e");
+	config_free(&c);
+
+	/* flag errors name the culprit */
+	static const struct {
+		const char *args[4], *msg;
+	} bad[] = {
+		{ { "--bogus", NULL }, "unknown option \"--bogus\"" },
+		{ { "--bogus=1", NULL }, "unknown option \"--bogus\"" },
+		{ { "-x", NULL }, "unknown option \"-x\"" },
+		{ { "--vol", "/a:/a", NULL }, "unknown option \"--vol\" (write it in full: --volume)" },
+		{ { "--rootfs", NULL }, "option \"--rootfs\" needs a value" },
+		{ { "extra", NULL }, "unexpected argument \"extra\"" },
+		{ { "--hostname", "h", "--", "x" }, "unexpected argument \"x\"" },
+		{ { "--help=1", NULL }, "option --help takes no value" },
+		{ { "--volume", "/a:rel", NULL },
+		  "--volume \"/a:rel\": destination \"rel\" must be an absolute path" },
+		{ { "--block-devices=maybe", NULL }, "--block-devices \"maybe\"" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		CHECK(load_all(&c, none, "--rootfs", rootfs, bad[i].args[0], bad[i].args[1],
+			       bad[i].args[2], bad[i].args[3], NULL) == -1);
+		CHECK_MSG(bad[i].msg);
+		config_free(&c);
+	}
+
+	/* --help prints the usage and returns 1, whatever follows */
+	fflush(stdout);
+	int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 1);
+	int r = load_all(&c, none, "--help", "--bogus", NULL);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(devnull);
+	CHECK(r == 1);
+	config_free(&c);
+}
+
+static void test_validate(void)
+{
+	struct box_config c;
+	config_init(&c);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_MSG("rootfs is not set");
+	config_free(&c);
+
+	config_init(&c);
+	config_set(&c, "rootfs", "/nonexistent/rootfs", NULL, &e);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_STREQ(e.msg, "rootfs \"/nonexistent/rootfs\": No such file or directory");
+	config_free(&c);
+
+	config_init(&c);
+	config_set(&c, "rootfs", write_tmp("afile", "x"), NULL, &e);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_MSG(": not a directory");
+	config_free(&c);
+
+	config_init(&c);
+	config_set(&c, "rootfs", "/", NULL, &e);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_MSG("the host's own root");
+	config_free(&c);
+
+	/* a relative rootfs becomes absolute */
+	char cwd[512];
+	CHECK(getcwd(cwd, sizeof cwd) != NULL);
+	CHECK(chdir(tmpdir) == 0);
+	config_init(&c);
+	config_set(&c, "rootfs", "./rootfs", NULL, &e);
+	CHECK(config_validate(&c, &e) == 0);
+	CHECK_STREQ(c.rootfs, rootfs);
+	CHECK(chdir(cwd) == 0);
+	CHECK(config_validate(&c, &e) == 0); /* idempotent */
+	config_free(&c);
+
+	config_init(&c);
+	config_set(&c, "rootfs", rootfs, NULL, &e);
+	char longdir[200];
+	memset(longdir, 'd', sizeof longdir);
+	longdir[0] = '/';
+	longdir[110] = 0;
+	config_set(&c, "state_dir", longdir, NULL, &e);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_MSG("a unix socket path holds at most 107");
+	CHECK_MSG("socket \"/ddd");
+	config_free(&c);
+
+	config_init(&c);
+	config_set(&c, "rootfs", rootfs, NULL, &e);
+	config_set(&c, "init", "sbin/init", NULL, &e);
+	CHECK(config_validate(&c, &e) == -1);
+	CHECK_MSG("init \"sbin/init\": the command must be an absolute path");
+	config_free(&c);
+}
+
+static void test_usage(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	config_usage(f);
+	fclose(f);
+	static const char *const flags[] = {
+		"--config",	    "--rootfs",	       "--state-dir",	 "--socket",
+		"--hostname",	    "--init",	       "--stop-signal",	 "--stop-timeout",
+		"--on-reboot",	    "--notify-ready",  "--volume",	 "--device",
+		"--env ",	    "--env-file",      "--dns-hosts",	 "--dns-zones",
+		"--capabilities",   "--seccomp",       "--block-devices", "--writable-sys",
+		"--enter-group",    "--enter-proxy-env-file", "--enter-max-sessions", "--help",
+	};
+	size_t found = 0;
+	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+		bool ok = text && strstr(text, flags[i]);
+		if (!ok)
+			fprintf(stderr, "  usage lacks %s\n", flags[i]);
+		found += ok;
+	}
+	CHECK(found == sizeof flags / sizeof flags[0]);
+	size_t longest = 0;
+	for (char *l = text; l && *l;) {
+		size_t n = strcspn(l, "\n");
+		longest = n > longest ? n : longest;
+		l += n + (l[n] ? 1 : 0);
+	}
+	CHECK(longest <= 80);
+	free(text);
+}
+
+/* The shipped etc/planet.conf must stay loadable with every example line
+ * uncommented, and must show every key. */
+static void test_example_conf(void)
+{
+	char src[512], path[600];
+	const char *top = getenv("TOP_SRCDIR");
+	if (top) {
+		snprintf(src, sizeof src, "%s", top);
+	} else { /* __FILE__ is SRCDIR/tests/unit/test_config.c */
+		snprintf(src, sizeof src, "%s", __FILE__);
+		char *t = strstr(src, "tests/unit/test_config.c");
+		if (t)
+			*t = 0;
+		if (!*src)
+			snprintf(src, sizeof src, ".");
+	}
+	snprintf(path, sizeof path, "%s/etc/planet.conf", src);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "  skipping the example config: %s not found\n", path);
+		return;
+	}
+	static const char *const ini_keys[] = {
+		"rootfs",     "state_dir",    "socket",	     "hostname",      "init",
+		"stop_signal", "stop_timeout", "on_reboot",   "notify_ready",  "volume",
+		"device",     "env",	      "env_file",    "dns_hosts",     "dns_zones",
+		"capabilities", "seccomp",    "block_devices", "writable_sys", "group",
+		"proxy_env_file", "max_sessions",
+	};
+	bool shown[sizeof ini_keys / sizeof ini_keys[0]] = { false };
+	struct strbuf out = { 0 };
+	char line[512];
+	while (fgets(line, sizeof line, f)) {
+		size_t k = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz_");
+		bool example = line[0] == '#' && k > 0 && strncmp(line + 1 + k, " =", 2) == 0;
+		for (size_t i = 0; example && i < sizeof ini_keys / sizeof ini_keys[0]; i++)
+			if (strlen(ini_keys[i]) == k && strncmp(line + 1, ini_keys[i], k) == 0)
+				shown[i] = true;
+		sb_append(&out, example ? line + 1 : line, strlen(example ? line + 1 : line));
+	}
+	fclose(f);
+	size_t nshown = 0;
+	for (size_t i = 0; i < sizeof ini_keys / sizeof ini_keys[0]; i++) {
+		if (!shown[i])
+			fprintf(stderr, "  etc/planet.conf lacks an example of %s\n", ini_keys[i]);
+		nshown += shown[i];
+	}
+	CHECK(nshown == sizeof ini_keys / sizeof ini_keys[0]);
+	struct box_config c;
+	config_init(&c);
+	CHECK(load_text(&c, out.s ? out.s : "") == 0);
+	if (e.msg[0])
+		fprintf(stderr, "  %s\n", e.msg);
+	CHECK(c.n_volumes == 4 && c.n_devices == 2 && c.env.n == 2);
+	CHECK(c.stop_signal == 0 && c.stop_timeout_sec == 30 && c.max_sessions == 256);
+	config_free(&c);
+	/* and, all commented out, it is valid as shipped */
+	config_init(&c);
+	CHECK(config_load_file(&c, path, &e) == 0);
+	config_free(&c);
+	sb_free(&out);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(rootfs, sizeof rootfs, "%s/rootfs", tmpdir);
+	mkdir(rootfs, 0755);
+	test_volumes();
+	test_devices();
+	test_dns();
+	test_argv();
+	test_scalars();
+	test_set();
+	test_file();
+	test_env();
+	test_precedence();
+	test_validate();
+	test_usage();
+	test_example_conf();
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return check_done("test_config");
+}
