@@ -12,7 +12,12 @@
 #    - runc run      same external measurement, same init, same rootfs;
 #    - runc run -d   same, the container deleted afterwards (not timed).
 #    The three are interleaved (one of each per round) so background load
-#    hits them alike.
+#    hits them alike, and each boot is preceded by BENCH_START_GAP seconds
+#    (0.3) of quiet: a lone start, as on an appliance. (Back to back, a
+#    start is much cheaper: the kernel's cgroup migration only waits for an
+#    RCU grace period when no migration happened in the last few tens of ms;
+#    so a planet-only back-to-back series is shown too, and
+#    bench/helpers/cgmove shows that kernel price on its own.)
 # 2. hyperfine, one run, side by side: the whole cycle (start, /bin/true as
 #    init, exit, teardown) of `planet start --init /bin/true`, `runc run`
 #    and `runc run -d` + `runc delete -f`.
@@ -29,6 +34,7 @@ need_tools hyperfine:hyperfine runc:runc python3:python3-minimal nsenter:util-li
 build_helpers
 
 RUNS=${BENCH_START_RUNS:-50}
+GAP=${BENCH_START_GAP:-0.3}
 HF_RUNS=${BENCH_HF_RUNS:-40}
 IDLE=${BENCH_IDLE_SECONDS:-10}
 ROOTFS=$WORK/rootfs
@@ -64,7 +70,7 @@ echo "runc: $(runc --version | head -n 1)"
 echo
 
 # ---- 1. start -> init exec'd --------------------------------------------------
-: >"$WORK/p-self" ; : >"$WORK/p-ext" ; : >"$WORK/r-ext" ; : >"$WORK/rd-ext" ; : >"$WORK/rd-cmd"
+for f in p-self p-ext r-ext rd-ext rd-cmd b-self b-ext; do : >"$WORK/$f"; done
 ms_since() { # T0FILE STAMPFILE -> ms
 	awk -v a="$(cat "$1")" -v b="$(cat "$2")" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'
 }
@@ -72,6 +78,7 @@ fails=0
 for i in $(seq 1 "$RUNS"); do
 	# planet
 	rm -f "$ROOTFS/stamp.out"
+	sleep "$GAP"
 	st=$SHM/state-$i
 	if "$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$st" \
 		--init "/benchclock stamp /stamp.out" >"$SHM/out" 2>"$SHM/err" && [ -s "$ROOTFS/stamp.out" ]; then
@@ -83,6 +90,7 @@ for i in $(seq 1 "$RUNS"); do
 	rm -rf "$st"
 	# runc run
 	rm -f "$ROOTFS/stamp.out"
+	sleep "$GAP"
 	if "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -b "$WORK/b-stamp" "bench-$i" \
 		</dev/null >"$SHM/out" 2>&1 && [ -s "$ROOTFS/stamp.out" ]; then
 		ms_since "$SHM/t0" "$ROOTFS/stamp.out" >>"$WORK/r-ext"
@@ -91,6 +99,7 @@ for i in $(seq 1 "$RUNS"); do
 	fi
 	# runc run -d (+ delete, not timed)
 	rm -f "$ROOTFS/stamp.out"
+	sleep "$GAP"
 	t=$("$BIN/benchclock" now)
 	if "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -d -b "$WORK/b-stamp" "bench-d-$i" \
 		</dev/null >"$SHM/out" 2>&1; then
@@ -102,6 +111,31 @@ for i in $(seq 1 "$RUNS"); do
 	fi
 	runc --root "$RR" delete -f "bench-d-$i" >/dev/null 2>&1
 done
+
+# planet back to back (no gap)
+for i in $(seq 1 "$RUNS"); do
+	rm -f "$ROOTFS/stamp.out"
+	"$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$SHM/bb-state" \
+		--init "/benchclock stamp /stamp.out" >"$SHM/out" 2>"$SHM/err" && [ -s "$ROOTFS/stamp.out" ] || continue
+	sed -n "s/.*exec'd \([0-9.]*\) ms after start.*/\1/p" "$SHM/err" >>"$WORK/b-self"
+	ms_since "$SHM/t0" "$ROOTFS/stamp.out" >>"$WORK/b-ext"
+done
+
+# the kernel's price of one cgroup migration, alone (same hierarchies as a box)
+CG_DIRS=()
+for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+	[ -f "$h/cgroup.procs" ] || continue
+	d=${h%/}/planet-bench-$$
+	mkdir -p "$d" && CG_DIRS+=("$d") && on_cleanup "rmdir '$d'"
+	[ -f "$h/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$d/cpuset.cpus" && cat "$h/cpuset.mems" >"$d/cpuset.mems"
+done
+cgfloor() { # GAP_MS -> stats line of the total
+	"$BIN/cgmove" 20 "$1" "${CG_DIRS[@]}" | cut -d' ' -f1 >"$WORK/cg"
+	stats "$WORK/cg"
+}
+gcc -O2 -o "$BIN/cgmove" "$BENCH_DIR/helpers/cgmove.c" || die "cannot build cgmove"
+CG_QUIET=$(cgfloor 300)
+CG_BUSY=$(cgfloor 0)
 
 row() { # LABEL FILE [REFMEDIAN]
 	local s; s=$(stats "$2")
@@ -118,7 +152,14 @@ row "planet start: exec(planet) -> init runs" "$WORK/p-ext" "$ref"
 row "runc run: exec(runc) -> init runs" "$WORK/r-ext" "$ref"
 row "runc run -d: exec(runc) -> init runs" "$WORK/rd-ext" "$ref"
 row "runc run -d: the command's duration" "$WORK/rd-cmd" "$ref"
-echo "(ratio = median / planet's external median; failures: $fails)"
+row "planet back to back: own figure" "$WORK/b-self"
+row "planet back to back: exec -> init runs" "$WORK/b-ext" "$ref"
+cgrow() { set -- "$1" $2; printf '%-44s %4s %8s %8s %8s %8s %8s %7s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" -; }
+cgrow "kernel: cgroup migration after 300 ms quiet" "$CG_QUIET"
+cgrow "kernel: cgroup migration back to back" "$CG_BUSY"
+echo "(each boot after ${GAP} s of quiet unless 'back to back'; ratio = median / planet's external median;"
+echo " failures: $fails; 'kernel' rows: bench/helpers/cgmove writing a fresh pid to cgroup.procs of"
+echo " every hierarchy, 20 runs)"
 echo
 
 # ---- 2. whole cycle, hyperfine --------------------------------------------------
@@ -146,7 +187,7 @@ c0=$(ctxsw $SUP)
 perf_out=
 if command -v perf >/dev/null 2>&1; then
 	perf_out=$(perf stat -x, -e context-switches,cpu-migrations,page-faults -p "$SUP" -- sleep "$IDLE" 2>&1 |
-		awk -F, '/context-switches|cpu-migrations|page-faults/ { printf "%s=%s ", $3, $1 }')
+		awk -F, '/context-switches|cpu-migrations|page-faults/ { v = $1; if (v ~ /not counted/) v = "0 (never ran)"; printf "%s=%s  ", $3, v }')
 else
 	sleep "$IDLE"
 fi

@@ -14,10 +14,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-/* From spec.c: shared helpers that are not part of the module's API. */
-const char *spec_quote(char *buf, size_t size, const char *s, size_t n);
-char *spec_path_normalize(const char *in, const char **why);
-
 #define QLEN 200
 #define Q(buf, s) spec_quote((buf), sizeof(buf), (s), strlen(s))
 

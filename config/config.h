@@ -143,6 +143,12 @@ bool hostname_valid(const char *s);
 /* "true/false/yes/no/on/off/1/0" */
 int bool_parse(const char *s, bool *out);
 
+/* Internal to the module (spec.c, used by config.c): quote a value for an
+ * error message (bounded, control characters escaped), and normalise an
+ * absolute path (NULL with *why set when it is not acceptable). */
+const char *spec_quote(char *buf, size_t size, const char *s, size_t n);
+char *spec_path_normalize(const char *in, const char **why);
+
 void volume_spec_free(struct volume_spec *v);
 void device_spec_free(struct device_spec *d);
 

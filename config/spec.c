@@ -13,8 +13,6 @@
 
 /* Quote s[0..n) for an error message: one line, printable, bounded. Used by
  * config.c too (declared there), hence not static. */
-const char *spec_quote(char *buf, size_t size, const char *s, size_t n);
-
 const char *spec_quote(char *buf, size_t size, const char *s, size_t n)
 {
 	size_t o = 0, max = size - 6;
@@ -54,8 +52,6 @@ const char *spec_quote(char *buf, size_t size, const char *s, size_t n)
  * trailing slash. ".." is refused rather than resolved: resolving it
  * lexically could point somewhere the operator did not mean. Returns NULL
  * with *why set, or NULL with errno ENOMEM and *why NULL. */
-char *spec_path_normalize(const char *in, const char **why);
-
 char *spec_path_normalize(const char *in, const char **why)
 {
 	*why = NULL;

@@ -781,8 +781,7 @@ int planet_stop_main(int argc, char **argv)
 /* Keys whose values are integers, printed as JSON numbers. */
 static bool numeric_key(const char *k, size_t n)
 {
-	static const char *const keys[] = { "init_pid", "started", "uptime", "sessions",
-					    "protocol" };
+	static const char *const keys[] = { "init_pid", "uptime_sec", "sessions" };
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)
 			return true;

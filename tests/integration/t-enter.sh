@@ -209,19 +209,19 @@ run st timeout 10 "$PLANET" status --socket "$SOCK"
 check_eq "status exits 0 while running" 0 "$st_rc"
 check_contains "status: running=yes" "$st" "running=yes"
 check_contains "status: state=running" "$st" "state=running"
-check_contains "status: the box id" "$st" "id=$BOX_ID"
+check_contains "status: the box id" "$st" "box_id=$BOX_ID"
 check_contains "status: init pid" "$st" "init_pid=$INIT_PID"
 check_contains "status: rootfs" "$st" "rootfs=$ROOTFS"
 check_contains "status: one open session" "$st" "sessions=1"
-check_match "status: uptime" $'(^|\n)uptime=[0-9]+(\n|$)' "$st"
+check_match "status: uptime" $'(^|\n)uptime_sec=[0-9]+(\n|$)' "$st"
 run js timeout 10 "$PLANET" status --socket "$SOCK" --json
 check "status --json parses, running true, numbers are numbers" python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["running"] is True, d
 assert d["init_pid"] == int(sys.argv[2]), d
-assert d["id"] == sys.argv[3], d
-assert isinstance(d["uptime"], int) and isinstance(d["sessions"], int), d
+assert d["box_id"] == sys.argv[3], d
+assert isinstance(d["uptime_sec"], int) and isinstance(d["sessions"], int), d
 ' "$js" "$INIT_PID" "$BOX_ID"
 kill -KILL "$cpid" 2>/dev/null
 wait "$cpid" 2>/dev/null

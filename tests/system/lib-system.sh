@@ -8,7 +8,8 @@
 #   debian_rootfs NAME      a fresh, private rootfs at $T/NAME/root: an
 #                           overlayfs with the cache as its lower layer (the
 #                           cache is never written), or a cp -a copy when
-#                           overlayfs is not available; sets ROOTFS
+#                           overlayfs is not available; sets ROOTFS. Adds
+#                           only the $BOX_INIT alias of systemd (see below).
 #   pexec ARGS...           planet exec --socket $SOCK ARGS...
 #   wait_running [SEC]      poll `systemctl is-system-running --wait` through
 #                           planet exec until systemd answers (the bus needs
@@ -16,6 +17,7 @@
 #   notify_listen NAME [CMD...]  start notify-listen.py on $T/NAME.sock (log
 #                           $T/NAME.log); waits until bound; NOTIFY_PID set
 #   notify_stop             end the last listener
+#   sys_finish              end every helper, then lib.sh's finish
 #   install_planet ROOTFS   put the planet binary (+ any shared library the
 #                           rootfs lacks), the rendered unit file, a
 #                           planet.conf and a busybox rootfs (/var/lib/inner)
@@ -28,15 +30,26 @@
 
 SYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC_DIR=${TOP_SRCDIR:-$(cd "$SYS_DIR/../.." && pwd)}
-NOTIFY_PIDS=()
+SYS_PIDS=()
 NOTIFY_PID=
 
-sys_cleanup() {
+# Background helpers of the test (notify listeners, console readers): never
+# leave one behind, stopped or not.
+sys_kill_helpers() {
 	local p
-	for p in "${NOTIFY_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${NOTIFY_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	NOTIFY_PIDS=()
+	for p in "${SYS_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+	for p in "${SYS_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	SYS_PIDS=()
+}
+
+sys_cleanup() {
+	sys_kill_helpers
 	lib_cleanup
+}
+
+sys_finish() {
+	sys_kill_helpers
+	finish
 }
 
 sys_setup() {
@@ -71,6 +84,13 @@ debian_rootfs() {
 	fi
 	chmod 0755 "$d/root"
 	rm -f "$d/root/.planet-rootfs-stamp" 2>/dev/null
+	# lib.sh boots $BOX_INIT (/sbin/planet-test-init), a path that exists
+	# only in test rootfses: should planet ever exec init without having
+	# entered the rootfs, that fails with ENOENT instead of booting the
+	# host's own systemd on the host. Here it is one symlink to the real
+	# thing (in the overlay's upper layer; the rootfs is otherwise as
+	# debootstrap made it).
+	ln -sfn /lib/systemd/systemd "$d/root$BOX_INIT"
 	ROOTFS=$d/root
 }
 
@@ -98,7 +118,7 @@ notify_listen() {
 	rm -f "$T/$name.sock" "$T/$name.sock.bound" "$T/$name.log"
 	python3 "$SYS_DIR/notify-listen.py" "$T/$name.sock" "$T/$name.log" "$@" </dev/null 2>>"$T/$name.err" &
 	NOTIFY_PID=$!
-	NOTIFY_PIDS+=("$NOTIFY_PID")
+	SYS_PIDS+=("$NOTIFY_PID")
 	wait_for 10 test -e "$T/$name.sock.bound"
 }
 
