@@ -11,19 +11,20 @@
 #     afterwards)
 #   - a runc container: `runc run -d` of a `runc spec` bundle (root = the copy,
 #     terminal false, args /sbin/init, no network namespace)
-# 1. latency, ONE hyperfine run (-N: no shell), BENCH_EXEC_RUNS (200) each:
+# 1. memory: the supervisor's VmRSS right after boot, after one exec, with
+#    BENCH_SESSIONS (100) open sessions (`planet exec -- sleep 60` each), and
+#    after they ended; run first, on a fresh supervisor, so that heap kept
+#    from the throughput run cannot hide the per-session cost.
+# 2. latency, ONE hyperfine run (-N: no shell), BENCH_EXEC_RUNS (200) each:
 #      planet exec --socket S -- /bin/true
 #      nsenter -t INITPID -a /bin/true          (the floor: no cgroup, caps,
 #                                                seccomp, user, env, pty)
 #      lxc-attach -P LXCPATH -n NAME -- /bin/true
 #      runc exec NAME /bin/true
-# 2. throughput: a BENCH_BIG_MIB (1024) MiB file of random bytes in the box's
+# 3. throughput: a BENCH_BIG_MIB (1024) MiB file of random bytes in the box's
 #    /tmp (the rootfs, on disk, in the page cache after a warm-up):
 #      planet exec --socket S -- cat /tmp/big | cat >/dev/null
 #      nsenter -t INITPID -a cat /tmp/big | cat >/dev/null
-# 3. memory: the supervisor's VmRSS idle (right after boot), after the
-#    benchmarks above, with BENCH_SESSIONS (100) open sessions
-#    (`planet exec -- sleep 60` each), and after they ended.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 bench_init exec
@@ -58,6 +59,45 @@ if ! out=$("$PLANET" exec --socket "$SOCK" -- /bin/true 2>&1); then
 	echo "SKIP: exec benchmark needs the enter API"
 	exit 0
 fi
+
+# ---- 1. memory (first, on a fresh supervisor) -----------------------------------------
+echo "== supervisor memory (KiB), fresh box, $NSESS sessions =="
+in_box_sleeps() { # number of `sleep` processes in the planet box's pid namespace
+	local ns n=0 p
+	ns=$(readlink /proc/$INIT/ns/pid)
+	for p in $(pgrep -x sleep); do
+		[ "$(readlink /proc/$p/ns/pid 2>/dev/null)" = "$ns" ] && n=$((n + 1))
+	done
+	echo $n
+}
+CLIENTS=()
+on_cleanup 'kill ${CLIENTS[@]} 2>/dev/null'
+RSS0=$(rss_kib $SUP); ANON0=$(rss_kib $SUP RssAnon); FD0=$(ls /proc/$SUP/fd | wc -l)
+for i in $(seq 1 "$NSESS"); do
+	"$PLANET" exec --socket "$SOCK" -- sleep 60 </dev/null >/dev/null 2>&1 &
+	CLIENTS+=($!)
+done
+wait_for 30 test "$(in_box_sleeps)" -ge "$NSESS" || say "only $(in_box_sleeps) of $NSESS sessions started"
+sleep 0.5
+OPEN=$(in_box_sleeps)
+RSSN=$(rss_kib $SUP); ANONN=$(rss_kib $SUP RssAnon); FDN=$(ls /proc/$SUP/fd | wc -l)
+kill "${CLIENTS[@]}" 2>/dev/null
+wait "${CLIENTS[@]}" 2>/dev/null
+wait_for 20 test "$(in_box_sleeps)" -eq 0 || say "$(in_box_sleeps) session processes left after the clients went away"
+sleep 0.5
+RSS_END=$(rss_kib $SUP)
+printf '%-48s %8s\n' "VmRSS right after boot" "$RSS_BOOT" \
+	"RssAnon right after boot" "$ANON_BOOT" \
+	"VmRSS after one exec, before the sessions" "$RSS0" \
+	"RssAnon after one exec, before the sessions" "$ANON0" \
+	"VmRSS with $OPEN open sessions" "$RSSN" \
+	"RssAnon with $OPEN open sessions" "$ANONN" \
+	"open fds: idle / with sessions" "$FD0 / $FDN" \
+	"VmRSS after the sessions ended" "$RSS_END"
+awk -v a="$RSS0" -v b="$RSSN" -v n="$OPEN" -v aa="$ANON0" -v ab="$ANONN" 'BEGIN {
+	if (n > 0) printf "%-48s %8.1f KiB (RssAnon: %.1f KiB; target < 64 KiB)\n", "per open session (VmRSS delta / sessions)", (b - a) / n, (ab - aa) / n }'
+echo "(targets: idle VmRSS < 3072 KiB)"
+echo
 
 # ---- LXC container -------------------------------------------------------------
 LXCPATH=$WORK/lxc
@@ -105,19 +145,23 @@ runc --root "$RR" run -d -b "$B" planetbench </dev/null >"$WORK/runc.log" 2>&1 |
 	{ cat "$WORK/runc.log"; die "runc run -d failed"; }
 runc --root "$RR" exec planetbench /bin/true || die "runc exec does not work"
 
-# ---- 1. latency -----------------------------------------------------------------
+# ---- 2. latency -----------------------------------------------------------------
 echo "== exec /bin/true into a running busybox box (hyperfine -N, $RUNS runs each) =="
+cpu0=$(awk '{ print $14 + $15 }' /proc/$SUP/stat)
 hyperfine -N --style basic --warmup 10 --runs "$RUNS" --export-json "$WORK/lat.json" \
 	-n "planet exec" "$PLANET exec --socket $SOCK -- /bin/true" \
 	-n "nsenter -a (floor)" "nsenter -t $INIT -a /bin/true" \
 	-n "lxc-attach" "lxc-attach -P $LXCPATH -n $LXCNAME -- /bin/true" \
 	-n "runc exec" "runc --root $RR exec planetbench /bin/true" \
 	>"$WORK/lat.out" 2>&1 || { cat "$WORK/lat.out"; die "hyperfine failed"; }
+cpu1=$(awk '{ print $14 + $15 }' /proc/$SUP/stat)
 hyperfine_table "$WORK/lat.json" "nsenter -a (floor)"
+awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="$((RUNS + 10))" 'BEGIN {
+	printf "supervisor CPU time (user+sys) per planet exec: %.3f ms\n", 1000 * t / hz / n }'
 echo "(target: planet exec within 1.5x of nsenter)"
 echo
 
-# ---- 2. throughput -----------------------------------------------------------------
+# ---- 3. throughput -----------------------------------------------------------------
 echo "== stdout throughput: cat of a ${BIG_MIB} MiB file in the box, piped to cat >/dev/null =="
 dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
 cat "$R1/tmp/big" >/dev/null
@@ -140,42 +184,6 @@ print("planet / nsenter throughput: %.0f%% (target >= 70%%)" % (100 * tp["planet
 EOF
 rm -f "$R1/tmp/big"
 echo
+sleep 0.5
+printf '%-48s %8s KiB (RssAnon %s KiB)\n' "supervisor VmRSS after all of the above, idle" "$(rss_kib $SUP)" "$(rss_kib $SUP RssAnon)"
 
-# ---- 3. memory -------------------------------------------------------------------
-echo "== supervisor memory (KiB) =="
-sleep 0.5
-RSS_AFTER=$(rss_kib $SUP)
-in_box_sleeps() { # number of `sleep` processes in the planet box's pid namespace
-	local ns n=0 p
-	ns=$(readlink /proc/$INIT/ns/pid)
-	for p in $(pgrep -x sleep); do
-		[ "$(readlink /proc/$p/ns/pid 2>/dev/null)" = "$ns" ] && n=$((n + 1))
-	done
-	echo $n
-}
-CLIENTS=()
-on_cleanup 'kill ${CLIENTS[@]} 2>/dev/null'
-RSS0=$(rss_kib $SUP); ANON0=$(rss_kib $SUP RssAnon); FD0=$(ls /proc/$SUP/fd | wc -l)
-for i in $(seq 1 "$NSESS"); do
-	"$PLANET" exec --socket "$SOCK" -- sleep 60 </dev/null >/dev/null 2>&1 &
-	CLIENTS+=($!)
-done
-wait_for 30 test "$(in_box_sleeps)" -ge "$NSESS" || say "only $(in_box_sleeps) of $NSESS sessions started"
-sleep 0.5
-OPEN=$(in_box_sleeps)
-RSSN=$(rss_kib $SUP); ANONN=$(rss_kib $SUP RssAnon); FDN=$(ls /proc/$SUP/fd | wc -l)
-kill "${CLIENTS[@]}" 2>/dev/null
-wait "${CLIENTS[@]}" 2>/dev/null
-wait_for 20 test "$(in_box_sleeps)" -eq 0 || say "$(in_box_sleeps) session processes left after the clients went away"
-sleep 0.5
-RSS_END=$(rss_kib $SUP)
-printf '%-48s %8s\n' "VmRSS right after boot" "$RSS_BOOT" \
-	"RssAnon right after boot" "$ANON_BOOT" \
-	"VmRSS idle after the benchmarks above" "$RSS_AFTER" \
-	"VmRSS with $OPEN open sessions" "$RSSN" \
-	"RssAnon with $OPEN open sessions" "$ANONN" \
-	"open fds: idle / with sessions" "$FD0 / $FDN" \
-	"VmRSS after the sessions ended" "$RSS_END"
-awk -v a="$RSS0" -v b="$RSSN" -v n="$OPEN" -v aa="$ANON0" -v ab="$ANONN" 'BEGIN {
-	if (n > 0) printf "%-48s %8.1f KiB (RssAnon: %.1f KiB; target < 64 KiB)\n", "per open session (VmRSS delta / sessions)", (b - a) / n, (ab - aa) / n }'
-echo "(targets: idle VmRSS < 3072 KiB)"

@@ -164,13 +164,17 @@ static int place_in_cgroup(struct box_run *r, const struct box_plan *p, struct p
 {
 	struct cg_dev_rule *rules = NULL;
 	size_t n = 0;
-	if (cg_box_attach(&r->cg, r->init_pid, e) < 0)
-		return -1;
+	/* The device rules first, while the cgroup is still empty: the child
+	 * is making the /dev nodes right now, and on v1 the rules are written
+	 * as "deny everything" and then one allow at a time; a child attached
+	 * before that is done gets EPERM from mknod. */
 	if (box_device_rules(p, &rules, &n) < 0)
 		return perr_set(e, ENOMEM, "device rules");
 	int ret = cg_box_set_devices(&r->cg, rules, n, e);
 	free(rules);
-	return ret;
+	if (ret < 0)
+		return -1;
+	return cg_box_attach(&r->cg, r->init_pid, e);
 }
 
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)

@@ -17,9 +17,29 @@
 
 extern char **environ;
 
-static int box_id_new(char id[37], struct perr *e)
+/* The box id is container_uuid. systemd inside makes its machine-id from
+ * it on the first boot and then keeps that, so the id must stay the same
+ * from boot to boot: take it from the rootfs's machine-id when there is one,
+ * else a new random one. */
+static bool id_from_machine_id(char id[37], const char *rootfs)
+{
+	_cleanup_fd_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_fd_ int fd = root < 0 ? -1 : root_open(root, "/etc/machine-id", O_RDONLY, 0, NULL);
+	char m[33];
+	if (fd < 0 || read(fd, m, 32) != 32)
+		return false;
+	for (int i = 0; i < 32; i++)
+		if (!strchr("0123456789abcdef", m[i]))
+			return false;
+	snprintf(id, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", m, m + 8, m + 12, m + 16, m + 20);
+	return true;
+}
+
+static int box_id_new(char id[37], const char *rootfs, struct perr *e)
 {
 	_cleanup_free_ char *u = NULL;
+	if (id_from_machine_id(id, rootfs))
+		return 0;
 	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/uuid", 64, &u, NULL, e) < 0)
 		return -1;
 	snprintf(id, 37, "%.36s", u);
@@ -127,7 +147,7 @@ static int plan_init_env(struct box_plan *p, struct perr *e)
 int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e)
 {
 	*p = (struct box_plan){ .cfg = cfg, .stop_signal = cfg->stop_signal };
-	if (box_id_new(p->box_id, e) < 0 || plan_volumes(p, e) < 0 || box_devices_plan(p, e) < 0 ||
+	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || plan_volumes(p, e) < 0 || box_devices_plan(p, e) < 0 ||
 	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)
 		return -1;
 	return 0;

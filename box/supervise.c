@@ -20,6 +20,9 @@
 
 #define CONSOLE_CHUNK 16384
 #define CONSOLE_QUEUE_MAX (256 * 1024)
+#define CONSOLE_LINE_MAX 4096	/* longer console lines are passed on in pieces */
+#define CONSOLE_PARTIAL_MS 200	/* an unfinished line (a prompt) waits this long */
+#define LOG_QUEUE_MAX (1024 * 1024) /* log lines beyond this are dropped and counted */
 
 struct sup {
 	uv_loop_t loop;
@@ -30,6 +33,11 @@ struct sup {
 	uv_poll_t console_watch;
 	uv_poll_t notify_watch;
 	uv_timer_t stop_timer;
+	uv_timer_t partial_timer;
+	char partial[CONSOLE_LINE_MAX]; /* console text after the last newline */
+	size_t n_partial;
+	bool mid_line;		/* stdout's last byte is not a newline */
+	unsigned long log_dropped;
 	uv_stream_t *out; /* stdout as a stream, NULL when it is a plain file */
 	union {
 		uv_pipe_t pipe;
@@ -64,6 +72,8 @@ static void console_written(uv_write_t *req, int status)
 
 static void console_emit(struct sup *s, const char *buf, size_t n)
 {
+	if (n)
+		s->mid_line = buf[n - 1] != '\n';
 	if (!s->out) {
 		(void)write_all(STDOUT_FILENO, buf, n);
 		return;
@@ -86,20 +96,109 @@ static void console_emit(struct sup *s, const char *buf, size_t n)
 	}
 }
 
+/* The console is a tty: systemd ends its lines with "\r\n" (and the line
+ * discipline adds another \r once systemd has reset the terminal), busybox
+ * init starts its messages with "\r". Our stdout is a file or the journal,
+ * where a \r inside a line makes journald store the line as binary
+ * ("[30B blob data]"): drop every \r. */
+static size_t console_drop_cr(char *buf, size_t n)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != '\r')
+			buf[j++] = buf[i];
+	return j;
+}
+
+static void console_flush_partial(struct sup *s)
+{
+	if (s->n_partial)
+		console_emit(s, s->partial, s->n_partial);
+	s->n_partial = 0;
+}
+
+/* An unfinished line that stays so (a login prompt) is passed on after a
+ * while; not while the console is paused: then the rest of the line is
+ * still in the pty, unread. */
+static void partial_timeout(uv_timer_t *t)
+{
+	struct sup *s = t->data;
+	if (!s->console_paused)
+		console_flush_partial(s);
+}
+
+/* Keep text after the last newline back (bounded, and for a short while
+ * only), so that the supervisor's own log lines, which share stdout, land
+ * between console lines and never inside one. */
+static void console_keep(struct sup *s, const char *buf, size_t n)
+{
+	if (s->n_partial + n > sizeof s->partial)
+		console_flush_partial(s);
+	if (n > sizeof s->partial) {
+		console_emit(s, buf, n);
+		return;
+	}
+	memcpy(s->partial + s->n_partial, buf, n);
+	s->n_partial += n;
+	uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);
+}
+
+static void console_feed(struct sup *s, const char *buf, size_t n)
+{
+	const char *nl = memrchr(buf, '\n', n);
+	if (!nl) {
+		console_keep(s, buf, n);
+		return;
+	}
+	size_t head = (size_t)(nl - buf) + 1;
+	console_flush_partial(s);
+	console_emit(s, buf, head);
+	if (head < n)
+		console_keep(s, buf + head, n - head);
+	else
+		uv_timer_stop(&s->partial_timer);
+}
+
+/* A line of the supervisor's own (enter audit) for stdout: queued behind
+ * the console output, between two console lines, never blocking; dropped
+ * (and counted) while stdout is far behind. */
+static void sup_log_line(void *ctx, const char *line, size_t n)
+{
+	struct sup *s = ctx;
+	if (s->out && uv_stream_get_write_queue_size(s->out) > LOG_QUEUE_MAX) {
+		s->log_dropped++;
+		return;
+	}
+	if (s->mid_line)
+		console_emit(s, "\n", 1);
+	if (s->log_dropped) {
+		char m[96];
+		int k = snprintf(m, sizeof m, "planet: %lu log lines dropped: stdout was stalled\n",
+				 s->log_dropped);
+		s->log_dropped = 0;
+		console_emit(s, m, (size_t)k);
+	}
+	console_emit(s, line, n);
+}
+
 static void console_readable(uv_poll_t *h, int status, int events)
 {
 	struct sup *s = h->data;
 	char buf[CONSOLE_CHUNK];
 	ssize_t n = read(s->run->console_master, buf, sizeof buf);
-	if (n > 0)
-		console_emit(s, buf, (size_t)n);
-	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (n > 0) {
+		size_t m = console_drop_cr(buf, (size_t)n);
+		if (m)
+			console_feed(s, buf, m);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		uv_poll_stop(h); /* EIO: no slave open any more */
 }
 
 static void sup_console_resume(struct sup *s)
 {
 	s->console_paused = false;
+	if (s->n_partial)
+		uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);
 	uv_poll_start(&s->console_watch, UV_READABLE, console_readable);
 }
 
@@ -240,8 +339,11 @@ static void init_exited(uv_poll_t *h, int status, int events)
 		ssize_t n = read(s->run->console_master, buf, sizeof buf);
 		if (n <= 0)
 			break;
-		console_emit(s, buf, (size_t)n);
+		size_t m = console_drop_cr(buf, (size_t)n);
+		if (m)
+			console_feed(s, buf, m);
 	}
+	console_flush_partial(s);
 	if (s->server) {
 		enter_server_close(s->server);
 		s->server = NULL;
@@ -290,6 +392,8 @@ static int sup_setup(struct sup *s, struct perr *e)
 	}
 	s->stop_timer.data = s;
 	uv_timer_init(&s->loop, &s->stop_timer);
+	s->partial_timer.data = s;
+	uv_timer_init(&s->loop, &s->partial_timer);
 	if (sup_watch(s, &s->init_watch, s->run->init_pidfd, init_exited) < 0 ||
 	    sup_watch(s, &s->console_watch, s->run->console_master, console_readable) < 0)
 		return perr_set(e, 0, "watch init");
@@ -307,6 +411,7 @@ static int sup_setup(struct sup *s, struct perr *e)
 		.ctx = s,
 	};
 	snprintf(s->ebox.box_id, sizeof s->ebox.box_id, "%s", s->plan->box_id);
+	enter_set_log_sink(sup_log_line, s);
 	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
 		return perr_wrap(e, "enter socket");
 	return 0;
@@ -330,6 +435,7 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 	/* Anything left (init died while a write was queued): close and drain. */
 	uv_walk(&s.loop, close_all, NULL);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
+	enter_set_log_sink(NULL, NULL);
 	uv_loop_close(&s.loop);
 	*status = s.status;
 	return s.end;

@@ -131,6 +131,11 @@ void enter_server_close(struct enter_server *s);
  * argv[0] is the command name ("exec", "enter", "stop", "status"). They
  * return the process exit status to use (255 when planet itself failed). */
 int planet_exec_main(int argc, char **argv);
+
+/* Where the audit lines go: the supervisor queues them on its stdout in
+ * order with the console relay, between two console lines, never blocking
+ * its loop. NULL: straight to stdout. */
+void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
 int planet_enter_main(int argc, char **argv);
 int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
@@ -193,6 +198,9 @@ int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t le
 size_t conn_queued(const struct enter_conn *c);
 /* Stop / resume reading the client (stdin backpressure). */
 void conn_pause(struct enter_conn *c, bool pause);
+/* Hold the client's frames while the session starts: they are kept, and
+ * handled in order when the hold is lifted (so STARTED always comes first). */
+void conn_hold(struct enter_conn *c, bool hold);
 /* The session is over: flush what is queued, then close. Idempotent. */
 void conn_end(struct enter_conn *c);
 /* The connection's memory (and its session's) lives while references are
@@ -234,6 +242,8 @@ void session_client_drained(struct enter_session *s);
 /* The server is closing: SIGKILL the process group, reap the leader (waiting
  * until deadline_ns at most), close every handle. No callback afterwards. */
 void session_kill(struct enter_session *s, unsigned long long deadline_ns);
+/* Still open: neither ended nor abandoned by its client (status). */
+bool session_open(const struct enter_session *s);
 /* Free the memory once every handle is closed. */
 void session_free(struct enter_session *s);
 

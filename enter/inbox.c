@@ -78,7 +78,7 @@ int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, in
 		return perr_set(e, 0, "the box's /dev/pts/ptmx is not a devpts ptmx");
 	int unlock = 0;
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
-	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCSWINSZ, &ws) < 0)
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || (rows && cols && ioctl(m, TIOCSWINSZ, &ws) < 0))
 		return perr_set(e, errno, "set up the pty");
 	/* TIOCGPTPEER opens the slave through the master's own devpts mount,
 	 * with no path lookup at all. */
@@ -308,14 +308,16 @@ static int become_user(const struct box_user *u, bool tty, struct perr *e)
 	return 0;
 }
 
-/* After setuid, so the user's own permissions decide. */
+/* After setuid, so the user's own permissions decide. An explicit
+ * directory that cannot be entered is 126 (docs/PROTOCOL.md); the home
+ * directory falls back to /. Returns 0 or the exit status. */
 static int change_dir(const char *cwd, const char *home, struct perr *e)
 {
 	if (cwd && *cwd)
-		return chdir(cwd) < 0 ? perr_set(e, errno, "chdir %s", cwd) : 0;
+		return chdir(cwd) < 0 ? (perr_set(e, errno, "chdir %s", cwd), 126) : 0;
 	if (chdir(home) == 0 || chdir("/") == 0)
 		return 0;
-	return perr_set(e, errno, "chdir /");
+	return perr_set(e, errno, "chdir /"), 255;
 }
 
 static int exec_failed(const char *what, int err, struct perr *e)
@@ -426,8 +428,11 @@ static int child_run(const struct inbox_req *r, struct perr *e)
 		return perr_set(e, errno, "close_range"), 255;
 	if (r->box->apply_security && r->box->apply_security(r->box->cfg, e) < 0)
 		return perr_wrap(e, "box security"), 255;
-	if (become_user(&u, r->tty, e) < 0 || change_dir(r->x->cwd, u.home, e) < 0)
+	if (become_user(&u, r->tty, e) < 0)
 		return 255;
+	int rc = change_dir(r->x->cwd, u.home, e);
+	if (rc)
+		return rc;
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

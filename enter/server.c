@@ -75,11 +75,13 @@ struct enter_conn {
 	uint8_t *part; /* an incomplete frame */
 	size_t part_len, part_cap;
 	unsigned refs;
-	bool paused, sock_closing;
+	bool paused, held, reading, sock_closing;
 	struct enter_session *sess;
 };
 
 static uint8_t scratch[SCRATCH_SIZE];
+
+static void conn_reading(struct enter_conn *c);
 
 void *enter_scratch(size_t *len)
 {
@@ -88,6 +90,15 @@ void *enter_scratch(size_t *len)
 }
 
 /* ---- small shared helpers ----------------------------------------------- */
+
+static void (*log_sink)(void *ctx, const char *line, size_t len);
+static void *log_sink_ctx;
+
+void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	log_sink = sink;
+	log_sink_ctx = ctx;
+}
 
 void enter_audit(const char *fmt, ...)
 {
@@ -101,6 +112,10 @@ void enter_audit(const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = sizeof line - 2;
 	line[n++] = '\n';
+	if (log_sink) {
+		log_sink(log_sink_ctx, line, (size_t)n);
+		return;
+	}
 	/* stdout may be non-blocking (box/ relays the console through it):
 	 * wait a little for room rather than lose an audit line, never long. */
 	for (int tries = 0; tries < 3; tries++) {
@@ -263,7 +278,7 @@ void conn_end(struct enter_conn *c)
 		return;
 	c->state = C_ENDING;
 	uv_timer_stop(&c->timer);
-	uv_read_stop((uv_stream_t *)&c->sock);
+	conn_reading(c);
 	c->shut.data = c;
 	/* uv_shutdown completes once every queued frame is written. */
 	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->sock, conn_shut) < 0)
@@ -354,17 +369,24 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
 
+/* The socket is read unless the stdin pipe is full (paused), the session is
+ * still starting (held), or the connection is ending. */
+static void conn_reading(struct enter_conn *c)
+{
+	bool want = !c->paused && !c->held && !c->sock_closing && c->state != C_ENDING;
+	if (want == c->reading)
+		return;
+	c->reading = want;
+	if (want)
+		uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
+	else
+		uv_read_stop((uv_stream_t *)&c->sock);
+}
+
 void conn_pause(struct enter_conn *c, bool pause)
 {
-	if (c->paused == pause)
-		return;
 	c->paused = pause;
-	if (c->sock_closing || c->state == C_ENDING)
-		return;
-	if (pause)
-		uv_read_stop((uv_stream_t *)&c->sock);
-	else
-		uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
+	conn_reading(c);
 }
 
 /* Which kinds a connection takes in its current state. */
@@ -389,7 +411,8 @@ static bool kind_ok(struct enter_conn *c, uint8_t kind)
 	if (kind_expected(c->state, kind))
 		return true;
 	char msg[128];
-	snprintf(msg, sizeof msg, "unexpected frame kind 0x%02x: %s", kind, kind_hint(c->state));
+	snprintf(msg, sizeof msg, "protocol error: unexpected frame kind 0x%02x (%s)", kind,
+		 kind_hint(c->state));
 	conn_fail(c, 255, msg);
 	return false;
 }
@@ -414,7 +437,7 @@ static void status_reply(struct enter_conn *c)
 		      "state=running\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
 		      "sessions=%u\n",
 		      box->box_id, (int)box->init_pid, up, root.s ? root.s : "",
-		      c->srv->n_sessions) < 0)
+		      enter_server_sessions(c->srv)) < 0)
 		conn_fail(c, 255, "out of memory");
 	else
 		conn_send(c, PK_STATUS_REPLY, b.s, b.len);
@@ -490,12 +513,12 @@ static bool conn_feeding(const struct enter_conn *c)
 static int part_append(struct enter_conn *c, const uint8_t *p, size_t n)
 {
 	size_t want = c->part_len + n;
-	/* Once the header has been accepted (header_ok), make room for the
-	 * whole frame at once. */
-	const uint8_t *l = c->part_len >= PROTO_HDR ? c->part : n >= PROTO_HDR && !c->part_len ? p : NULL;
+	/* Make room for the whole first frame at once when its length is
+	 * known (and sane: a bad one is refused by the decoder, not here). */
+	const uint8_t *l = c->part_len >= 4 ? c->part : n >= 4 && !c->part_len ? p : NULL;
 	if (l) {
 		size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
-		if (total > want)
+		if (total > want && total <= 4 + (size_t)PROTO_MAX_FRAME)
 			want = total;
 	}
 	if (want > c->part_cap) {
@@ -517,7 +540,7 @@ static size_t part_need(const struct enter_conn *c)
 		return PROTO_HDR - c->part_len;
 	const uint8_t *l = c->part;
 	size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
-	return total - c->part_len;
+	return total > c->part_len ? total - c->part_len : 0;
 }
 
 static void part_done(struct enter_conn *c)
@@ -530,8 +553,34 @@ static void part_done(struct enter_conn *c)
 	}
 }
 
-/* Continue the frame held in c->part with new bytes; returns how many were
- * used, or -1 when the connection failed. */
+/* Dispatch the complete frames at the front of p. Returns the bytes used:
+ * up to an incomplete frame (its header, when there, accepted) or up to
+ * where input got held; everything once the connection failed. */
+static size_t feed_frames(struct enter_conn *c, const uint8_t *p, size_t n)
+{
+	size_t off = 0;
+	while (off < n && conn_feeding(c) && !c->held) {
+		struct perr e = { 0 };
+		struct proto_frame f;
+		size_t used;
+		int r = proto_decode(p + off, n - off, &f, &used, &e);
+		if (r < 0) {
+			conn_fail(c, 255, e.msg);
+			return n;
+		}
+		if (r == 0) {
+			if (!header_ok(c, p + off, n - off))
+				return n;
+			break;
+		}
+		conn_frame(c, &f);
+		off += used;
+	}
+	return conn_feeding(c) ? off : n;
+}
+
+/* Continue the incomplete frame in c->part with new bytes; returns how
+ * many were used, or -1 when the connection failed. */
 static ssize_t feed_part(struct enter_conn *c, const uint8_t *p, size_t n)
 {
 	struct perr e = { 0 };
@@ -556,36 +605,6 @@ static ssize_t feed_part(struct enter_conn *c, const uint8_t *p, size_t n)
 	return (ssize_t)k;
 }
 
-static void conn_feed(struct enter_conn *c, const uint8_t *p, size_t n)
-{
-	while (n && conn_feeding(c)) {
-		if (c->part_len) {
-			ssize_t k = feed_part(c, p, n);
-			if (k < 0)
-				return;
-			p += k;
-			n -= (size_t)k;
-			continue;
-		}
-		struct perr e = { 0 };
-		struct proto_frame f;
-		size_t used;
-		int r = proto_decode(p, n, &f, &used, &e);
-		if (r < 0) {
-			conn_fail(c, 255, e.msg);
-			return;
-		}
-		if (r == 0) { /* incomplete: keep it, if its header is acceptable */
-			if (header_ok(c, p, n) && part_append(c, p, n) < 0)
-				conn_fail(c, 255, "out of memory");
-			return;
-		}
-		conn_frame(c, &f);
-		p += used;
-		n -= used;
-	}
-}
-
 static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct enter_conn *c = st->data;
@@ -595,9 +614,45 @@ static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		conn_close_sock(c);
 		return;
 	}
-	if (conn_feeding(c))
-		conn_feed(c, (const uint8_t *)buf->base, (size_t)n);
 	/* C_STOP: the client only waits; what it sends is ignored. */
+	const uint8_t *p = (const uint8_t *)buf->base;
+	size_t left = (size_t)n;
+	while (c->part_len && left && conn_feeding(c) && !c->held) {
+		ssize_t k = feed_part(c, p, left);
+		if (k < 0)
+			return;
+		p += k;
+		left -= (size_t)k;
+	}
+	if (!conn_feeding(c))
+		return;
+	size_t used = feed_frames(c, p, left);
+	/* Keep the rest: an incomplete frame, or what arrived behind a hold. */
+	if (used < left && part_append(c, p + used, left - used) < 0)
+		conn_fail(c, 255, "out of memory");
+}
+
+/* Frames that arrived while input was held (the session was starting). */
+static void conn_replay(struct enter_conn *c)
+{
+	if (!c->part_len || !conn_feeding(c))
+		return;
+	size_t used = feed_frames(c, c->part, c->part_len);
+	if (used >= c->part_len || !conn_feeding(c)) {
+		part_done(c);
+		return;
+	}
+	memmove(c->part, c->part + used, c->part_len - used);
+	c->part_len -= used;
+}
+
+void conn_hold(struct enter_conn *c, bool hold)
+{
+	bool was = c->held;
+	c->held = hold;
+	if (was && !hold)
+		conn_replay(c);
+	conn_reading(c);
 }
 
 static void handshake_expired(uv_timer_t *t)
@@ -645,7 +700,7 @@ static void refuse(struct enter_conn *c)
 	const char *group = c->srv->box->cfg->enter_group;
 	char msg[256];
 	if (c->srv->has_group)
-		snprintf(msg, sizeof msg, "permission denied: uid %u is not root nor in group %s",
+		snprintf(msg, sizeof msg, "permission denied: uid %u is neither root nor in group \"%s\"",
 			 (unsigned)c->peer.uid, group);
 	else
 		snprintf(msg, sizeof msg, "permission denied: uid %u is not root",
@@ -714,7 +769,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	uv_timer_start(&c->timer, handshake_expired, HANDSHAKE_MS, 0);
-	uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
+	conn_reading(c);
 }
 
 /* ---- the listening socket ----------------------------------------------- */
@@ -846,7 +901,10 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 
 unsigned enter_server_sessions(const struct enter_server *s)
 {
-	return s ? s->n_sessions : 0;
+	unsigned n = 0;
+	for (const struct enter_conn *c = s ? s->conns : NULL; c; c = c->next)
+		n += c->sess && session_open(c->sess);
+	return n;
 }
 
 void enter_server_close(struct enter_server *srv)

@@ -25,8 +25,11 @@
  * happens, and the session's memory goes when its last handle has closed. */
 #include "enter/enter.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -68,7 +71,7 @@ struct enter_session {
 	bool pid_open, status_open, out_open[2], in_open, timer_open;
 	/* progress */
 	bool started, status_done, exited, failed, gone, finished;
-	bool out_paused, in_eof, grace_armed, hanging_up, hangup_done;
+	bool out_paused, in_eof, eof_rcvd, grace_armed, hanging_up, hangup_done;
 	bool signaled;
 	int code;		/* exit code or signal */
 	uint32_t fail_status;	/* when failed */
@@ -351,14 +354,23 @@ int session_frame(struct enter_session *s, const struct proto_frame *f, struct p
 {
 	uint32_t v;
 	uint16_t rows, cols;
-	if (s->finished || s->gone)
+	if (s->finished || s->gone || s->failed)
 		return 0;
 	switch (f->kind) {
 	case PK_STDIN:
-		stdin_write(s, f->payload, f->len);
-		return 0;
 	case PK_STDIN_EOF:
-		stdin_eof(s);
+		if (!s->want_stdin)
+			return perr_set(e, 0, "protocol error: %s without stdin wanted",
+					f->kind == PK_STDIN ? "STDIN" : "STDIN_EOF");
+		if (s->eof_rcvd)
+			return perr_set(e, 0, "protocol error: %s after STDIN_EOF",
+					f->kind == PK_STDIN ? "STDIN" : "STDIN_EOF");
+		if (f->kind == PK_STDIN) {
+			stdin_write(s, f->payload, f->len);
+		} else {
+			s->eof_rcvd = true;
+			stdin_eof(s);
+		}
 		return 0;
 	case PK_RESIZE:
 		if (proto_get_resize(f, &rows, &cols) == 0)
@@ -369,7 +381,8 @@ int session_frame(struct enter_session *s, const struct proto_frame *f, struct p
 			forward_signal(s, (int)v);
 		return 0;
 	default:
-		return perr_set(e, 0, "unexpected frame kind 0x%02x during a session", f->kind);
+		return perr_set(e, 0, "protocol error: unexpected frame kind 0x%02x in a session",
+				f->kind);
 	}
 }
 
@@ -392,6 +405,8 @@ static void status_done(struct enter_session *s)
 				outputs_reading(s, true);
 			if (s->exited) /* its exit was seen first */
 				drain_begin(s);
+			/* Now the client's early frames, in order. */
+			conn_hold(s->c, false);
 		}
 	} else {
 		s->failed = true;
@@ -518,6 +533,40 @@ static void maybe_finish(struct enter_session *s)
 	finish(s);
 }
 
+/* Members of the session that moved to process groups of their own (a
+ * shell's jobs): the session id is the leader's pid, as seen on the host,
+ * and stays allocated while any member lives, so it cannot name strangers. */
+static void kill_session_members(pid_t sid)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		return;
+	for (struct dirent *de; (de = readdir(d));) {
+		char path[64], buf[512];
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		/* pid (comm) state ppid pgrp session: comm may hold anything,
+		 * so parse from its closing parenthesis. */
+		char *rp = strrchr(buf, ')');
+		int ppid, pgrp, session;
+		char state;
+		if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4 &&
+		    session == sid)
+			kill(pid, SIGKILL);
+	}
+	closedir(d);
+}
+
 static void hangup_expired(uv_timer_t *t)
 {
 	struct enter_session *s = t->data;
@@ -525,6 +574,8 @@ static void hangup_expired(uv_timer_t *t)
 	kill(-s->pid, SIGKILL);
 	if (!s->exited)
 		kill(s->pid, SIGKILL); /* not reaped: the pid is still ours */
+	if (s->started)
+		kill_session_members(s->pid);
 	maybe_finish(s);
 }
 
@@ -575,6 +626,11 @@ void session_kill(struct enter_session *s, unsigned long long deadline_ns)
 	}
 	close_all(s);
 	audit(s, "killed:box-stopping");
+}
+
+bool session_open(const struct enter_session *s)
+{
+	return !s->finished && !s->gone;
 }
 
 void session_free(struct enter_session *s)
@@ -696,5 +752,7 @@ int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr 
 		audit(s, "error:255");
 		return -1;
 	}
+	/* Frames the client sends before STARTED wait until it is sent. */
+	conn_hold(c, true);
 	return 0;
 }

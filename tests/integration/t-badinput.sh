@@ -3,7 +3,8 @@
 # or config file) ends with exit 2 and exactly one line on stderr that names
 # the offending value, before anything on the host is touched: the state dir
 # is not created, no mount and no cgroup dir appears, the rootfs is not
-# modified (names, sizes, mtimes), /run/planet is not created.
+# modified (names, sizes, mtimes), /run/planet is not created. planet runs in
+# the test's own cgroup (lib.sh), so a box cgroup it created would be below it.
 # Every run gets --init /bin/true, so a value wrongly accepted boots a box that
 # ends at once (and the check for exit 2 fails) instead of hanging the test.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -19,7 +20,6 @@ run_planet_existed=0
 [ -e /run/planet ] && run_planet_existed=1
 
 rootfs_listing() { find "$ROOTFS" -printf '%p %y %s %m %T@ %l\n' | sort; }
-ROOTFS_BEFORE=$(rootfs_listing)
 
 CASE=0
 # try DESC NEEDLE [VAR=VALUE...] -- ARGS...
@@ -34,7 +34,8 @@ try() {
 	shift
 	CASE=$((CASE + 1))
 	host_snapshot "$T/snap.$CASE"
-	(cd "${RUN_DIR:-/}" && timeout -s KILL 10 env "${vars[@]}" "$PLANET" start "$@" \
+	ROOTFS_BEFORE=$(rootfs_listing)
+	(cd "${RUN_DIR:-/}" && timeout -s KILL 10 "${CG_WRAP[@]}" env "${vars[@]}" "$PLANET" start "$@" \
 		>"$T/out.$CASE" 2>"$T/err.$CASE" </dev/null)
 	rc=$?
 	err=$(cat "$T/err.$CASE")
@@ -78,7 +79,9 @@ B=(--rootfs "$ROOTFS" --state-dir "$BAD_STATE" --socket "$BAD_STATE/enter.sock" 
 
 # ---- rootfs --------------------------------------------------------------------
 try "no rootfs" rootfs -- --state-dir "$BAD_STATE" --init /bin/true
-try "relative rootfs" "${ROOTFS#/}" -- --state-dir "$BAD_STATE" --init /bin/true --rootfs "${ROOTFS#/}"
+# A relative rootfs is resolved against the working directory (docs/CONFIG.md):
+# one that does not exist there is an error.
+try "relative rootfs that does not exist" "no/such/relative/rootfs" -- --state-dir "$BAD_STATE" --init /bin/true --rootfs no/such/relative/rootfs
 try "nonexistent rootfs" "$T/no-such-rootfs" -- "${B[@]}" --rootfs "$T/no-such-rootfs"
 try "rootfs is a file" "$T/afile" -- "${B[@]}" --rootfs "$T/afile"
 

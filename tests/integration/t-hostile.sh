@@ -84,6 +84,8 @@ run_case() {
 		check_eq "$name: host decoy untouched while the box runs" "$before" "$after"
 		box_stop TERM 20
 		check_eq "$name: SIGTERM -> exit 0" 0 "$BOX_STATUS"
+	elif [ $rc = 1 ] && [ "${MUST_START:-0}" = 1 ]; then
+		fail "$name: box started (every link resolves inside the rootfs)" "exit $BOX_STATUS, output:" "$(cat "$BOX_LOG")"
 	elif [ $rc = 1 ]; then
 		if [ "$BOX_STATUS" != 0 ] && [ -s "$BOX_LOG" ]; then
 			pass "$name: refused with exit $BOX_STATUS: $(tail -n 1 "$BOX_LOG")"
@@ -107,8 +109,10 @@ run_case() {
 		check_eq "$name: no process left" "" "$(lib_box_pids cwd)"
 	fi
 	EXTRA=()
+	MUST_START=0
 }
 EXTRA=()
+MUST_START=0
 
 # 1. /etc is an absolute symlink to a host directory
 case_etc_abs() {
@@ -193,5 +197,29 @@ case_all() {
 	ln -s "$DECOY" "${ROOTFS:?}/mnt"
 }
 run_case "/etc, /dev, /run, /mnt all -> host directories" case_all
+
+# 11. links to host paths whose targets also exist inside the rootfs: resolved
+# in the rootfs (RESOLVE_IN_ROOT) they are fine, so the box must start, and
+# every write must land in the rootfs's copy, never in the host's decoy.
+case_inroot() {
+	local in=$ROOTFS$DECOY
+	mkdir -p "$in/envdir" "$in/voltarget" "$in/dev" "$in/run"
+	echo "in-root hosts" >"$in/hosts"
+	echo "in-root resolv" >"$in/resolv.conf"
+	rm -rf "${ROOTFS:?}/dev" "${ROOTFS:?}/run"
+	rm -f "$ROOTFS/etc/hosts" "$ROOTFS/etc/resolv.conf"
+	ln -s "$DECOY/hosts" "$ROOTFS/etc/hosts"
+	ln -s "$DECOY/resolv.conf" "$ROOTFS/etc/resolv.conf"
+	ln -s "$DECOY/envdir/container-environment" "$ROOTFS/etc/container-environment"
+	ln -s "$DECOY/voltarget" "$ROOTFS/mnt/vol"
+	ln -s "$DECOY/dev" "$ROOTFS/dev"
+	ln -s "$UP$DECOY/run" "$ROOTFS/run"
+	MUST_START=1
+}
+run_case "links out whose targets exist inside the rootfs" case_inroot
+# (planet may write through the link to the rootfs's copy, or replace the link
+# itself with a file: both are inside the rootfs)
+check "links resolved in the rootfs: the env file was written inside the rootfs" \
+	grep -rqsF 'HOSTILE="1"' "$ROOTFS/etc/container-environment" "$ROOTFS$DECOY/envdir"
 
 finish

@@ -132,8 +132,10 @@ if wait_for 2 sh -c '! [ -d /proc/$1 ] || grep -q "^State:.*Z" /proc/$1/status' 
 else
 	fail "supervisor SIGKILLed: init dies with it (within 2 s)" "init $k_init still running: $(tr '\0' ' ' <"/proc/$k_init/cmdline" 2>/dev/null)"
 fi
+no_box_pids() { [ -z "$(lib_box_pids)" ]; }
+wait_for 2 no_box_pids
 leftp=$(lib_box_pids)
-check_eq "supervisor SIGKILLed: no process of the box survives" "" "$leftp"
+check_eq "supervisor SIGKILLed: no process of the box survives (its cgroups are empty)" "" "$leftp"
 stale=$(ls "$STATE" 2>/dev/null | tr '\n' ' ')
 echo "# left in $STATE after the SIGKILL: ${stale:-nothing}"
 box_start --stop-timeout 10
@@ -167,7 +169,7 @@ booted
 cp "$STATE/state" "$T/state.before"
 sock_before=$(stat -c %i "$SOCK" 2>/dev/null)
 host_snapshot "$T/snap.second"
-timeout -s KILL 10 "$PLANET" start --rootfs "$ROOTFS" --state-dir "$STATE" --socket "$SOCK" \
+timeout -s KILL 10 "${CG_WRAP[@]}" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$STATE" --socket "$SOCK" \
 	>"$T/second.out" 2>"$T/second.err" </dev/null
 rc=$?
 if [ $rc != 0 ] && [ $rc != 137 ]; then

@@ -16,7 +16,10 @@
 # or when a needed tool is missing; fails when $PLANET is not executable;
 # creates T=$(mktemp -d /tmp/planet-t.XXXXXX) and ROOTFS=$T/rootfs (a busybox
 # rootfs from mkrootfs-busybox.sh); sets STATE=$T/state, SOCK=$STATE/enter.sock;
-# installs a cleanup trap (EXIT INT TERM).
+# installs a cleanup trap (EXIT INT TERM); creates the test's own cgroup
+# <own cgroup>/planet-t.XXXXXX in every hierarchy (TEST_CGS) in which the
+# supervisors are started, so each box's cgroup lands below it (as under a
+# systemd unit with Delegate=yes) and nothing else on the host is in the way.
 #
 # Environment: PLANET (the binary; default $TOP_BUILDDIR/planet),
 # TOP_SRCDIR/TOP_BUILDDIR (from make check; optional), KEEP=1 keeps $T,
@@ -32,6 +35,10 @@
 #                (e.g. unshare ...); must exec planet so SUP_PID stays right.
 #             CG_PATHS=(...)       every cgroup path any box of this test
 #                recorded in its state file (kept for assert_nothing_left).
+#             BOX_CGROUP=1         start supervisors in TEST_CGS (default); 0:
+#                in the test shell's own cgroup (boxes then go to /planet/...)
+#             TEST_CGS=(...)  CG_WRAP=(...)   the test cgroup dirs, and a
+#                command prefix that moves the process it execs into them.
 #
 # Box control:
 #   box_start ARGS...       `planet start --rootfs $ROOTFS --state-dir $STATE
@@ -47,6 +54,7 @@
 #   box_stop [SIG] [SEC]    signal the supervisor (default TERM) and box_wait.
 #   box_refresh             re-read the state file (after a restart in place).
 #   state_get KEY [FILE]    first value of KEY in the state file.
+#   box_cg_parent MOUNTPOINT  the dir a box cgroup should be created in there.
 #   in_box CMD...           run CMD in all of init's namespaces (nsenter -a).
 #   box_mnt PATH            "opts|optional-fields|fstype|source|superopts" of
 #                           the top mount at PATH as init sees it ("" if none).
@@ -67,12 +75,14 @@
 # Utilities:
 #   wait_for SEC CMD...     poll CMD every 20 ms until it succeeds (status 1 on timeout)
 #   pid_alive PID [START]   running (not a zombie), same start time if given
+#   lib_box_pids [cwd]      pids still belonging to a box of this test (see there)
 #   test_mount ARGS...      `mount ARGS` for the test's own use (last arg is the
 #                           mount point), remembered for cleanup and ignored
 #                           by assert_nothing_left
-#   host_snapshot FILE / host_diff FILE   mounts + cgroup dirs where a box's
-#                           cgroup would go; host_diff prints what changed
-#                           and returns 1 if anything did.
+#   host_snapshot FILE / host_diff FILE   the host's mounts (except other
+#                           tests' /tmp/planet-t.*) and every cgroup dir below
+#                           TEST_CGS; host_diff prints what changed and returns
+#                           1 if anything did.
 #   skip REASON             exit 77
 #   now                     $EPOCHREALTIME
 # shellcheck shell=bash disable=SC2034,SC2086
@@ -103,7 +113,9 @@ BOX_WRAP=()
 BOX_INIT=/sbin/planet-test-init
 CG_PATHS=()
 SUP_PIDS=()
-TRACK_NS=()
+TRACK_BOXES=()  # "INIT_PID INIT_START PIDNS_INODE" of every box seen
+TEST_CGS=()     # the test's own cgroup dir in every hierarchy (see lib_setup)
+CG_WRAP=()      # command prefix that moves the next exec into TEST_CGS
 ROOTFS_USED=()
 TEST_MOUNTS=()
 T=
@@ -274,11 +286,9 @@ box_track() {
 	local p ns c known
 	BOX_ID=$(state_get box_id)
 	INIT_START=$(pid_start "$INIT_PID")
-	for ns in pid mnt; do
-		p=$(stat -L -c %i "/proc/$INIT_PID/ns/$ns" 2>/dev/null) || continue
-		[ "$p" = "$(stat -L -c %i /proc/self/ns/$ns)" ] && continue
-		TRACK_NS+=("$ns:$p")
-	done
+	p=$(stat -L -c %i "/proc/$INIT_PID/ns/pid" 2>/dev/null)
+	[ -n "$p" ] && [ "$p" != "$(stat -L -c %i /proc/self/ns/pid)" ] &&
+		TRACK_BOXES+=("$INIT_PID $INIT_START $p")
 	while IFS= read -r c; do
 		[ -n "$c" ] || continue
 		known=0
@@ -301,7 +311,9 @@ box_try_start() {
 	INIT_PID='' BOX_ID='' BOX_STATUS='' INIT_START=''
 	echo "# box $BOX_N: planet start --rootfs $ROOTFS --state-dir $STATE --socket $SOCK --init $BOX_INIT $*" >"$T/cmd-$BOX_N"
 	t0=$(now)
-	"${BOX_WRAP[@]}" env --default-signal=INT,QUIT,TERM,HUP \
+	local cgw=()
+	[ "${BOX_CGROUP:-1}" = 1 ] && cgw=("${CG_WRAP[@]}")
+	"${BOX_WRAP[@]}" "${cgw[@]}" env --default-signal=INT,QUIT,TERM,HUP \
 		"$PLANET" start --rootfs "$ROOTFS" --state-dir "$STATE" --socket "$SOCK" \
 		--init "$BOX_INIT" "$@" \
 		>"$BOX_LOG" 2>&1 </dev/null &
@@ -372,22 +384,34 @@ box_stop() {
 
 # ---- what is left ----------------------------------------------------------
 
-# Pids of processes that belong to a box of this test: in a tracked pid or
-# mount namespace, or with root (or cwd, with "cwd") inside a rootfs / $T.
+# Pids of processes that belong to a box of this test: in the pid namespace
+# of a box whose init still runs (a pid namespace dies with its init; checking
+# only live ones also keeps a recycled namespace inode from pointing at someone
+# else's box), in the test's own cgroups (supervisors and their boxes), or with
+# their root (or cwd, with "cwd") inside $T / a rootfs used by a box.
 lib_box_pids() {
-	local want_cwd=${1:-} line pid kind target p r n
-	declare -A tracked=()
-	for n in "${TRACK_NS[@]}"; do tracked[$n]=1; done
+	local want_cwd=${1:-} pid kind target p r b ip st ns d
+	declare -A live=()
+	for b in "${TRACK_BOXES[@]}"; do
+		read -r ip st ns <<<"$b"
+		pid_alive "$ip" "$st" && live[$ns]=1
+	done
 	{
-		stat -L -c '%n %i' /proc/[0-9]*/ns/pid /proc/[0-9]*/ns/mnt 2>/dev/null |
-			sed -E 's#^/proc/([0-9]+)/ns/(pid|mnt) #\1 ns \2:#'
+		if [ ${#live[@]} -gt 0 ]; then
+			stat -L -c '%n %i' /proc/[0-9]*/ns/pid 2>/dev/null |
+				sed -E 's#^/proc/([0-9]+)/ns/pid #\1 ns #'
+		fi
 		find /proc/[0-9]*/root /proc/[0-9]*/cwd -maxdepth 0 -printf '%p %l\n' 2>/dev/null |
 			sed -E 's#^/proc/([0-9]+)/(root|cwd) #\1 \2 #'
+		for d in "${TEST_CGS[@]}"; do
+			[ -d "$d" ] && find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | sed 's/$/ cg x/'
+		done
 	} | while read -r pid kind target; do
 		[ "$pid" = $$ ] && continue
 		[ "$pid" = "$BASHPID" ] && continue
 		case $kind in
-		ns) [ -n "${tracked[$target]:-}" ] && echo "$pid" ;;
+		cg) echo "$pid" ;;
+		ns) [ -n "${live[$target]:-}" ] && echo "$pid" ;;
 		root | cwd)
 			[ "$kind" = cwd ] && [ -z "$want_cwd" ] && continue
 			r=0
@@ -449,6 +473,16 @@ lib_cleanup() {
 		for i in 1 2 3 4 5 6 7 8 9 10; do
 			find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
 			[ -d "$c" ] || break
+			sleep 0.1
+		done
+	done
+	for c in "${TEST_CGS[@]}"; do
+		[ -d "$c" ] || continue
+		for i in 1 2 3 4 5 6 7 8 9 10; do
+			find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+			[ -d "$c" ] || break
+			# shellcheck disable=SC2038
+			find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
 			sleep 0.1
 		done
 	done
@@ -555,20 +589,14 @@ lib_cg_roots() {
 }
 
 host_snapshot() {
-	local f=$1 mp own base
+	local f=$1 base
 	{
 		awk '{ for (i = 7; $i != "-"; i++) ; print "mount " $5 " " $(i + 1) " " $(i + 2) }' /proc/self/mountinfo |
 			grep -v -E ' /tmp/planet-t\.' | sort
 		grep -E " $T(/| )" /proc/self/mountinfo | awk '{ for (i = 7; $i != "-"; i++) ; print "mount " $5 " " $(i + 1) " " $(i + 2) }' | sort
-		while IFS=$'\t' read -r mp own; do
-			if [ "$own" = / ]; then
-				find "$mp" -mindepth 1 -maxdepth 1 -type d 2>/dev/null
-				base=$mp/planet
-			else
-				base=$mp$own
-			fi
-			[ -d "$base" ] && find "$base" -mindepth 1 -maxdepth 3 -type d 2>/dev/null
-		done < <(lib_cg_roots) | sed 's/^/cgroup /' | sort
+		for base in "${TEST_CGS[@]}"; do
+			[ -d "$base" ] && find "$base" -mindepth 1 -maxdepth 4 -type d 2>/dev/null
+		done | sed 's/^/cgroup /' | sort
 	} >"$f"
 }
 
@@ -586,6 +614,45 @@ host_diff() {
 }
 
 # ---- set-up ----------------------------------------------------------------
+
+# The test's own cgroup, <own cgroup>/planet-t.XXXXXX in every hierarchy:
+# supervisors are started in it (CG_WRAP), so their boxes' cgroups land below
+# it, as under a systemd unit with Delegate=yes, away from any other box on
+# the host. The test shell itself stays where it is.
+lib_make_test_cgroups() {
+	local mp own parent d f
+	while IFS=$'\t' read -r mp own; do
+		parent=$mp${own%/}
+		d=$parent/${T##*/}
+		mkdir "$d" 2>/dev/null || continue
+		for f in cpuset.cpus cpuset.mems; do
+			[ -f "$d/$f" ] && cat "$parent/$f" >"$d/$f" 2>/dev/null
+		done
+		TEST_CGS+=("$d")
+	done < <(lib_cg_roots)
+	if [ ${#TEST_CGS[@]} -gt 0 ]; then
+		# shellcheck disable=SC2016
+		CG_WRAP=(sh -c 'while [ "$1" != -- ]; do echo $$ >"$1/cgroup.procs" || exit 125; shift; done; shift; exec "$@"' sh "${TEST_CGS[@]}" --)
+	fi
+}
+
+# The cgroup a box's cgroup should be created in, for the hierarchy mounted at
+# MOUNTPOINT: the test cgroup when the supervisor was started in it
+# (BOX_CGROUP=1, the default), else the test shell's own cgroup, or /planet
+# below it when that is the root.
+box_cg_parent() {
+	local mp own d
+	if [ "${BOX_CGROUP:-1}" = 1 ]; then
+		for d in "${TEST_CGS[@]}"; do
+			case $d in "$1"/*) echo "$d"; return ;; esac
+		done
+	fi
+	while IFS=$'\t' read -r mp own; do
+		[ "$mp" = "$1" ] || continue
+		if [ "$own" = / ]; then echo "$mp/planet"; else echo "$mp$own"; fi
+		return
+	done < <(lib_cg_roots)
+}
 
 lib_setup() {
 	local t
@@ -607,6 +674,7 @@ lib_setup() {
 	trap 'lib_cleanup' EXIT
 	trap 'echo "# interrupted"; lib_cleanup; trap - EXIT; exit 130' INT
 	trap 'echo "# terminated"; lib_cleanup; trap - EXIT; exit 143' TERM
+	lib_make_test_cgroups
 	ROOTFS=$T/rootfs
 	STATE=$T/state
 	SOCK=$STATE/enter.sock

@@ -8,7 +8,8 @@
 #   debian_rootfs NAME      a fresh, private rootfs at $T/NAME/root: an
 #                           overlayfs with the cache as its lower layer (the
 #                           cache is never written), or a cp -a copy when
-#                           overlayfs is not available; sets ROOTFS. Adds
+#                           overlayfs is not available; sets ROOTFS, and
+#                           STATE=$T/NAME/state, SOCK=$STATE/enter.sock. Adds
 #                           only the $BOX_INIT alias of systemd (see below).
 #   pexec ARGS...           planet exec --socket $SOCK ARGS...
 #   wait_running [SEC]      poll `systemctl is-system-running --wait` through
@@ -92,6 +93,9 @@ debian_rootfs() {
 	# debootstrap made it).
 	ln -sfn /lib/systemd/systemd "$d/root$BOX_INIT"
 	ROOTFS=$d/root
+	# A state dir per box: a box that failed to end cannot block the next.
+	STATE=$d/state
+	SOCK=$STATE/enter.sock
 }
 
 pexec() {
