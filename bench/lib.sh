@@ -29,9 +29,34 @@ die() { say "$BENCH_NAME: $*"; exit 1; }
 
 on_cleanup() { CLEANUP_CMDS+=("$1"); }
 
+# fg CMD... — run CMD and wait for it, interruptibly. bash runs an INT trap
+# only after a foreground child ends, and not at all when that child caught
+# SIGINT and exited normally (hyperfine, planet start and sdboot all do); a
+# trapped signal does interrupt the `wait` builtin, so long commands run
+# through here, and the cleanup stops the one that was running.
+FG_PID=
+fg() {
+	"$@" &
+	FG_PID=$!
+	local rc=0
+	wait "$FG_PID" || rc=$?
+	FG_PID=
+	return $rc
+}
+fg_stop() {
+	[ -n "${FG_PID:-}" ] || return 0
+	pkill -TERM -P "$FG_PID" 2>/dev/null
+	kill -TERM "$FG_PID" 2>/dev/null
+	wait "$FG_PID" 2>/dev/null
+	FG_PID=
+	sleep 0.5 # let what it ran finish its own teardown
+}
+
 bench_cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM HUP
+	trap '' INT TERM HUP # a second Ctrl-C must not cut the cleanup short
+	fg_stop
 	for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUP_CMDS[i]}" >/dev/null 2>&1 || true
 	done

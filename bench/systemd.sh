@@ -54,7 +54,7 @@ echo
 
 RP=$WORK/debian-planet
 RN=$WORK/debian-nspawn
-cp -a "$SRC" "$RP" && cp -a "$SRC" "$RN" || die "cannot copy $SRC"
+fg cp -a "$SRC" "$RP" && fg cp -a "$SRC" "$RN" || die "cannot copy $SRC"
 NAME=planetbench$$
 ST=$SHM/state
 on_cleanup "[ -s '$WORK/pid' ] && stop_pid \$(cat '$WORK/pid') 30"
@@ -74,13 +74,14 @@ one() {
 	stop) stop=(-s "$PLANET stop --socket $ST/enter.sock") ;;
 	esac
 	if [ "$tool" = planet ]; then
-		out=$("$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$PCHECK" "${stop[@]}" -- \
-			"$PLANET" start --rootfs "$RP" --state-dir "$ST" --notify-ready init --stop-timeout 30)
+		fg "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$PCHECK" "${stop[@]}" -- \
+			"$PLANET" start --rootfs "$RP" --state-dir "$ST" --notify-ready init --stop-timeout 30 >"$WORK/one.out"
 	else
-		out=$("$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$CHECK" "${stop[@]}" -- \
-			systemd-nspawn --boot -D "$RN" --notify-ready=yes --register=no --keep-unit -M "$NAME" -q)
+		fg "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$CHECK" "${stop[@]}" -- \
+			systemd-nspawn --boot -D "$RN" --notify-ready=yes --register=no --keep-unit -M "$NAME" -q >"$WORK/one.out"
 	fi
 	local rc=$?
+	out=$(<"$WORK/one.out")
 	: >"$WORK/pid"
 	if [ $rc != 0 ]; then
 		say "$tool ($mode) failed; last lines of its log:"

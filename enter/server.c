@@ -43,6 +43,7 @@
 #define DEFAULT_MAX_SESSIONS 256
 #define PART_KEEP 4096	      /* a partial-frame buffer above this is freed after use */
 #define RETRY_ACCEPT_MS 100
+#define HOLD_MAX (256 * 1024) /* frames kept while a session starts */
 
 enum conn_state { C_NEW, C_STOP, C_SESSION, C_ENDING };
 
@@ -369,11 +370,14 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 
 static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
 
-/* The socket is read unless the stdin pipe is full (paused), the session is
- * still starting (held), or the connection is ending. */
+/* The socket is read unless the stdin pipe is full (paused), HOLD_MAX bytes
+ * wait for a session that is still starting (held), or the connection is
+ * ending. Reading on while held is what lets a client that gives up on a
+ * slow start be noticed. */
 static void conn_reading(struct enter_conn *c)
 {
-	bool want = !c->paused && !c->held && !c->sock_closing && c->state != C_ENDING;
+	bool want = !c->paused && !(c->held && c->part_len >= HOLD_MAX) && !c->sock_closing &&
+		    c->state != C_ENDING;
 	if (want == c->reading)
 		return;
 	c->reading = want;
@@ -630,6 +634,7 @@ static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	/* Keep the rest: an incomplete frame, or what arrived behind a hold. */
 	if (used < left && part_append(c, p + used, left - used) < 0)
 		conn_fail(c, 255, "out of memory");
+	conn_reading(c);
 }
 
 /* Frames that arrived while input was held (the session was starting). */

@@ -16,6 +16,10 @@
  * EXIT_GRACE_MS more, so a background child that keeps stdout open cannot
  * hold the session. A client that reads slowly only slows this down.
  *
+ * Frames the client sends before the process has exec'd are held by the
+ * connection (conn_hold) and handled once STARTED is out, so STARTED is
+ * always the first frame and a protocol error can only follow it.
+ *
  * Flow control, both ways bounded: reading the process stops while more
  * than OUT_HIGH bytes wait for the client; reading the client stops while
  * more than IN_HIGH bytes wait for the process's stdin.

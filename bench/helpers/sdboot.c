@@ -14,7 +14,9 @@
  *   ready_ms X.XXX     launch -> READY=1
  *   stop_ms Y.YYY      stop request -> CMD reaped
  *   status N           CMD's exit status (128+S when killed by S)
- * Any step that exceeds -t SEC (default 60) kills CMD with SIGKILL and exits 1.
+ * Any step that exceeds -t SEC (default 60) stops CMD (SIGTERM, SIGKILL 15 s
+ * later) and exits 1; SIGINT/SIGTERM/SIGHUP to sdboot stop CMD the same way,
+ * then sdboot dies of that signal.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,22 +41,43 @@ static double now_ms(void)
 static pid_t child = -1;
 static char sock_path[108];
 
+/* Stop CMD: SIGTERM (its own orderly halt), SIGKILL after grace_ms. */
+static void stop_child(int grace_ms)
+{
+	if (child <= 0)
+		return;
+	kill(child, SIGTERM);
+	for (int i = 0; i < grace_ms; i++) {
+		if (waitpid(child, NULL, WNOHANG) == child) {
+			child = -1;
+			return;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = -1;
+}
+
 static void die_kill(const char *why)
 {
 	fprintf(stderr, "sdboot: %s\n", why);
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
+	stop_child(15000);
 	if (sock_path[0])
 		unlink(sock_path);
 	exit(1);
 }
 
+/* Interrupted: halt CMD the orderly way, then die of the same signal so that
+ * the calling shell sees the interruption. */
 static void on_signal(int sig)
 {
-	(void)sig;
-	die_kill("interrupted");
+	stop_child(15000);
+	if (sock_path[0])
+		unlink(sock_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
 }
 
 static pid_t run_sh(const char *cmd)

@@ -160,9 +160,9 @@ PTS_DEV=$(in_box stat -c %d /dev/pts/ptmx)
 # What the shell prints is built as "A""B=" so the terminal's echo of the
 # typed command line never matches the pattern.
 drive shell 33 101 $X -t -i -- sh <<'EOF'
-raw
 send echo "T""TY=$(tty) DEV=$(stat -c %d $(tty))"\r
 print TTY=(/dev/pts/[0-9]+) DEV=([0-9]+)
+raw
 send echo "S""IZE=$(stty size)"\r
 print SIZE=([0-9]+ [0-9]+)
 resize 40 120
