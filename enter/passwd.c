@@ -214,6 +214,9 @@ static int user_part(int rootfd, const char *user, struct box_user *u, struct pe
 int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e)
 {
 	memset(u, 0, sizeof *u);
+	/* Declared before the first goto: a jump past a cleanup variable's
+	 * initialisation would free garbage at return. */
+	_cleanup_free_ char *db = NULL;
 	_cleanup_free_ char *user = strdup(spec ? spec : "");
 	if (!user)
 		return perr_set(e, ENOMEM, "user lookup");
@@ -231,7 +234,6 @@ int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct per
 		perr_set(e, 0, "user \"%s\": \"%s\" is not a valid gid", spec, group);
 		goto fail;
 	}
-	_cleanup_free_ char *db = NULL;
 	if (db_read(rootfd, "/etc/group", &db, e) < 0)
 		goto fail;
 	gid_t want_gid = gnum;

@@ -912,6 +912,18 @@ unsigned enter_server_sessions(const struct enter_server *s)
 	return n;
 }
 
+/* `planet stop` returns when its connection closes. Keep a duplicate of a
+ * stop waiter's socket open until this process exits, after the supervisor
+ * has removed the cgroup, state and lock: a `planet start` right after
+ * `planet stop` then never races the old supervisor's clean-up. The
+ * duplicate is deliberately never closed; exit closes it. */
+static void hold_until_exit(struct enter_conn *c)
+{
+	uv_os_fd_t fd;
+	if (uv_fileno((const uv_handle_t *)&c->sock, &fd) == 0)
+		(void)fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
 void enter_server_close(struct enter_server *srv)
 {
 	if (!srv || srv->closing)
@@ -927,6 +939,8 @@ void enter_server_close(struct enter_server *srv)
 	for (struct enter_conn *c = srv->conns; c; c = c->next) {
 		if (c->sess)
 			session_kill(c->sess, deadline);
+		if (c->state == C_STOP)
+			hold_until_exit(c);
 		conn_close_sock(c);
 	}
 	close(srv->self_pidns);
