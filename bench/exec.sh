@@ -21,6 +21,8 @@
 #                                                seccomp, user, env, pty)
 #      lxc-attach -P LXCPATH -n NAME -- /bin/true
 #      runc exec NAME /bin/true
+#    then the same four, each a lone exec after BENCH_LONE_GAP (0.3) s of
+#    quiet, BENCH_LONE_RUNS (30) each, interleaved.
 # 3. throughput: a BENCH_BIG_MIB (1024) MiB file of random bytes in the box's
 #    /tmp (the rootfs, on disk, in the page cache after a warm-up),
 #    BENCH_TP_RUNS (9) runs each, interleaved; wall time and CPU time:
@@ -168,6 +170,38 @@ awk -v t="$((cpu1 - cpu0))" -v hz="$(getconf CLK_TCK)" -v n="$((RUNS + 10))" 'BE
 echo "(target: planet exec within 1.5x of nsenter)"
 echo
 
+# A lone exec, as an operator's single command is: each after LONE_GAP s of
+# quiet, interleaved. hyperfine's back-to-back runs keep the kernel's cgroup
+# migration fast path warm (see bench/start.sh); planet exec, lxc-attach and
+# runc exec move their process into the box's cgroups, nsenter does not.
+LONE_RUNS=${BENCH_LONE_RUNS:-30}
+LONE_GAP=${BENCH_LONE_GAP:-0.3}
+echo "== a lone exec /bin/true (each after ${LONE_GAP} s of quiet; $LONE_RUNS runs each, interleaved) =="
+lone() { # NAME CMD...
+	local t0 t1
+	fg sleep "$LONE_GAP"
+	t0=$EPOCHREALTIME
+	"${@:2}" >/dev/null 2>&1 </dev/null || { say "$1 failed"; return 0; }
+	t1=$EPOCHREALTIME
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) * 1000 }' >>"$WORK/lone-$1"
+}
+for i in $(seq 1 "$LONE_RUNS"); do
+	lone planet "$PLANET" exec --socket "$SOCK" -- /bin/true
+	lone nsenter nsenter -t "$INIT" -a /bin/true
+	lone lxc lxc-attach -P "$LXCPATH" -n "$LXCNAME" -- /bin/true
+	lone runc runc --root "$RR" exec planetbench /bin/true
+done
+ref=$(stats "$WORK/lone-nsenter" | cut -d' ' -f2)
+printf '%-28s %5s %9s %9s %9s %9s %9s %8s\n' command runs mean median p90 min max ratio
+for v in planet nsenter lxc runc; do
+	set -- $(stats "$WORK/lone-$v")
+	printf '%-28s %5s %9.2f %9.2f %9.2f %9.2f %9.2f %8s\n' \
+		"$(case $v in planet) echo "planet exec" ;; nsenter) echo "nsenter -a (floor)" ;; lxc) echo lxc-attach ;; runc) echo "runc exec" ;; esac)" \
+		"$1" "$4" "$2" "$3" "$5" "$6" "$(ratio "$2" "$ref")"
+done
+echo "(times in ms, bash \$EPOCHREALTIME around each command; ratio = median / nsenter's median)"
+echo
+
 # ---- 3. throughput -----------------------------------------------------------------
 echo "== stdout throughput: cat of a ${BIG_MIB} MiB file in the box, piped to cat >/dev/null =="
 fg dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
@@ -215,6 +249,35 @@ pm=$(stats "$WORK/tp-wall-planet" | cut -d' ' -f2); nm=$(stats "$WORK/tp-wall-ns
 pb=$(stats "$WORK/tp-wall-planet" | cut -d' ' -f5); nb=$(stats "$WORK/tp-wall-nsenter" | cut -d' ' -f5)
 echo "(times in ms) planet / nsenter throughput: $(awk -v a="$nm" -v b="$pm" 'BEGIN { printf "%.0f%%", 100 * a / b }') by medians," \
 	"$(awk -v a="$nb" -v b="$pb" 'BEGIN { printf "%.0f%%", 100 * a / b }') best vs best (target >= 70%)"
+
+# A model of the same stdout path without a box (bench/helpers/relay): where
+# planet's cost comes from, and what splice(2) and bigger pipes would save.
+if [ "${BENCH_RELAY:-1}" = 1 ]; then
+	gcc -O2 -o "$BIN/relay" "$BENCH_DIR/helpers/relay.c" || die "cannot build relay"
+	echo "-- model, no box: busybox cat BIG | X | cat >/dev/null (5 runs each, interleaved; medians) --"
+	rm -f "$WORK"/rl-*
+	for i in 1 2 3 4 5; do
+		for m in "direct:" "copy:$BIN/relay copy" "copy1m:$BIN/relay copy 1048576" \
+			"splice:$BIN/relay splice" "splice1m:$BIN/relay splice 1048576"; do
+			n=${m%%:*} c=${m#*:}
+			t0=$EPOCHREALTIME
+			{ TIMEFORMAT='%U %S'; time fg sh -c "busybox cat '$R1/tmp/big' | ${c:+$c |} cat >/dev/null"; } 2>"$WORK/time.out"
+			t1=$EPOCHREALTIME
+			awk -v a="$t0" -v b="$t1" '{ printf "%.1f %.1f\n", (b - a) * 1000, ($1 + $2) * 1000 }' "$WORK/time.out" >>"$WORK/rl-$n"
+		done
+	done
+	printf '%-52s %9s %12s\n' "" "wall ms" "CPU ms/GiB"
+	for n in direct copy copy1m splice splice1m; do
+		cut -d' ' -f1 "$WORK/rl-$n" >"$WORK/c1"; cut -d' ' -f2 "$WORK/rl-$n" >"$WORK/c2"
+		printf '%-52s %9s %12.0f\n' "$(case $n in
+			direct) echo "plain pipe (as nsenter)" ;;
+			copy) echo "relay copy: read/writev + recv/write (as planet)" ;;
+			copy1m) echo "relay copy, 1 MiB pipes" ;;
+			splice) echo "relay splice: pipe->socket->pipe, no user copy" ;;
+			splice1m) echo "relay splice, 1 MiB pipes" ;; esac)" \
+			"$(stats "$WORK/c1" | cut -d' ' -f2)" "$(awk -v c="$(stats "$WORK/c2" | cut -d' ' -f2)" -v m="$BIG_MIB" 'BEGIN { print c * 1024 / m }')"
+	done
+fi
 rm -f "$R1/tmp/big"
 echo
 sleep 0.5

@@ -9,7 +9,7 @@
 # /var/cache/planet-tests/debian-probe, else the system tests' cache
 # (tests/system/mkrootfs-debian.sh builds it). Never written: each manager gets
 # its own `cp -a` copy, booted once untimed (first-boot work), then
-# BENCH_SYSTEMD_RUNS (10) times each, alternating planet / nspawn.
+# BENCH_SYSTEMD_RUNS (20) times each, alternating planet / nspawn.
 #
 # Both managers are measured by the same helper (bench/helpers/sdboot), the
 # same way:
@@ -35,7 +35,7 @@ bench_init systemd
 need_tools systemd-nspawn:systemd-container nsenter:util-linux pgrep:procps
 build_helpers
 
-RUNS=${BENCH_SYSTEMD_RUNS:-10}
+RUNS=${BENCH_SYSTEMD_RUNS:-20}
 SRC=${BENCH_DEBIAN_ROOTFS:-}
 if [ -z "$SRC" ]; then
 	if [ -x /var/cache/planet-tests/debian-probe/lib/systemd/systemd ]; then

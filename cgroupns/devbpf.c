@@ -21,7 +21,7 @@
  *     r2 = device type, r3 = requested access, r4 = major, r5 = minor,
  *     r1 = scratch (the ctx pointer is no longer needed).
  *
- * These functions are internal to cgroupns/; cgroupns.c declares them. */
+ * These functions are internal to cgroupns/; cgroupns.h declares them. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -34,11 +34,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-int cg_devbpf_load(const struct cg_dev_rule *rules, size_t n, struct perr *e);
-int cg_devbpf_attach(int cgroup_fd, int prog_fd, struct perr *e);
-int cg_devbpf_detach(int cgroup_fd, int prog_fd, struct perr *e);
-int cg_devbpf_detach_all(int cgroup_fd, struct perr *e);
 
 /* Upper bound on rules: each block is at most 9 instructions and the kernel
  * accepts far more, but a device list this long is a configuration error. */

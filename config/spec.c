@@ -9,10 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- helpers shared with config.c ------------------------------------- */
+/* ---- helpers shared with the module's other files ---------------------- */
 
 /* Quote s[0..n) for an error message: one line, printable, bounded. Used by
- * config.c too (declared there), hence not static. */
+ * the rest of config/ too (declared in config.h), hence not static. */
 const char *spec_quote(char *buf, size_t size, const char *s, size_t n)
 {
 	size_t o = 0, max = size - 6;

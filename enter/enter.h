@@ -141,8 +141,8 @@ int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
 
 /* ==== internal to enter/ ==================================================
- * Shared by server.c, session.c, inbox.c and passwd.c; nothing outside
- * enter/ may use what follows. */
+ * Shared by server.c, access.c, control.c, io.c, session.c, inbox.c and
+ * passwd.c; nothing outside enter/ may use what follows. */
 /* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group). */
 struct box_user {
 	uid_t uid;
@@ -203,11 +203,14 @@ void conn_pause(struct enter_conn *c, bool pause);
 void conn_hold(struct enter_conn *c, bool hold);
 /* The session is over: flush what is queued, then close. Idempotent. */
 void conn_end(struct enter_conn *c);
+/* Send an ERROR frame (status, msg), then end the connection. */
+void conn_fail(struct enter_conn *c, uint32_t status, const char *msg);
 /* The connection's memory (and its session's) lives while references are
  * held: one per open libuv handle. */
 void conn_ref(struct enter_conn *c);
 void conn_unref(struct enter_conn *c);
 
+/* io.c: helpers of the server side. */
 /* Write a then b to st: what the kernel takes at once is not copied; the
  * rest is copied and queued. cb(data, status) runs when a queued rest has
  * been written (or failed); it does not run when everything went at once.
@@ -228,6 +231,29 @@ void enter_quote(struct strbuf *b, const char *s, size_t max);
 /* Attach a session to its connection: the connection frees it (and counts
  * it in enter_server_sessions) from then on. */
 void conn_attach(struct enter_conn *c, struct enter_session *s);
+
+/* access.c: who may connect: root, and members of the [enter] group. */
+struct enter_group {
+	bool set; /* a group is configured */
+	gid_t gid;
+};
+/* name "" or NULL: no group. A name the host does not know may be a gid. */
+int enter_group_resolve(const char *name, struct enter_group *g, struct perr *e);
+/* Create the socket at path (replacing a stale one, refusing a live one),
+ * bound, 0600, or root:group 0660 with a group. Returns its fd (not yet
+ * listening); *dev, *ino identify the socket file. */
+int enter_socket_bind(const char *path, const struct enter_group *g, dev_t *dev, ino_t *ino,
+		      struct perr *e);
+/* May the peer on fd (uid, gid from SO_PEERCRED) connect? */
+bool enter_peer_allowed(int fd, uid_t uid, gid_t gid, const struct enter_group *g);
+/* The message a refused peer gets. */
+void enter_peer_refusal(char *msg, size_t len, uid_t uid, const struct enter_group *g,
+			const char *group_name);
+
+/* control.c: a connection's first frame was STATUS (sessions: how many are
+ * open) or STOP (the connection is already in its stop state). */
+void control_status(struct enter_conn *c, unsigned sessions);
+void control_stop(struct enter_conn *c, const struct proto_frame *f);
 
 /* session.c: one exec session. */
 /* Spawn x's process for connection c (x stays the caller's). On failure the

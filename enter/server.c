@@ -1,6 +1,7 @@
-/* The enter server: the unix socket on the supervisor's loop, who may
- * connect, the first frame of each connection, and the control requests
- * (status, stop). Exec sessions are session.c's.
+/* The enter server: the unix socket on the supervisor's loop, its
+ * connections, and the first frame of each. Who may connect is access.c's,
+ * the control requests (status, stop) control.c's, exec sessions
+ * session.c's.
  *
  * A connection's life:
  *   accept        peer credentials (SO_PEERCRED, SO_PEERGROUPS): root or a
@@ -21,22 +22,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "config/config.h"
 
-#define SCRATCH_SIZE (128 * 1024)
 #define HANDSHAKE_MS 10000
 #define KILL_WAIT_MS 1000     /* enter_server_close: reaping budget, all sessions */
 #define CONN_SLACK 32	      /* connections beyond max_sessions (status, stop, new) */
@@ -56,8 +52,7 @@ struct enter_server {
 	dev_t sock_dev;
 	ino_t sock_ino;
 	int self_pidns;
-	bool has_group;
-	gid_t gid;
+	struct enter_group group; /* who may connect besides root */
 	unsigned max_sessions;
 	struct enter_conn *conns;
 	unsigned n_conns, n_sessions;
@@ -80,132 +75,7 @@ struct enter_conn {
 	struct enter_session *sess;
 };
 
-static uint8_t scratch[SCRATCH_SIZE];
-
 static void conn_reading(struct enter_conn *c);
-
-void *enter_scratch(size_t *len)
-{
-	*len = sizeof scratch;
-	return scratch;
-}
-
-/* ---- small shared helpers ----------------------------------------------- */
-
-static void (*log_sink)(void *ctx, const char *line, size_t len);
-static void *log_sink_ctx;
-
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx)
-{
-	log_sink = sink;
-	log_sink_ctx = ctx;
-}
-
-void enter_audit(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 2)
-		n = sizeof line - 2;
-	line[n++] = '\n';
-	if (log_sink) {
-		log_sink(log_sink_ctx, line, (size_t)n);
-		return;
-	}
-	/* stdout may be non-blocking (box/ relays the console through it):
-	 * wait a little for room rather than lose an audit line, never long. */
-	for (int tries = 0; tries < 3; tries++) {
-		ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
-		if (w == n || (w < 0 && errno != EAGAIN && errno != EINTR))
-			return;
-		if (w > 0) {
-			memmove(line, line + w, (size_t)(n - w));
-			n -= (int)w;
-		}
-		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
-		(void)poll(&p, 1, 50);
-	}
-}
-
-void enter_quote(struct strbuf *b, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t start = b->len;
-	sb_append(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		char esc[4] = { '\\', (char)ch, 0, 0 };
-		size_t n = 2;
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-			esc[0] = (char)ch;
-			n = 1;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			esc[1] = 'x';
-			esc[2] = hex[ch >> 4];
-			esc[3] = hex[ch & 15];
-			n = 4;
-		}
-		if (b->len - start + n + 4 > max) {
-			sb_append(b, "...", 3);
-			break;
-		}
-		sb_append(b, esc, n);
-	}
-	sb_append(b, "\"", 1);
-}
-
-struct send_req {
-	uv_write_t req;
-	enter_sent_cb cb;
-	void *data;
-	char bytes[];
-};
-
-static void stream_sent(uv_write_t *req, int status)
-{
-	struct send_req *w = (struct send_req *)req;
-	enter_sent_cb cb = w->cb;
-	void *data = w->data;
-	free(w);
-	if (cb)
-		cb(data, status);
-}
-
-int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const void *b,
-		      size_t blen, enter_sent_cb cb, void *data)
-{
-	uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen),
-			     uv_buf_init((char *)b, (unsigned)blen) };
-	int w = uv_try_write(st, bufs, blen ? 2 : 1);
-	if (w < 0 && w != UV_EAGAIN)
-		return w;
-	size_t done = w > 0 ? (size_t)w : 0, total = alen + blen;
-	if (done == total)
-		return 0;
-	struct send_req *r = malloc(sizeof *r + (total - done));
-	if (!r)
-		return UV_ENOMEM;
-	size_t k = 0;
-	if (done < alen) {
-		memcpy(r->bytes, (const char *)a + done, alen - done);
-		k = alen - done;
-		done = alen;
-	}
-	if (blen > done - alen)
-		memcpy(r->bytes + k, (const char *)b + (done - alen), blen - (done - alen));
-	r->cb = cb;
-	r->data = data;
-	uv_buf_t rest = uv_buf_init(r->bytes, (unsigned)(total - (w > 0 ? (size_t)w : 0)));
-	int err = uv_write(&r->req, st, &rest, 1, stream_sent);
-	if (err < 0)
-		free(r);
-	return err;
-}
 
 /* ---- connection lifetime ------------------------------------------------ */
 
@@ -346,7 +216,7 @@ size_t conn_queued(const struct enter_conn *c)
 	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->sock);
 }
 
-static void conn_fail(struct enter_conn *c, uint32_t status, const char *msg)
+void conn_fail(struct enter_conn *c, uint32_t status, const char *msg)
 {
 	size_t n = strnlen(msg, PERR_MSG_MAX);
 	uint8_t p[4 + PERR_MSG_MAX];
@@ -427,42 +297,6 @@ static bool header_ok(struct enter_conn *c, const uint8_t *p, size_t have)
 	return have < PROTO_HDR || kind_ok(c, p[4]);
 }
 
-static void status_reply(struct enter_conn *c)
-{
-	const struct enter_box *box = c->srv->box;
-	struct strbuf b = { 0 };
-	struct strbuf root = { 0 };
-	/* One line per key: no control character of a path may break it. */
-	for (const char *r = box->cfg->rootfs ? box->cfg->rootfs : ""; *r; r++)
-		sb_append(&root, (unsigned char)*r < 0x20 || *r == 0x7f ? "?" : r, 1);
-	unsigned long long now = (unsigned long long)time(NULL);
-	unsigned long long up = now > box->started_unix ? now - box->started_unix : 0;
-	if (sb_printf(&b,
-		      "state=running\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
-		      "sessions=%u\n",
-		      box->box_id, (int)box->init_pid, up, root.s ? root.s : "",
-		      enter_server_sessions(c->srv)) < 0)
-		conn_fail(c, 255, "out of memory");
-	else
-		conn_send(c, PK_STATUS_REPLY, b.s, b.len);
-	sb_free(&b);
-	sb_free(&root);
-	conn_end(c);
-}
-
-static void stop_request(struct enter_conn *c, const struct proto_frame *f)
-{
-	uint32_t timeout = 0;
-	(void)proto_get_stop(f, &timeout);
-	c->state = C_STOP;
-	enter_audit("enter: stop uid=%u pid=%d timeout_sec=%u", (unsigned)c->peer.uid,
-		    (int)c->peer.pid, timeout);
-	conn_send(c, PK_STOP_ACK, NULL, 0);
-	const struct enter_box *box = c->srv->box;
-	if (box->request_stop)
-		box->request_stop(box->ctx, timeout);
-}
-
 static void exec_request(struct enter_conn *c, const struct proto_frame *f)
 {
 	struct enter_server *srv = c->srv;
@@ -493,12 +327,14 @@ static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
 	switch (c->state) {
 	case C_NEW:
 		uv_timer_stop(&c->timer);
-		if (f->kind == PK_STATUS)
-			status_reply(c);
-		else if (f->kind == PK_STOP)
-			stop_request(c, f);
-		else
+		if (f->kind == PK_STATUS) {
+			control_status(c, enter_server_sessions(c->srv));
+		} else if (f->kind == PK_STOP) {
+			c->state = C_STOP;
+			control_stop(c, f);
+		} else {
 			exec_request(c, f);
+		}
 		return;
 	case C_SESSION:
 		if (session_frame(c->sess, f, &e) < 0)
@@ -669,47 +505,11 @@ static void handshake_expired(uv_timer_t *t)
 
 /* ---- accepting ---------------------------------------------------------- */
 
-static bool peer_in_group(int fd, gid_t gid)
-{
-	gid_t small[64];
-	gid_t *groups = small;
-	socklen_t len = sizeof small;
-	_cleanup_free_ gid_t *big = NULL;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
-		if (errno != ERANGE || !(big = malloc(len)))
-			return false;
-		groups = big;
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-			return false;
-	}
-	for (size_t i = 0; i < len / sizeof *groups; i++)
-		if (groups[i] == gid)
-			return true;
-	return false;
-}
-
-/* SO_PEERCRED and SO_PEERGROUPS are the peer's identity at connect(): no
- * race with a pid that exits and gets reused, unlike /proc/<pid>. */
-static bool peer_allowed(struct enter_conn *c, int fd)
-{
-	struct enter_server *srv = c->srv;
-	if (c->peer.uid == 0)
-		return true;
-	if (!srv->has_group)
-		return false;
-	return c->peer.gid == srv->gid || peer_in_group(fd, srv->gid);
-}
-
 static void refuse(struct enter_conn *c)
 {
-	const char *group = c->srv->box->cfg->enter_group;
 	char msg[256];
-	if (c->srv->has_group)
-		snprintf(msg, sizeof msg, "permission denied: uid %u is neither root nor in group \"%s\"",
-			 (unsigned)c->peer.uid, group);
-	else
-		snprintf(msg, sizeof msg, "permission denied: uid %u is not root",
-			 (unsigned)c->peer.uid);
+	enter_peer_refusal(msg, sizeof msg, c->peer.uid, &c->srv->group,
+			   c->srv->box->cfg->enter_group);
 	enter_audit("enter: refused uid=%u pid=%d", (unsigned)c->peer.uid, (int)c->peer.pid);
 	conn_fail(c, 255, msg);
 }
@@ -765,7 +565,7 @@ static void on_connection(uv_stream_t *l, int status)
 		conn_close_sock(c);
 		return;
 	}
-	if (!peer_allowed(c, fd)) {
+	if (!enter_peer_allowed(fd, c->peer.uid, c->peer.gid, &srv->group)) {
 		refuse(c);
 		return;
 	}
@@ -779,79 +579,38 @@ static void on_connection(uv_stream_t *l, int status)
 
 /* ---- the listening socket ----------------------------------------------- */
 
-static int resolve_group(struct enter_server *srv, const char *name, struct perr *e)
-{
-	if (!name || !*name)
-		return 0;
-	/* The group is the host's: here, and only here, host NSS is right. */
-	struct group *g = getgrnam(name);
-	if (g) {
-		srv->gid = g->gr_gid;
-		srv->has_group = true;
-		return 0;
-	}
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(name, &end, 10);
-	if (*end || errno || v >= (gid_t)-1)
-		return perr_set(e, 0, "enter group \"%s\": no such group on the host", name);
-	srv->gid = (gid_t)v;
-	srv->has_group = true;
-	return 0;
-}
-
-/* A socket file left by a crashed supervisor is replaced; a live one
- * (something accepts on it) is not ours to take. */
-static int clear_stale(const char *path, const struct sockaddr_un *a, struct perr *e)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : perr_set(e, errno, "stat %s", path);
-	if (!S_ISSOCK(st.st_mode))
-		return perr_set(e, 0, "%s exists and is not a socket", path);
-	_cleanup_fd_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (const struct sockaddr *)a, sizeof *a) == 0)
-		return perr_set(e, EADDRINUSE, "%s is served by another process", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return perr_set(e, errno, "remove stale %s", path);
-	return 0;
-}
-
-static int listen_socket(struct enter_server *srv, struct perr *e)
-{
-	const char *path = srv->path;
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof a.sun_path)
-		return perr_set(e, ENAMETOOLONG, "socket path %s", path);
-	memcpy(a.sun_path, path, strlen(path));
-	if (clear_stale(path, &a, e) < 0)
-		return -1;
-	_cleanup_fd_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return perr_set(e, errno, "socket");
-	/* Created 0600 and only then opened up to the group: never a moment
-	 * when anyone else could connect. */
-	mode_t old = umask(0177);
-	int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-	umask(old);
-	if (rc < 0)
-		return perr_set(e, errno, "bind %s", path);
-	struct stat st;
-	if ((srv->has_group && (fchownat(AT_FDCWD, path, 0, srv->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-				chmod(path, 0660) < 0)) ||
-	    lstat(path, &st) < 0) {
-		int err = errno;
-		unlink(path);
-		return perr_set(e, err, "set owner/mode of %s", path);
-	}
-	srv->sock_dev = st.st_dev;
-	srv->sock_ino = st.st_ino;
-	return take_fd(&fd);
-}
-
 static void srv_handle_closed(uv_handle_t *h)
 {
 	server_unref(h->data);
+}
+
+/* The server's record with its socket bound (fd, not yet listening). */
+static struct enter_server *server_new(struct uv_loop_s *loop, const struct enter_box *box,
+				       int *fd, struct perr *e)
+{
+	struct enter_server *srv = calloc(1, sizeof *srv);
+	if (!srv || !(srv->path = strdup(box->cfg->socket_path))) {
+		free(srv);
+		perr_set(e, ENOMEM, "enter server");
+		return NULL;
+	}
+	srv->loop = loop;
+	srv->box = box;
+	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
+	srv->self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	*fd = -1;
+	if (srv->self_pidns < 0)
+		perr_set(e, errno, "open /proc/self/ns/pid");
+	else if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0)
+		*fd = enter_socket_bind(srv->path, &srv->group, &srv->sock_dev, &srv->sock_ino, e);
+	if (*fd < 0) {
+		if (srv->self_pidns >= 0)
+			close(srv->self_pidns);
+		free(srv->path);
+		free(srv);
+		return NULL;
+	}
+	return srv;
 }
 
 int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
@@ -862,26 +621,10 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	sigaction(SIGPIPE, &ign, NULL);
 
-	struct enter_server *srv = calloc(1, sizeof *srv);
-	if (!srv || !(srv->path = strdup(box->cfg->socket_path))) {
-		free(srv);
-		return perr_set(e, ENOMEM, "enter server");
-	}
-	srv->loop = loop;
-	srv->box = box;
-	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
-	srv->self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	int fd = -1;
-	if (srv->self_pidns < 0)
-		perr_set(e, errno, "open /proc/self/ns/pid");
-	if (srv->self_pidns < 0 || resolve_group(srv, box->cfg->enter_group, e) < 0 ||
-	    (fd = listen_socket(srv, e)) < 0) {
-		if (srv->self_pidns >= 0)
-			close(srv->self_pidns);
-		free(srv->path);
-		free(srv);
+	struct enter_server *srv = server_new(loop, box, &fd, e);
+	if (!srv)
 		return -1;
-	}
 	srv->refs = 2; /* listener, retry timer */
 	srv->listener.data = srv;
 	srv->retry.data = srv;

@@ -28,6 +28,8 @@ echo "# 200 concurrent sessions"
 N=200
 mkdir -p "$T/c"
 t0=$(now)
+# Wait for these by pid: a bare `wait` would also wait for the supervisor.
+pids=()
 for i in $(seq 1 $N); do
 	if [ $((i % 2)) = 0 ]; then
 		(printf 'in-%s' "$i" | px -i -- sh -c 'echo "out-$1 $(cat)"; echo "err-$1" >&2; exit $(($1 % 100))' sh "$i" \
@@ -38,8 +40,9 @@ for i in $(seq 1 $N); do
 			>"$T/c/$i.out" 2>"$T/c/$i.err"
 		echo $? >"$T/c/$i.rc") &
 	fi
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 bad=()
 for i in $(seq 1 $N); do
 	want_out="out-$i"
@@ -53,11 +56,13 @@ wait_for 10 test "$(sup_fds)" -le "$FDS0"
 check_eq "descriptors back to the resting count" "$FDS0" "$(sup_fds)"
 
 echo "# 50 concurrent TTY sessions"
+pids=()
 for i in $(seq 1 50); do
 	(px -t -- sh -c 'echo "tty-$1 $(tty)"' sh "$i" >"$T/c/t$i.out" 2>&1
 	echo $? >"$T/c/t$i.rc") &
+	pids+=($!)
 done
-wait
+wait "${pids[@]}"
 bad=0
 for i in $(seq 1 50); do
 	[[ $(tr -d '\r' <"$T/c/t$i.out") =~ ^tty-$i\ /dev/pts/[0-9]+$ ]] && [ "$(cat "$T/c/t$i.rc")" = 0 ] || bad=$((bad + 1))

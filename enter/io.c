@@ -1,0 +1,138 @@
+/* enter: helpers shared by the module's server side: the one read scratch
+ * buffer of the loop, stream writes that copy only what the kernel did not
+ * take, and the audit lines (with their quoting) that go to the journal. */
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define SCRATCH_SIZE (128 * 1024)
+
+static uint8_t scratch[SCRATCH_SIZE];
+
+void *enter_scratch(size_t *len)
+{
+	*len = sizeof scratch;
+	return scratch;
+}
+
+static void (*log_sink)(void *ctx, const char *line, size_t len);
+static void *log_sink_ctx;
+
+void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	log_sink = sink;
+	log_sink_ctx = ctx;
+}
+
+void enter_audit(const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 2)
+		n = sizeof line - 2;
+	line[n++] = '\n';
+	if (log_sink) {
+		log_sink(log_sink_ctx, line, (size_t)n);
+		return;
+	}
+	/* stdout may be non-blocking (box/ relays the console through it):
+	 * wait a little for room rather than lose an audit line, never long. */
+	for (int tries = 0; tries < 3; tries++) {
+		ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
+		if (w == n || (w < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+		if (w > 0) {
+			memmove(line, line + w, (size_t)(n - w));
+			n -= (int)w;
+		}
+		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+		(void)poll(&p, 1, 50);
+	}
+}
+
+void enter_quote(struct strbuf *b, const char *s, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t start = b->len;
+	sb_append(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		char esc[4] = { '\\', (char)ch, 0, 0 };
+		size_t n = 2;
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+			esc[0] = (char)ch;
+			n = 1;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			esc[1] = 'x';
+			esc[2] = hex[ch >> 4];
+			esc[3] = hex[ch & 15];
+			n = 4;
+		}
+		if (b->len - start + n + 4 > max) {
+			sb_append(b, "...", 3);
+			break;
+		}
+		sb_append(b, esc, n);
+	}
+	sb_append(b, "\"", 1);
+}
+
+struct send_req {
+	uv_write_t req;
+	enter_sent_cb cb;
+	void *data;
+	char bytes[];
+};
+
+static void stream_sent(uv_write_t *req, int status)
+{
+	struct send_req *w = (struct send_req *)req;
+	enter_sent_cb cb = w->cb;
+	void *data = w->data;
+	free(w);
+	if (cb)
+		cb(data, status);
+}
+
+int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const void *b,
+		      size_t blen, enter_sent_cb cb, void *data)
+{
+	uv_buf_t bufs[2] = { uv_buf_init((char *)a, (unsigned)alen),
+			     uv_buf_init((char *)b, (unsigned)blen) };
+	int w = uv_try_write(st, bufs, blen ? 2 : 1);
+	if (w < 0 && w != UV_EAGAIN)
+		return w;
+	size_t done = w > 0 ? (size_t)w : 0, total = alen + blen;
+	if (done == total)
+		return 0;
+	struct send_req *r = malloc(sizeof *r + (total - done));
+	if (!r)
+		return UV_ENOMEM;
+	size_t k = 0;
+	if (done < alen) {
+		memcpy(r->bytes, (const char *)a + done, alen - done);
+		k = alen - done;
+		done = alen;
+	}
+	if (blen > done - alen)
+		memcpy(r->bytes + k, (const char *)b + (done - alen), blen - (done - alen));
+	r->cb = cb;
+	r->data = data;
+	uv_buf_t rest = uv_buf_init(r->bytes, (unsigned)(total - (w > 0 ? (size_t)w : 0)));
+	int err = uv_write(&r->req, st, &rest, 1, stream_sent);
+	if (err < 0)
+		free(r);
+	return err;
+}
