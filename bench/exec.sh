@@ -28,6 +28,8 @@
 #    BENCH_TP_RUNS (9) runs each, interleaved; wall time and CPU time:
 #      planet exec --socket S -- cat /tmp/big | cat >/dev/null
 #      nsenter -t INITPID -a cat /tmp/big | cat >/dev/null
+#    then (BENCH_RELAY=1) a model of that path without a box,
+#    bench/helpers/relay: plain pipe vs planet-like copy relay vs splice relay.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 bench_init exec
@@ -157,7 +159,7 @@ runc --root "$RR" exec planetbench /bin/true || die "runc exec does not work"
 # ---- 2. latency -----------------------------------------------------------------
 echo "== exec /bin/true into a running busybox box (hyperfine -N, $RUNS runs each) =="
 cpu0=$(awk '{ print $14 + $15 }' /proc/$SUP/stat)
-fg hyperfine -N --style basic --warmup 10 --runs "$RUNS" --export-json "$WORK/lat.json" \
+wait_cmd hyperfine -N --style basic --warmup 10 --runs "$RUNS" --export-json "$WORK/lat.json" \
 	-n "planet exec" "$PLANET exec --socket $SOCK -- /bin/true" \
 	-n "nsenter -a (floor)" "nsenter -t $INIT -a /bin/true" \
 	-n "lxc-attach" "lxc-attach -P $LXCPATH -n $LXCNAME -- /bin/true" \
@@ -179,7 +181,7 @@ LONE_GAP=${BENCH_LONE_GAP:-0.3}
 echo "== a lone exec /bin/true (each after ${LONE_GAP} s of quiet; $LONE_RUNS runs each, interleaved) =="
 lone() { # NAME CMD...
 	local t0 t1
-	fg sleep "$LONE_GAP"
+	wait_cmd sleep "$LONE_GAP"
 	t0=$EPOCHREALTIME
 	"${@:2}" >/dev/null 2>&1 </dev/null || { say "$1 failed"; return 0; }
 	t1=$EPOCHREALTIME
@@ -194,6 +196,7 @@ done
 ref=$(stats "$WORK/lone-nsenter" | cut -d' ' -f2)
 printf '%-28s %5s %9s %9s %9s %9s %9s %8s\n' command runs mean median p90 min max ratio
 for v in planet nsenter lxc runc; do
+	# shellcheck disable=SC2046 # word splitting wanted
 	set -- $(stats "$WORK/lone-$v")
 	printf '%-28s %5s %9.2f %9.2f %9.2f %9.2f %9.2f %8s\n' \
 		"$(case $v in planet) echo "planet exec" ;; nsenter) echo "nsenter -a (floor)" ;; lxc) echo lxc-attach ;; runc) echo "runc exec" ;; esac)" \
@@ -204,9 +207,9 @@ echo
 
 # ---- 3. throughput -----------------------------------------------------------------
 echo "== stdout throughput: cat of a ${BIG_MIB} MiB file in the box, piped to cat >/dev/null =="
-fg dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
+wait_cmd dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
 cat "$R1/tmp/big" >/dev/null
-fg sh -c '"$1" exec --socket "$2" -- cat /tmp/big | cmp -s - "$3"' - "$PLANET" "$SOCK" "$R1/tmp/big" ||
+wait_cmd sh -c '"$1" exec --socket "$2" -- cat /tmp/big | cmp -s - "$3"' - "$PLANET" "$SOCK" "$R1/tmp/big" ||
 	echo "WARNING: planet exec -- cat /tmp/big did not reproduce the file byte for byte"
 # Interleaved (planet, nsenter, planet, ...) rather than one hyperfine run
 # per command: on this 2-vCPU VM a pipe's speed depends a lot on where the
@@ -220,7 +223,7 @@ tp_once() { # NAME CMD
 	local c0 c1 t0 t1
 	c0=$(sup_cpu)
 	t0=$EPOCHREALTIME
-	{ TIMEFORMAT='%U %S'; time fg sh -c "$2"; } 2>"$WORK/time.out" || return 1
+	{ TIMEFORMAT='%U %S'; time wait_cmd sh -c "$2"; } 2>"$WORK/time.out" || return 1
 	t1=$EPOCHREALTIME
 	c1=$(sup_cpu)
 	awk -v t0="$t0" -v t1="$t1" -v c0="$c0" -v c1="$c1" -v hz="$HZ" -v name="$1" -v w="$WORK" '
@@ -239,6 +242,7 @@ for i in $(seq 1 "$TP_RUNS"); do
 done
 printf '%-30s %4s %9s %9s %9s %9s %10s %12s\n' "($TP_RUNS runs each, interleaved)" n median p90 min max "MiB/s(med)" "CPU ms/GiB"
 for v in planet nsenter; do
+	# shellcheck disable=SC2046 # word splitting wanted
 	set -- $(stats "$WORK/tp-wall-$v")
 	cpu=$(stats "$WORK/tp-cpu-$v" | cut -d' ' -f2)
 	printf '%-30s %4s %9s %9s %9s %9s %10.0f %12.0f\n' "$([ $v = planet ] && echo "planet exec -- cat" || echo "nsenter -a cat")" \
@@ -261,7 +265,7 @@ if [ "${BENCH_RELAY:-1}" = 1 ]; then
 			"splice:$BIN/relay splice" "splice1m:$BIN/relay splice 1048576"; do
 			n=${m%%:*} c=${m#*:}
 			t0=$EPOCHREALTIME
-			{ TIMEFORMAT='%U %S'; time fg sh -c "busybox cat '$R1/tmp/big' | ${c:+$c |} cat >/dev/null"; } 2>"$WORK/time.out"
+			{ TIMEFORMAT='%U %S'; time wait_cmd sh -c "busybox cat '$R1/tmp/big' | ${c:+$c |} cat >/dev/null"; } 2>"$WORK/time.out"
 			t1=$EPOCHREALTIME
 			awk -v a="$t0" -v b="$t1" '{ printf "%.1f %.1f\n", (b - a) * 1000, ($1 + $2) * 1000 }' "$WORK/time.out" >>"$WORK/rl-$n"
 		done

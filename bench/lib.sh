@@ -29,13 +29,12 @@ die() { say "$BENCH_NAME: $*"; exit 1; }
 
 on_cleanup() { CLEANUP_CMDS+=("$1"); }
 
-# fg CMD... — run CMD and wait for it, interruptibly. bash runs an INT trap
-# only after a foreground child ends, and not at all when that child caught
-# SIGINT and exited normally (hyperfine, planet start and sdboot all do); a
-# trapped signal does interrupt the `wait` builtin, so long commands run
-# through here, and the cleanup stops the one that was running.
+# wait_cmd CMD... — run CMD and wait for it, interruptibly. bash runs a trap
+# only once the foreground child has ended (a whole hyperfine run, a whole
+# boot), but a trapped signal does interrupt the `wait` builtin: so long
+# commands run through here, and the cleanup stops the one that was running.
 FG_PID=
-fg() {
+wait_cmd() {
 	"$@" &
 	FG_PID=$!
 	local rc=0
@@ -43,7 +42,7 @@ fg() {
 	FG_PID=
 	return $rc
 }
-fg_stop() {
+wait_cmd_stop() {
 	[ -n "${FG_PID:-}" ] || return 0
 	pkill -TERM -P "$FG_PID" 2>/dev/null
 	kill -TERM "$FG_PID" 2>/dev/null
@@ -56,7 +55,7 @@ bench_cleanup() {
 	local rc=$? i
 	trap - EXIT INT TERM HUP
 	trap '' INT TERM HUP # a second Ctrl-C must not cut the cleanup short
-	fg_stop
+	wait_cmd_stop
 	for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUP_CMDS[i]}" >/dev/null 2>&1 || true
 	done

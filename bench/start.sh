@@ -85,7 +85,7 @@ for i in $(seq 1 "$RUNS"); do
 	rm -f "$ROOTFS/stamp.out"
 	sleep "$GAP"
 	st=$SHM/state-$i
-	if fg "$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$st" \
+	if wait_cmd "$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$st" \
 		--init "/benchclock stamp /stamp.out" >"$SHM/out" 2>"$SHM/err" && [ -s "$ROOTFS/stamp.out" ]; then
 		sed -n "s/.*exec'd \([0-9.]*\) ms after start.*/\1/p" "$SHM/err" >>"$WORK/p-self"
 		ms_since "$SHM/t0" "$ROOTFS/stamp.out" >>"$WORK/p-ext"
@@ -96,7 +96,7 @@ for i in $(seq 1 "$RUNS"); do
 	# runc run
 	rm -f "$ROOTFS/stamp.out"
 	sleep "$GAP"
-	if fg "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -b "$WORK/b-stamp" "bench-$i" \
+	if wait_cmd "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -b "$WORK/b-stamp" "bench-$i" \
 		</dev/null >"$SHM/out" 2>&1 && [ -s "$ROOTFS/stamp.out" ]; then
 		ms_since "$SHM/t0" "$ROOTFS/stamp.out" >>"$WORK/r-ext"
 	else
@@ -106,7 +106,7 @@ for i in $(seq 1 "$RUNS"); do
 	rm -f "$ROOTFS/stamp.out"
 	sleep "$GAP"
 	t=$("$BIN/benchclock" now)
-	if fg "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -d -b "$WORK/b-stamp" "bench-d-$i" \
+	if wait_cmd "$BIN/benchclock" exec "$SHM/t0" runc --root "$RR" run -d -b "$WORK/b-stamp" "bench-d-$i" \
 		</dev/null >"$SHM/out" 2>&1; then
 		t2=$("$BIN/benchclock" now)
 		awk -v a="$t" -v b="$t2" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$WORK/rd-cmd"
@@ -114,13 +114,13 @@ for i in $(seq 1 "$RUNS"); do
 	else
 		fails=$((fails + 1)); say "runc run -d failed (run $i):"; cat "$SHM/out" >&2
 	fi
-	fg runc --root "$RR" delete -f "bench-d-$i" >/dev/null 2>&1
+	wait_cmd runc --root "$RR" delete -f "bench-d-$i" >/dev/null 2>&1
 done
 
 # planet back to back (no gap)
 for i in $(seq 1 "$RUNS"); do
 	rm -f "$ROOTFS/stamp.out"
-	fg "$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$SHM/bb-state" \
+	wait_cmd "$BIN/benchclock" exec "$SHM/t0" "$PLANET" start --rootfs "$ROOTFS" --state-dir "$SHM/bb-state" \
 		--init "/benchclock stamp /stamp.out" >"$SHM/out" 2>"$SHM/err" && [ -s "$ROOTFS/stamp.out" ] ||
 		{ fails=$((fails + 1)); say "planet start failed (back to back, run $i):"; cat "$SHM/err" >&2; continue; }
 	sed -n "s/.*exec'd \([0-9.]*\) ms after start.*/\1/p" "$SHM/err" >>"$WORK/b-self"
@@ -136,7 +136,7 @@ for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
 	[ -f "$h/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$d/cpuset.cpus" && cat "$h/cpuset.mems" >"$d/cpuset.mems"
 done
 cgfloor() { # GAP_MS -> stats line of the total
-	fg "$BIN/cgmove" 20 "$1" "${CG_DIRS[@]}" >"$WORK/cg.raw"
+	wait_cmd "$BIN/cgmove" 20 "$1" "${CG_DIRS[@]}" >"$WORK/cg.raw"
 	cut -d' ' -f1 "$WORK/cg.raw" >"$WORK/cg"
 	stats "$WORK/cg"
 }
@@ -171,7 +171,7 @@ echo
 
 # ---- 2. whole cycle, hyperfine --------------------------------------------------
 echo "== whole cycle: start, /bin/true as init, exit, teardown (hyperfine) =="
-fg hyperfine --style basic --warmup 3 --runs "$HF_RUNS" --export-json "$WORK/hf.json" \
+wait_cmd hyperfine --style basic --warmup 3 --runs "$HF_RUNS" --export-json "$WORK/hf.json" \
 	-n "planet start --init /bin/true" \
 	"$PLANET start --rootfs $ROOTFS --state-dir $SHM/hf-state --init /bin/true" \
 	-n "runc run" "runc --root $RR run -b $WORK/b-true hf-run </dev/null" \
@@ -193,10 +193,10 @@ sleep 1 # let rcS finish and the console drain
 c0=$(ctxsw $SUP)
 perf_out=
 if command -v perf >/dev/null 2>&1; then
-	fg perf stat -x, -o "$WORK/perf.csv" -e context-switches,cpu-migrations,page-faults -p "$SUP" -- sleep "$IDLE" >/dev/null 2>&1
+	wait_cmd perf stat -x, -o "$WORK/perf.csv" -e context-switches,cpu-migrations,page-faults -p "$SUP" -- sleep "$IDLE" >/dev/null 2>&1
 	perf_out=$(awk -F, '/context-switches|cpu-migrations|page-faults/ { v = $1; if (v ~ /not counted/) v = "0 (never ran)"; printf "%s=%s  ", $3, v }' "$WORK/perf.csv")
 else
-	fg sleep "$IDLE"
+	wait_cmd sleep "$IDLE"
 fi
 c1=$(ctxsw $SUP)
 threads=$(ls /proc/$SUP/task | wc -l)

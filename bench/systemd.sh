@@ -54,7 +54,7 @@ echo
 
 RP=$WORK/debian-planet
 RN=$WORK/debian-nspawn
-fg cp -a "$SRC" "$RP" && fg cp -a "$SRC" "$RN" || die "cannot copy $SRC"
+wait_cmd cp -a "$SRC" "$RP" && wait_cmd cp -a "$SRC" "$RN" || die "cannot copy $SRC"
 NAME=planetbench$$
 ST=$SHM/state
 on_cleanup "[ -s '$WORK/pid' ] && stop_pid \$(cat '$WORK/pid') 30"
@@ -74,10 +74,10 @@ one() {
 	stop) stop=(-s "$PLANET stop --socket $ST/enter.sock") ;;
 	esac
 	if [ "$tool" = planet ]; then
-		fg "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$PCHECK" "${stop[@]}" -- \
+		wait_cmd "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$PCHECK" "${stop[@]}" -- \
 			"$PLANET" start --rootfs "$RP" --state-dir "$ST" --notify-ready init --stop-timeout 30 >"$WORK/one.out"
 	else
-		fg "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$CHECK" "${stop[@]}" -- \
+		wait_cmd "$BIN/sdboot" -t 60 -l "$WORK/$tool.log" -p "$WORK/pid" -c "$CHECK" "${stop[@]}" -- \
 			systemd-nspawn --boot -D "$RN" --notify-ready=yes --register=no --keep-unit -M "$NAME" -q >"$WORK/one.out"
 	fi
 	local rc=$?

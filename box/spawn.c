@@ -127,18 +127,26 @@ static __attribute__((noreturn)) void child_main(const struct box_plan *p, struc
 		child_fail(sync_fd, &e);
 	/* Nothing of the supervisor's leaks into init. */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	nofile_limit_restore();
 	child_exec(p, &e);
 	child_fail(sync_fd, &e);
 	_exit(127);
 }
 
-static pid_t clone_box(int *pidfd)
+/* cgfd >= 0: start the child directly in that cgroup (v2). Moving a
+ * process between cgroups makes the kernel wait for an RCU grace period
+ * after a quiet spell (~15 ms); being born there costs nothing. */
+static pid_t clone_box(int *pidfd, int cgfd)
 {
 	struct clone_args a = {
 		.flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_PIDFD,
 		.pidfd = (unsigned long long)(uintptr_t)pidfd,
 		.exit_signal = SIGCHLD,
 	};
+	if (cgfd >= 0) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (unsigned long long)cgfd;
+	}
 	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
 }
 
@@ -160,21 +168,36 @@ static int child_result(int sync_fd, struct perr *e)
 	return -1;
 }
 
-static int place_in_cgroup(struct box_run *r, const struct box_plan *p, struct perr *e)
+/* The device rules go in before the child does: it creates its /dev nodes
+ * at once, and on v1 the rules are written as "deny everything" and then
+ * one allow at a time. */
+static int set_device_rules(struct box_run *r, const struct box_plan *p, struct perr *e)
 {
 	struct cg_dev_rule *rules = NULL;
 	size_t n = 0;
-	/* The device rules first, while the cgroup is still empty: the child
-	 * is making the /dev nodes right now, and on v1 the rules are written
-	 * as "deny everything" and then one allow at a time; a child attached
-	 * before that is done gets EPERM from mknod. */
 	if (box_device_rules(p, &rules, &n) < 0)
 		return perr_set(e, ENOMEM, "device rules");
 	int ret = cg_box_set_devices(&r->cg, rules, n, e);
 	free(rules);
-	if (ret < 0)
+	return ret;
+}
+
+/* On a pure v2 host the child can be cloned straight into its cgroup. */
+static int unified_cgroup_fd(const struct box_run *r)
+{
+	if (r->cg.layout != CG_UNIFIED || r->cg.n_hier != 1 || !r->cg.hier[0].v2)
 		return -1;
-	return cg_box_attach(&r->cg, r->init_pid, e);
+	return open(r->cg.hier[0].path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static pid_t start_child(struct box_run *r, bool *in_cgroup)
+{
+	_cleanup_fd_ int cgfd = unified_cgroup_fd(r);
+	pid_t pid = clone_box(&r->init_pidfd, cgfd);
+	*in_cgroup = cgfd >= 0 && pid >= 0;
+	if (pid < 0 && cgfd >= 0)
+		pid = clone_box(&r->init_pidfd, -1); /* e.g. EBUSY: attach later */
+	return pid;
 }
 
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
@@ -188,11 +211,14 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 	snprintf(name, sizeof name, "box-%.8s", p->box_id);
 	if (cg_box_create(&r->cg, name, e) < 0)
 		return -1;
+	if (set_device_rules(r, p, e) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return perr_set(e, errno, "socketpair");
 	r->started_ns = now_ns();
 	r->started_unix = (unsigned long long)time(NULL);
-	pid_t pid = clone_box(&r->init_pidfd);
+	bool in_cgroup;
+	pid_t pid = start_child(r, &in_cgroup);
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
@@ -204,7 +230,7 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 	}
 	close(sv[1]);
 	r->init_pid = pid;
-	int ret = place_in_cgroup(r, p, e);
+	int ret = in_cgroup ? 0 : cg_box_attach(&r->cg, pid, e);
 	if (ret == 0) {
 		/* The child may already have failed and said why: read that
 		 * rather than report the failed write. */

@@ -239,6 +239,7 @@ int box_start_main(int argc, char **argv)
 	}
 	/* A client that goes away must not kill the supervisor. */
 	signal(SIGPIPE, SIG_IGN);
+	nofile_limit_raise();
 	while (run_once(&plan, &st, t0, &status) == BOX_END_RESTART) {
 		fprintf(stderr, "planet: restarting the box\n");
 		t0 = now_ns();

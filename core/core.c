@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -327,6 +329,26 @@ const char *signal_name(int sig, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%d", sig);
 	return buf;
+}
+
+static struct rlimit nofile_orig;
+static bool nofile_raised;
+
+void nofile_limit_raise(void)
+{
+	struct rlimit r;
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur >= r.rlim_max)
+		return;
+	nofile_orig = r;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+		nofile_raised = true;
+}
+
+void nofile_limit_restore(void)
+{
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &nofile_orig);
 }
 
 unsigned long long now_ns(void)

@@ -89,6 +89,13 @@ int signal_parse(const char *s);
 /* Canonical name ("SIGTERM", "SIGRTMIN+3") into buf. */
 const char *signal_name(int sig, char *buf, size_t len);
 
+/* The supervisor holds a few descriptors per session: raise its own soft
+ * RLIMIT_NOFILE to the hard limit at start, and put the original back in
+ * every child before it execs (select()-based programs inside the box must
+ * not see a soft limit above 1024 they did not ask for). */
+void nofile_limit_raise(void);
+void nofile_limit_restore(void);
+
 /* Monotonic clock in nanoseconds. */
 unsigned long long now_ns(void);
 

@@ -403,6 +403,7 @@ static int exec_command(char **argv, const struct envlist *l, const struct box_u
 static int child_run(const struct inbox_req *r, struct perr *e)
 {
 	signals_reset();
+	nofile_limit_restore();
 	uint32_t box_pid = (uint32_t)getpid(); /* we live in the box's pid ns */
 	if (write_all(r->status_w, &box_pid, sizeof box_pid) < 0)
 		return perr_set(e, errno, "status pipe"), 255;

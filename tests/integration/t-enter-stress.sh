@@ -8,7 +8,8 @@
 #   session still ends with the process's status, memory bounded; a burst of
 #   garbage connections; 300 sessions in a row leave no descriptor, process
 #   or zombie behind.
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2031,SC2119,SC2154,SC2317
+# (run VAR sets VAR, VAR_rc and VAR_err through printf -v; lib.sh functions take optional arguments)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 # shellcheck source=../lib/lib.sh
@@ -43,15 +44,15 @@ for i in $(seq 1 $N); do
 	pids+=($!)
 done
 wait "${pids[@]}"
-bad=()
+wrong=()
 for i in $(seq 1 $N); do
 	want_out="out-$i"
 	[ $((i % 2)) = 0 ] && want_out="out-$i in-$i"
 	got="$(cat "$T/c/$i.out" 2>/dev/null)|$(cat "$T/c/$i.err" 2>/dev/null)|$(cat "$T/c/$i.rc" 2>/dev/null)"
-	[ "$got" = "$want_out|err-$i|$((i % 100))" ] || bad+=("session $i: $got")
+	[ "$got" = "$want_out|err-$i|$((i % 100))" ] || wrong+=("session $i: $got")
 done
-check_eq "$N concurrent sessions all correct ($(elapsed_since "$t0") s)" "0 wrong" "${#bad[@]} wrong"
-[ ${#bad[@]} = 0 ] || printf '#   %s\n' "${bad[@]:0:10}"
+check_eq "$N concurrent sessions all correct ($(elapsed_since "$t0") s)" "0 wrong" "${#wrong[@]} wrong"
+[ ${#wrong[@]} = 0 ] || printf '#   %s\n' "${wrong[@]:0:10}"
 wait_for 10 test "$(sup_fds)" -le "$FDS0"
 check_eq "descriptors back to the resting count" "$FDS0" "$(sup_fds)"
 

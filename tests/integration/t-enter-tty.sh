@@ -11,7 +11,8 @@
 #   whose shell is ash, /bin/sh when the shell is missing), or CMD; -t
 #   without -i; -t -i with stdin from a pipe (EOF reaches the process);
 #   signals forwarded; a killed client leaves nothing in the box.
-# shellcheck disable=SC2016,SC2086
+# shellcheck disable=SC2016,SC2086,SC2031,SC2119,SC2154,SC2001
+# (run VAR sets VAR, VAR_rc and VAR_err through printf -v; lib.sh functions take optional arguments)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 # shellcheck source=../lib/lib.sh

@@ -14,7 +14,8 @@
 #   status says "not running" and exec fails with 255; peer credentials:
 #   socket modes, a non-member is refused, group members (primary or
 #   supplementary) are let in.
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2031,SC2119,SC2154,SC2317
+# (run VAR sets VAR, VAR_rc and VAR_err through printf -v; lib.sh functions take optional arguments)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 # shellcheck source=../lib/lib.sh
