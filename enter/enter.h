@@ -127,22 +127,24 @@ unsigned enter_server_sessions(const struct enter_server *s);
  * its handles. */
 void enter_server_close(struct enter_server *s);
 
+/* Where the audit lines go: the supervisor queues them on its stdout in
+ * order with the console relay, between two console lines, never blocking
+ * its loop. NULL: straight to stdout. */
+void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
+
 /* ---- client commands ---------------------------------------------------
  * argv[0] is the command name ("exec", "enter", "stop", "status"). They
  * return the process exit status to use (255 when planet itself failed). */
 int planet_exec_main(int argc, char **argv);
 
-/* Where the audit lines go: the supervisor queues them on its stdout in
- * order with the console relay, between two console lines, never blocking
- * its loop. NULL: straight to stdout. */
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
 int planet_enter_main(int argc, char **argv);
 int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
 
 /* ==== internal to enter/ ==================================================
- * Shared by server.c, access.c, control.c, io.c, session.c, inbox.c and
- * passwd.c; nothing outside enter/ may use what follows. */
+ * Shared by server.c, access.c, control.c, io.c, session.c, inbox.c,
+ * passwd.c and the client*.c files; nothing outside enter/ may use what
+ * follows. */
 /* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group). */
 struct box_user {
 	uid_t uid;
@@ -272,5 +274,67 @@ void session_kill(struct enter_session *s, unsigned long long deadline_ns);
 bool session_open(const struct enter_session *s);
 /* Free the memory once every handle is closed. */
 void session_free(struct enter_session *s);
+
+/* ---- client*.c: the client commands ---------------------------------------- */
+/* Every status planet makes up itself (connection, refusal, protocol). */
+#define EXIT_PLANET 255
+
+/* client.c: one command's options. */
+struct client_opts {
+	const char *cmd; /* "exec", ... for messages */
+	const char *socket;
+	bool tty, interactive, json;
+	const char *user, *workdir;
+	uint32_t timeout;
+	struct strbuf envs; /* NUL-separated K=V entries */
+	size_t nenv;
+	char **argv; /* the command, into the caller's argv */
+	int argc;
+};
+/* --socket, else $PLANET_SOCKET, else the default path. */
+const char *client_socket_path(const char *opt);
+
+/* client_exec.c: run an exec/enter session; returns the exit status. */
+int client_exec_session(const struct client_opts *o);
+/* client_control.c: planet stop, planet status; return the exit status. */
+int client_stop_box(const struct client_opts *o);
+int client_status_box(const struct client_opts *o);
+
+/* client_tty.c: the client's terminal and signals. */
+/* The window size of fd 0, 1 or 2 (the first that has one); 0, 0 unknown. */
+void client_winsize(uint16_t *rows, uint16_t *cols);
+/* Put stdin, when it is a terminal, in raw mode; restore puts back the mode
+ * saved then (a no-op when none was changed). */
+void client_term_raw(void);
+void client_term_restore(void);
+/* Block the signals a session forwards (and SIGWINCH); a non-blocking
+ * signalfd that reads them, or -1. */
+int client_signals_fd(void);
+
+/* client_conn.c: the connection to the server, shared by the commands. */
+/* Print s with control characters (newlines too, unless kept) as '?'. */
+void client_print_clean(FILE *out, const uint8_t *s, size_t n, bool keep_newlines);
+/* Write everything, waiting out EAGAIN and EINTR. 0 or -1 (errno). */
+int client_write_full(int fd, const void *buf, size_t len);
+/* Connect to the socket at path; the fd (close-on-exec), or -1 with e. */
+int client_dial(const char *path, struct perr *e);
+/* Received bytes: frames are decoded in place, consumed from `off`, and the
+ * remainder moved to the front before the next read. Never more than one
+ * maximal frame is held. */
+struct client_rx {
+	uint8_t *buf;
+	size_t len, off;
+};
+/* Room for one maximal frame: 0, or -1 (errno). free is safe after a
+ * failed init and on a zeroed client_rx. */
+int client_rx_init(struct client_rx *r);
+void client_rx_free(struct client_rx *r);
+int client_rx_next(struct client_rx *r, struct proto_frame *f, struct perr *e);
+ssize_t client_rx_fill(struct client_rx *r, int fd);
+int client_rx_wait(struct client_rx *r, int fd, struct proto_frame *f, struct perr *e);
+/* Print the server's ERROR frame; the exit status to use, never 0. */
+int client_report_error(const struct proto_frame *f);
+/* Report a frame of a kind not expected `when`; returns EXIT_PLANET. */
+int client_unexpected(const struct proto_frame *f, const char *when);
 
 #endif

@@ -67,7 +67,7 @@ for m in idle half-header half-frame slowloris; do
 	out=$(cat "$T/$m.out")
 	secs=$(sed -n 's/.* closed after \([0-9]*\)\.[0-9] s$/\1/p' <<<"$out")
 	check_match "$m: ERROR 255 at the deadline, then EOF" \
-		$'ERROR 255 no complete request within 10 s\nEOF' "$out"
+		$'ERROR 255 no complete request within 10 s\n(.*closed after[^\n]*\n)?EOF$' "$out"
 	check "$m: closed 9-12 s after connecting (${secs:-?} s)" test "${secs:-99}" -ge 9 -a "${secs:-99}" -le 12
 done
 
@@ -109,10 +109,11 @@ check_eq "still serving" framing-ok "$(px echo framing-ok)"
 # ---- floods ---------------------------------------------------------------------
 for kind in resize signal; do
 	r=$(hc flood 100000 "$kind")
-	want="STDOUT 24 80|flood-done"
-	[ "$kind" = resize ] && want="STDOUT 33 99|flood-done"
+	want="24 80"
+	[ "$kind" = resize ] && want="33 99"
 	check_contains "100,000 $kind frames: the session ends normally" "$r" $'EXIT 0 0\nEOF'
-	check_contains "... its output is intact (last size applied)" "$(tr -d '\r' <<<"$r")" "$want"
+	out=$(sed -n 's/^STDOUT //p' <<<"$r" | tr -d '\r' | tr '|' '\n')
+	check_eq "... its output is intact (the last size applied: $want)" "$want"$'\nflood-done' "$out"
 	secs=$(sed -n 's/.*; ended \([0-9]*\)\.[0-9] s later$/\1/p' <<<"$r")
 	check "... in good time (${secs:-?} s after the last frame; the process sleeps 2 s)" test "${secs:-99}" -le 10
 done
@@ -130,14 +131,15 @@ check "... cat is gone" gone h-clients-zero
 check_eq "still serving" vanish-ok "$(px echo vanish-ok)"
 
 # ---- 1,000 at once --------------------------------------------------------------------
-echo "# 1000 sessions at once (max_sessions 256, connection slack 32, LimitNOFILE 1024)"
-hc many 1000 'sleep 3' 60 >"$T/many.out"
+echo "# 1000 sessions at once (max_sessions 256, connection slack 32, LimitNOFILE 1024); before: $(sup_fds) fds, $(timeout 10 "$PLANET" status --socket "$SOCK" | grep sessions)"
+hc many 1000 'sleep 5' 60 >"$T/many.out"
 sed 's/^/#   /' "$T/many.out"
 n_ok=$(awk '$2 == "SESSION" && $3 == "EXIT" && $4 == 0 && $5 == 0 { n += $1 } END { print n + 0 }' "$T/many.out")
 n_err=$(awk '$2 == "ERROR" && $3 == 255 && /too many (sessions|connections)/ { n += $1 } END { print n + 0 }' "$T/many.out")
-check "1000 at once: some sessions ran to completion ($n_ok)" test "$n_ok" -ge 1
-check "... at most max_sessions (256) of them" test "$n_ok" -le 256
-check_eq "... every other client got ERROR 255 'too many ...'" 1000 $((n_ok + n_err))
+check "1000 at once: max_sessions (256) sessions ran to completion ($n_ok; >= 200 allowed for timing)" \
+	test "$n_ok" -ge 200 -a "$n_ok" -le 256
+check_eq "... every other client got ERROR 255 'too many sessions/connections'" 1000 $((n_ok + n_err))
+check_not_contains "... no session failed for lack of descriptors" "$(cat "$T/many.out")" "Too many open files"
 check_not_contains "... none was dropped without a word" "$(cat "$T/many.out")" EOF_WITHOUT_FRAME
 check_not_contains "... none was left hanging" "$(cat "$T/many.out")" OPEN
 check "supervisor alive" sup_running

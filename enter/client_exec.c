@@ -1,0 +1,281 @@
+/* The exec/enter session on the client side: the request, then a blocking
+ * poll() loop over the socket, stdin and a signalfd. The socket is
+ * non-blocking with a bounded outgoing queue, and stdin is only read while
+ * that queue has room: a client that blocked on the socket while the box's
+ * process blocked on its stdout would deadlock. Writes to our own stdout and
+ * stderr are blocking, which is the backpressure the server expects: while
+ * fd 1 cannot take more we read nothing from the socket. A lost connection
+ * is never reported as success. */
+#include "enter/enter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define OUTQ_HIGH (256 * 1024) /* stop reading stdin above this much unsent */
+
+struct sess {
+	const char *path;
+	int sock, sigfd;
+	bool tty, want_stdin, stdin_open, sock_writable, started;
+	struct strbuf outq; /* frames not yet sent */
+	size_t outq_off;
+	struct client_rx rx;
+	int status; /* -1 while running */
+};
+
+static int fail(struct sess *s, const char *fmt, const char *arg)
+{
+	fputs("planet: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	s->status = EXIT_PLANET;
+	return -1;
+}
+
+static int queue_failed(struct sess *s)
+{
+	return fail(s, "cannot queue a frame: %s", strerror(errno));
+}
+
+static void flush_out(struct sess *s)
+{
+	while (s->sock_writable && s->outq_off < s->outq.len) {
+		ssize_t n = send(s->sock, s->outq.s + s->outq_off, s->outq.len - s->outq_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			/* The server closed its end; whatever it said last (ERROR,
+			 * EXIT) is still readable, so keep reading, stop sending. */
+			s->sock_writable = false;
+			s->stdin_open = false;
+			break;
+		}
+		s->outq_off += (size_t)n;
+	}
+	if (s->outq_off == s->outq.len || !s->sock_writable)
+		s->outq.len = s->outq_off = 0;
+}
+
+/* ---- what we send: signals and stdin --------------------------------------- */
+
+static int on_signals(struct sess *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		int r;
+		if (si.ssi_signo == SIGWINCH) {
+			if (!s->tty)
+				continue;
+			uint16_t rows, cols;
+			client_winsize(&rows, &cols);
+			r = proto_put_resize(&s->outq, rows, cols);
+		} else {
+			r = proto_put_u32(&s->outq, PK_SIGNAL, si.ssi_signo);
+		}
+		if (r < 0)
+			return queue_failed(s);
+	}
+	return 0;
+}
+
+static int on_stdin(struct sess *s)
+{
+	static char buf[PROTO_MAX_DATA];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n > 0)
+		return proto_put_data(&s->outq, PK_STDIN, buf, (size_t)n) < 0 ? queue_failed(s) : 0;
+	/* EOF, or an error that ends our input (EIO on a hung-up terminal):
+	 * either way the process sees end of input. */
+	s->stdin_open = false;
+	uint8_t hdr[PROTO_HDR];
+	proto_header(hdr, PK_STDIN_EOF, 0);
+	return sb_append(&s->outq, (const char *)hdr, sizeof hdr) < 0 ? queue_failed(s) : 0;
+}
+
+/* ---- what we receive: the server's frames ---------------------------------- */
+
+/* Output for fd 1 or 2. A reader that went away (EPIPE) on stdout ends the
+ * session as it would end any program writing into a closed pipe: quietly,
+ * with 128+SIGPIPE; closing the connection makes the server hang up the
+ * process. Errors on stderr are ignored: there is nowhere to report them. */
+static int on_output(struct sess *s, int fd, const struct proto_frame *f)
+{
+	if (client_write_full(fd, f->payload, f->len) == 0 || fd == STDERR_FILENO)
+		return 0;
+	if (errno == EPIPE) {
+		s->status = 128 + SIGPIPE;
+		return -1;
+	}
+	return fail(s, "write to stdout: %s", strerror(errno));
+}
+
+static int exit_status(const struct proto_frame *f)
+{
+	bool signaled;
+	uint32_t v;
+	proto_get_exit(f, &signaled, &v); /* proto_decode checked the ranges */
+	return signaled ? 128 + (int)v : (int)v;
+}
+
+/* Handle one frame from the server. -1 ends the session (status set). */
+static int on_frame(struct sess *s, const struct proto_frame *f)
+{
+	switch (f->kind) {
+	case PK_STARTED:
+		if (s->started)
+			break;
+		s->started = true;
+		return 0;
+	case PK_STDOUT:
+	case PK_STDERR:
+		if (!s->started)
+			break;
+		return on_output(s, f->kind == PK_STDOUT ? STDOUT_FILENO : STDERR_FILENO, f);
+	case PK_EXIT:
+		if (!s->started)
+			break;
+		s->status = exit_status(f);
+		return -1;
+	case PK_ERROR:
+		s->status = client_report_error(f);
+		return -1;
+	}
+	s->status = client_unexpected(f, s->started ? "during the session" : "before STARTED");
+	return -1;
+}
+
+static int on_socket(struct sess *s)
+{
+	ssize_t n = client_rx_fill(&s->rx, s->sock);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n < 0)
+		return fail(s, "connection to the box lost: %s", strerror(errno));
+	struct proto_frame f;
+	struct perr e = { 0 };
+	int r;
+	while ((r = client_rx_next(&s->rx, &f, &e)) == 1)
+		if (on_frame(s, &f) < 0)
+			return -1;
+	if (r < 0)
+		return fail(s, "protocol error: %s", e.msg);
+	if (n == 0)
+		return fail(s, "connection to %s closed before the process exited", s->path);
+	return 0;
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static int poll_once(struct sess *s)
+{
+	bool pending = s->outq.len > s->outq_off;
+	bool read_stdin = s->want_stdin && s->stdin_open && s->outq.len - s->outq_off < OUTQ_HIGH;
+	struct pollfd p[3] = {
+		{ .fd = s->sock, .events = POLLIN | (pending ? POLLOUT : 0) },
+		{ .fd = s->sigfd, .events = POLLIN },
+		{ .fd = read_stdin ? STDIN_FILENO : -1, .events = POLLIN },
+	};
+	if (poll(p, 3, -1) < 0)
+		return errno == EINTR ? 0 : fail(s, "poll: %s", strerror(errno));
+	if (p[1].revents && on_signals(s) < 0)
+		return -1;
+	if (p[2].revents && on_stdin(s) < 0)
+		return -1;
+	if (p[0].revents & (POLLIN | POLLHUP | POLLERR) && on_socket(s) < 0)
+		return -1;
+	flush_out(s);
+	return 0;
+}
+
+static int run_session(struct sess *s)
+{
+	flush_out(s);
+	while (poll_once(s) == 0)
+		;
+	return s->status;
+}
+
+/* ---- exec / enter ------------------------------------------------------ */
+
+static int build_request(const struct client_opts *o, struct strbuf *out)
+{
+	/* env: TERM first (a TTY session wants the client's terminal type),
+	 * then -e entries in order; the server applies later entries over
+	 * earlier ones. */
+	_cleanup_free_ char **env = calloc(o->nenv + 2, sizeof *env);
+	struct strbuf term = { 0 };
+	if (!env)
+		return -1;
+	size_t n = 0;
+	const char *tv = getenv("TERM");
+	if (o->tty && tv && *tv) {
+		if (sb_printf(&term, "TERM=%s", tv) < 0)
+			return -1;
+		env[n++] = term.s;
+	}
+	for (size_t off = 0, i = 0; i < o->nenv; i++) {
+		env[n++] = o->envs.s + off;
+		off += strlen(o->envs.s + off) + 1;
+	}
+	static char *login_shell[] = { "", NULL };
+	struct proto_exec x = {
+		.tty = o->tty,
+		.want_stdin = o->interactive,
+		.argv = o->argc ? o->argv : login_shell,
+		.env = env,
+		.user = (char *)(o->user ? o->user : ""),
+		.cwd = (char *)(o->workdir ? o->workdir : ""),
+	};
+	if (o->tty)
+		client_winsize(&x.rows, &x.cols);
+	int r = proto_put_exec(out, &x);
+	sb_free(&term);
+	return r;
+}
+
+int client_exec_session(const struct client_opts *o)
+{
+	struct sess s = { .path = client_socket_path(o->socket), .sock = -1, .sigfd = -1,
+			  .tty = o->tty, .want_stdin = o->interactive, .stdin_open = true,
+			  .sock_writable = true, .status = -1 };
+	if (build_request(o, &s.outq) < 0) {
+		fprintf(stderr, "planet %s: cannot build the request: %s%s\n", o->cmd,
+			strerror(errno), errno == EMSGSIZE ? " (the limit is 1 MiB)" : "");
+		sb_free(&s.outq);
+		return EXIT_PLANET;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	s.sigfd = client_signals_fd();
+	struct perr e = { 0 };
+	s.sock = client_dial(s.path, &e);
+	if (s.sigfd < 0 || s.sock < 0 || fcntl(s.sock, F_SETFL, O_NONBLOCK) < 0 ||
+	    client_rx_init(&s.rx) < 0) {
+		fprintf(stderr, "planet: %s\n", s.sock < 0 ? e.msg : strerror(errno));
+		s.status = EXIT_PLANET;
+	} else {
+		if (o->tty && o->interactive)
+			client_term_raw();
+		run_session(&s);
+		client_term_restore();
+	}
+	if (s.sock >= 0)
+		close(s.sock);
+	if (s.sigfd >= 0)
+		close(s.sigfd);
+	client_rx_free(&s.rx);
+	sb_free(&s.outq);
+	return s.status;
+}
