@@ -252,7 +252,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	_cleanup_fd_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return perr_set(e, errno, "write %s", tmp);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
+	/* No fsync: this is runtime state (under /run), meaningless after a
+	 * power loss; rename alone keeps readers from a half-written file. */
+	if (write_all(fd, data, len) < 0 || rename(tmp, path) < 0) {
 		int err = errno;
 		unlink(tmp);
 		return perr_set(e, err, "write %s", path);

@@ -79,7 +79,8 @@ int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *ou
 		 struct perr *e);
 /* Read an open fd to EOF, same limits. */
 int read_fd_all(int fd, size_t max, char **out, size_t *outlen, struct perr *e);
-/* Atomic replace of a host file (state file): tmp + fsync + rename. */
+/* Atomic replace of a host file (state file): tmp + rename (no fsync:
+ * runtime state, see core.c). */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		      struct perr *e);
 
