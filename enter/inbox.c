@@ -403,7 +403,6 @@ static int exec_command(char **argv, const struct envlist *l, const struct box_u
 static int child_run(const struct inbox_req *r, struct perr *e)
 {
 	signals_reset();
-	nofile_limit_restore();
 	uint32_t box_pid = (uint32_t)getpid(); /* we live in the box's pid ns */
 	if (write_all(r->status_w, &box_pid, sizeof box_pid) < 0)
 		return perr_set(e, errno, "status pipe"), 255;
@@ -427,6 +426,11 @@ static int child_run(const struct inbox_req *r, struct perr *e)
 	 * on everything past stdio (the status pipe already is). */
 	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
 		return perr_set(e, errno, "close_range"), 255;
+	/* Only now the unit's own descriptor limit: until execve the child
+	 * still holds every descriptor of the supervisor (up to its raised
+	 * limit), so with the lower limit back any open above would fail
+	 * with EMFILE when the supervisor is busy (h-clients, 1000 at once). */
+	nofile_limit_restore();
 	if (r->box->apply_security && r->box->apply_security(r->box->cfg, e) < 0)
 		return perr_wrap(e, "box security"), 255;
 	if (become_user(&u, r->tty, e) < 0)
