@@ -92,6 +92,11 @@ struct box_run {
 	unsigned long long started_unix;
 	char notify_path[108]; /* host path of /run/host/notify, "" if none */
 	int notify_fd;	       /* datagram socket bound there, -1 if none */
+	/* The state dir: box_spawn records the cgroup in the state file as
+	 * soon as it exists (no init_pid line until init runs), so a supervisor
+	 * killed during start-up leaves a state file naming it and the next
+	 * start removes it. NULL: not recorded. */
+	const struct box_state *state;
 };
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
 /* Child side, in two steps around joining the cgroup (whose first write to

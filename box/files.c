@@ -70,8 +70,9 @@ static int render_hosts(struct box_plan *p, int rootfd, struct perr *e)
 {
 	const struct box_config *c = p->cfg;
 	_cleanup_free_ char *base = NULL;
-	_cleanup_fd_ int fd = root_open(rootfd, "/etc/hosts", O_RDONLY, 0, NULL);
-	if (fd >= 0 && read_fd_all(fd, MAX_SMALL_FILE, &base, NULL, NULL) < 0)
+	/* A regular file only: a FIFO or a device node planted there must
+	 * neither block the start nor be read (h-rootfs). */
+	if (root_read_regular(rootfd, "/etc/hosts", MAX_SMALL_FILE, &base, NULL, NULL) < 0)
 		base = NULL;
 	struct strbuf *b = &p->hosts;
 	if (base && *base) {

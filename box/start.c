@@ -24,12 +24,16 @@ extern char **environ;
 static bool id_from_machine_id(char id[37], const char *rootfs)
 {
 	_cleanup_fd_ int root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_fd_ int fd = root < 0 ? -1 : root_open(root, "/etc/machine-id", O_RDONLY, 0, NULL);
-	char m[33];
-	if (fd < 0 || read(fd, m, 32) != 32)
+	_cleanup_free_ char *m = NULL;
+	size_t len = 0;
+	/* A regular file only: a FIFO there would block the start forever. */
+	if (root < 0 || root_read_regular(root, "/etc/machine-id", 4096, &m, &len, NULL) < 0 ||
+	    len < 32)
 		return false;
+	/* strchr finds the terminator too: a NUL byte is not a hex digit
+	 * (32 NULs used to give the box id "----"). */
 	for (int i = 0; i < 32; i++)
-		if (!strchr("0123456789abcdef", m[i]))
+		if (!m[i] || !strchr("0123456789abcdef", m[i]))
 			return false;
 	snprintf(id, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", m, m + 8, m + 12, m + 16, m + 20);
 	return true;
@@ -191,7 +195,7 @@ static enum box_end run_once(const struct box_plan *p, struct box_state *st,
 			     unsigned long long t0, int *status)
 {
 	struct box_run r = { .init_pid = -1, .init_pidfd = -1, .console_master = -1,
-			      .console_slave = -1, .notify_fd = -1 };
+			      .console_slave = -1, .notify_fd = -1, .state = st };
 	struct perr e = { 0 };
 	enum box_end end = BOX_END_EXIT;
 	*status = 1;

@@ -73,6 +73,11 @@ int box_state_lock(struct box_state *s, const struct box_config *cfg, struct per
 	s->dir = strdup(cfg->state_dir);
 	if (!s->dir)
 		return perr_set(e, ENOMEM, "state dir");
+	/* Remember whether the dir is ours: box_state_release removes only
+	 * a dir this start created, never one the operator (or tmpfiles.d)
+	 * prepared, empty or not. */
+	struct stat dst;
+	s->created_dir = stat(s->dir, &dst) < 0 && errno == ENOENT;
 	if (mkdir_p(s->dir, 0755) < 0)
 		return perr_set(e, errno, "state dir %s", s->dir);
 	state_path(path, sizeof path, s->dir, "lock");
@@ -106,9 +111,13 @@ int box_state_write(const struct box_state *s, const struct box_plan *p, pid_t i
 	const struct box_config *c = p->cfg;
 	struct strbuf b = { 0 };
 	char path[PATH_MAX];
-	int r = sb_printf(&b, "box_id=%s\ninit_pid=%d\nsupervisor_pid=%d\nrootfs=%s\nstarted=%lld\nsocket=%s\n",
-			  p->box_id, (int)init_pid, (int)getpid(), c->rootfs, (long long)time(NULL),
-			  c->socket_path);
+	/* init_pid appears only once init runs: readers wait for that line. */
+	int r = sb_printf(&b, "box_id=%s\n", p->box_id);
+	if (r == 0 && init_pid > 0)
+		r = sb_printf(&b, "init_pid=%d\n", (int)init_pid);
+	if (r == 0)
+		r = sb_printf(&b, "supervisor_pid=%d\nrootfs=%s\nstarted=%lld\nsocket=%s\n",
+			      (int)getpid(), c->rootfs, (long long)time(NULL), c->socket_path);
 	if (r == 0)
 		r = cg_box_describe(cg, &b);
 	if (r < 0) {
@@ -139,8 +148,10 @@ void box_state_release(struct box_state *s, const struct box_config *cfg)
 		close(s->lock_fd);
 		s->lock_fd = -1;
 	}
-	/* Only an empty dir goes: an operator's own files stay. */
-	rmdir(s->dir);
+	/* Only a dir this start created, and only when empty: an operator's
+	 * own dir and files stay. */
+	if (s->created_dir)
+		rmdir(s->dir);
 	free(s->dir);
 	s->dir = NULL;
 }

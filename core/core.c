@@ -79,6 +79,23 @@ int root_open(int rootfd, const char *path, int flags, mode_t mode, struct perr 
 	return fd;
 }
 
+int root_read_regular(int rootfd, const char *path, size_t max, char **out, size_t *outlen,
+		      struct perr *e)
+{
+	*out = NULL;
+	_cleanup_fd_ int fd = root_open(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, e);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return perr_set(e, errno, "stat %s in rootfs", path);
+	if (!S_ISREG(st.st_mode))
+		return perr_set(e, EINVAL, "%s in rootfs is not a regular file", path);
+	if (read_fd_all(fd, max, out, outlen, e) < 0)
+		return perr_wrap(e, "%s in rootfs", path);
+	return 0;
+}
+
 /* mkdirat one component at a time, each relative to a directory fd that was
  * itself resolved inside the root: a symlinked component (even an absolute
  * one) is followed only within the rootfs. */
@@ -166,6 +183,13 @@ int root_write_file(int rootfd, const char *path, const void *data, size_t len,
 		return -1;
 	char tmp[512];
 	snprintf(tmp, sizeof tmp, ".%s.planet-%d", base, (int)getpid());
+	/* The name is ours, and the same at every boot (the child is pid 1
+	 * of its namespace): one left by a supervisor killed between create
+	 * and rename must not make every later start fail with EEXIST
+	 * (h-rootfs). unlinkat removes a planted symlink itself, never its
+	 * target; if it fails (a directory, a read-only rootfs), openat
+	 * below reports the error that matters. */
+	(void)unlinkat(dir, tmp, 0);
 	_cleanup_fd_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return perr_set(e, errno, "create %s in rootfs", path);

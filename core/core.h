@@ -60,6 +60,12 @@ static inline void *take_ptr(void *pp)
 /* openat2(dirfd, path, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS): `path` is
  * resolved as if dirfd were "/", symlinks included. */
 int root_open(int rootfd, const char *path, int flags, mode_t mode, struct perr *e);
+/* Read a whole regular file inside root (at most max bytes). A FIFO, a
+ * device node or a directory there is refused (EINVAL) without blocking
+ * and without reading it: a rootfs must not make the supervisor hang on a
+ * FIFO or read a host device through a node it planted. */
+int root_read_regular(int rootfd, const char *path, size_t max, char **out, size_t *outlen,
+		      struct perr *e);
 /* mkdir -p inside the root; every component resolved in the root. Returns an
  * O_PATH|O_DIRECTORY fd of the last directory. */
 int root_mkdir_p(int rootfd, const char *path, mode_t mode, struct perr *e);
