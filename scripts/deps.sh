@@ -8,6 +8,7 @@ pkgs=(
 	libcap-dev libseccomp-dev libinih-dev libuv1-dev
 	busybox-static debootstrap util-linux procps iproute2 python3 kmod
 	clang libclang-rt-14-dev
+	cppcheck clang-tidy valgrind
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -31,8 +31,14 @@ mkdir -p "$out"
 
 pc_cflags=$(pkg-config --cflags inih libuv 2>/dev/null)
 pc_libs=$(pkg-config --libs inih 2>/dev/null || echo -linih)
-srcs=("$top/core/core.c" "$top/envfile/envfile.c" "$top/config/spec.c" "$top/config/config.c"
-	"$top/enter/proto.c" "$top/enter/passwd.c")
+# The pure modules, as Makefile.am lists them (so a file split off a module
+# is picked up), plus the two pure files of enter/: the codec and the
+# passwd/group lookup.
+mapfile -t srcs < <(awk '/^lib(core|envfile|config)_a_SOURCES[ \t]*=/ { f = 1 }
+	f { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/) print $i; if ($0 !~ /\\$/) f = 0 }' \
+	"$top/Makefile.am" | sed "s#^#$top/#")
+srcs+=("$top/enter/proto.c" "$top/enter/passwd.c")
+# shellcheck disable=SC2054 # commas inside one compiler flag
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$top" -D_GNU_SOURCE -std=gnu11)
 

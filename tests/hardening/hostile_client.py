@@ -333,6 +333,53 @@ def main():
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
             c.close()
         print('DONE %d' % n)
+    elif MODE == 'garbage':
+        # N connections of junk: random bytes, bad headers, truncated and
+        # malformed frames; each closed after sending. Counts the answers.
+        import random
+        n = int(ARGS[0])
+        rnd = random.Random(int(ARGS[1]) if len(ARGS) > 1 else 1)
+        kinds = {}
+        for i in range(n):
+            k = i % 6
+            if k == 0:
+                data = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 300)))
+            elif k == 1:
+                data = struct.pack('>IB', rnd.choice([0, 0x100001, 0xffffffff, 0x7fffffff]), EXEC)
+            elif k == 2:
+                data = exec_frame([b'echo', b'x' * rnd.randint(0, 50)])[:rnd.randint(1, 30)]
+            elif k == 3:
+                data = frame(rnd.choice([0, 8, 0x42, 0x7f, 0x80, 0x88, 0xff]), b'\0' * rnd.randint(0, 8))
+            elif k == 4:
+                p = bytearray(exec_frame([b'echo', b'hi'], env=[b'A=B'], user=b'root', cwd=b'/'))
+                for _ in range(3):
+                    p[rnd.randrange(5, len(p))] = rnd.getrandbits(8)
+                data = bytes(p)
+            else:
+                data = frame(STATUS, b'\0\x09')
+            c = connect()
+            try:
+                c.sendall(data)
+                c.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            lines, how = Reader(c).all(timeout=5)
+            key = lines[0].split(' ')[0] if lines else how
+            kinds[key] = kinds.get(key, 0) + 1
+            c.close()
+        print('DONE %d %s' % (n, ' '.join('%s=%d' % kv for kv in sorted(kinds.items()))))
+    elif MODE == 'sessions':
+        # N sequential raw sessions (echo i), checked; fast, no client fork.
+        n = int(ARGS[0])
+        bad = 0
+        for i in range(n):
+            c = connect()
+            c.sendall(exec_frame([b'echo', str(i).encode()]))
+            lines, how = Reader(c).all(timeout=30)
+            if lines != ['STARTED', 'STDOUT %d' % i, 'EXIT 0 0'] or how != 'EOF':
+                bad += 1
+            c.close()
+        print('DONE %d bad=%d' % (n, bad))
     elif MODE == 'reset-during-output':
         c = connect()
         c.sendall(exec_frame([b'sh', b'-c', b'exec cat /dev/zero', b'h-clients-zero']))

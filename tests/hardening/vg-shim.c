@@ -7,7 +7,8 @@
  *    valgrind runs as a fork, so the box's child stays under memcheck until
  *    it execs init.
  *  - openat2, open_tree, move_mount, fsopen, fsconfig, fsmount,
- *    mount_setattr, seccomp (valgrind: "unhandled syscall", ENOSYS): issued
+ *    mount_setattr, seccomp, pidfd_open, pidfd_send_signal (valgrind:
+ *    "unhandled syscall", ENOSYS): issued
  *    on the real CPU through VALGRIND_NON_SIMD_CALL, i.e. outside the
  *    instrumentation. Their arguments are plain structs planet has fully
  *    initialised, and none writes into planet's memory, so memcheck's view
@@ -23,6 +24,7 @@
 #include <errno.h>
 #include <linux/sched.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
@@ -38,6 +40,12 @@
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 /* The raw syscall instruction, with up to six arguments. */
@@ -93,6 +101,8 @@ static int is_native(long n)
 	case SYS_fsmount:
 	case SYS_mount_setattr:
 	case SYS_seccomp:
+	case SYS_pidfd_open:
+	case SYS_pidfd_send_signal:
 		return 1;
 	default:
 		return 0;
@@ -162,4 +172,14 @@ struct mount_attr;
 int mount_setattr(int dfd, const char *path, unsigned flags, struct mount_attr *attr, size_t size)
 {
 	return (int)native(SYS_mount_setattr, dfd, (long)path, flags, (long)attr, (long)size, 0);
+}
+
+int pidfd_open(pid_t pid, unsigned flags)
+{
+	return (int)native(SYS_pidfd_open, pid, flags, 0, 0, 0, 0);
+}
+
+int pidfd_send_signal(int pidfd, int sig, siginfo_t *info, unsigned flags)
+{
+	return (int)native(SYS_pidfd_send_signal, pidfd, sig, (long)info, flags, 0, 0);
 }
