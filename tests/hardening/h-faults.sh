@@ -94,7 +94,7 @@ for i in $(seq 1 "$ROUNDS"); do
 		box_stop KILL 5 >/dev/null 2>&1
 	fi
 done
-echo "# kill points (early: before the state file; cgroup: state file names the cgroup; init: init runs): ${phases[*]}"
+echo "# kill points (early: no state file of its own yet; cgroup: the state file is there, init does not run yet; init: init runs): ${phases[*]}"
 check_eq "start-up kills: the box's processes die with the supervisor (within 2 s)" "" "$(printf '%s\n' "${bad_procs[@]}")"
 check_eq "start-up kills: every following start succeeds and halts with 0" "" "$(printf '%s\n' "${bad_next[@]}")"
 d=$(snap_diff "$T/ref")
