@@ -32,6 +32,15 @@ static int check_passed, check_failed;
 		}                                                                      \
 	} while (0)
 
+/* Entries of a NULL-terminated vector. */
+static inline size_t check_argc(char **argv)
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	return n;
+}
+
 static inline int check_done(const char *name)
 {
 	printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
