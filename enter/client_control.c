@@ -27,6 +27,43 @@ static int control_request(const char *path, const struct strbuf *req, bool *not
 	return take_fd(&fd);
 }
 
+/* Send a control request (req is consumed) and wait for its answer.
+ * Returns 1 with the answer of kind `want` in *f, the connection in *fd and
+ * rx ready (the caller frees both); 0 when no box answers at path; -1 when
+ * the exchange failed, already reported, with the exit status in *status.
+ * `before` ends "connection ... closed before ..." for an early close. */
+static int control_exchange(const char *path, struct strbuf *req, uint8_t want,
+			    const char *before, int *fd, struct client_rx *rx,
+			    struct proto_frame *f, int *status)
+{
+	struct perr e = { 0 };
+	bool not_running;
+	*status = EXIT_PLANET;
+	*fd = control_request(path, req, &not_running, &e);
+	sb_free(req);
+	if (*fd < 0 && not_running)
+		return 0;
+	if (*fd < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
+		return -1;
+	}
+	if (client_rx_init(rx) < 0)
+		return -1;
+	int r = client_rx_wait(rx, *fd, f, &e);
+	if (r < 0)
+		fprintf(stderr, "planet: %s\n", e.msg);
+	else if (r == 0)
+		fprintf(stderr, "planet: connection to %s closed before %s\n", path, before);
+	else if (f->kind == PK_ERROR)
+		*status = client_report_error(f);
+	else if (f->kind != want)
+		client_unexpected(f, want == PK_STOP_ACK ? "in answer to STOP" : "in answer to STATUS");
+	else
+		return 1;
+	client_rx_free(rx);
+	return -1;
+}
+
 /* ---- stop ------------------------------------------------------------------ */
 
 int client_stop_box(const struct client_opts *o)
@@ -34,38 +71,24 @@ int client_stop_box(const struct client_opts *o)
 	const char *path = client_socket_path(o->socket);
 	struct strbuf req = { 0 };
 	struct perr e = { 0 };
-	bool not_running;
 	if (proto_put_stop(&req, o->timeout) < 0) {
 		sb_free(&req);
 		return EXIT_PLANET;
 	}
-	_cleanup_fd_ int fd = control_request(path, &req, &not_running, &e);
-	sb_free(&req);
-	if (fd < 0 && not_running) {
+	_cleanup_fd_ int fd = -1;
+	struct client_rx rx;
+	struct proto_frame f;
+	int status;
+	int r = control_exchange(path, &req, PK_STOP_ACK, "the halt began", &fd, &rx, &f, &status);
+	if (r == 0) {
 		fprintf(stderr, "planet: no box is running at %s (nothing to stop)\n", path);
 		return 0;
 	}
-	if (fd < 0) {
-		fprintf(stderr, "planet: %s\n", e.msg);
-		return EXIT_PLANET;
-	}
-	struct client_rx rx;
-	if (client_rx_init(&rx) < 0)
-		return EXIT_PLANET;
-	struct proto_frame f;
-	int status = EXIT_PLANET;
-	int r = client_rx_wait(&rx, fd, &f, &e);
 	if (r < 0)
-		fprintf(stderr, "planet: %s\n", e.msg);
-	else if (r == 0)
-		fprintf(stderr, "planet: connection to %s closed before the halt began\n", path);
-	else if (f.kind == PK_ERROR)
-		status = client_report_error(&f);
-	else if (f.kind != PK_STOP_ACK)
-		client_unexpected(&f, "in answer to STOP");
+		return status;
 	/* The halt has begun; the server holds the connection until the box is
 	 * gone, so EOF is our "done". */
-	else if ((r = client_rx_wait(&rx, fd, &f, &e)) == 0)
+	if ((r = client_rx_wait(&rx, fd, &f, &e)) == 0)
 		status = 0;
 	else if (r < 0)
 		fprintf(stderr, "planet: %s\n", e.msg);
@@ -152,38 +175,23 @@ int client_status_box(const struct client_opts *o)
 {
 	const char *path = client_socket_path(o->socket);
 	struct strbuf req = { 0 };
-	struct perr e = { 0 };
-	bool not_running;
 	if (proto_put_status(&req) < 0) {
 		sb_free(&req);
 		return EXIT_PLANET;
 	}
-	_cleanup_fd_ int fd = control_request(path, &req, &not_running, &e);
-	sb_free(&req);
-	if (fd < 0 && not_running) {
+	_cleanup_fd_ int fd = -1;
+	struct client_rx rx;
+	struct proto_frame f;
+	int status;
+	int r = control_exchange(path, &req, PK_STATUS_REPLY, "the status came", &fd, &rx, &f,
+				 &status);
+	if (r == 0) {
 		fputs(o->json ? "{\"running\":false}\n" : "running=no\n", stdout);
 		return EXIT_NOT_RUNNING;
 	}
-	if (fd < 0) {
-		fprintf(stderr, "planet: %s\n", e.msg);
-		return EXIT_PLANET;
-	}
-	struct client_rx rx;
-	if (client_rx_init(&rx) < 0)
-		return EXIT_PLANET;
-	struct proto_frame f;
-	int status = EXIT_PLANET;
-	int r = client_rx_wait(&rx, fd, &f, &e);
 	if (r < 0)
-		fprintf(stderr, "planet: %s\n", e.msg);
-	else if (r == 0)
-		fprintf(stderr, "planet: connection to %s closed before the status came\n", path);
-	else if (f.kind == PK_ERROR)
-		status = client_report_error(&f);
-	else if (f.kind != PK_STATUS_REPLY)
-		client_unexpected(&f, "in answer to STATUS");
-	else
-		status = print_status(o, &f);
+		return status;
+	status = print_status(o, &f);
 	client_rx_free(&rx);
 	return status;
 }
