@@ -161,11 +161,12 @@ struct box_user {
 int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
 void box_user_free(struct box_user *u);
 
-/* inbox.c: one process started inside the box. */
+/* inbox.c, spawner.c: one process started inside the box. */
+struct inbox_spawner;
 struct inbox_req {
 	const struct enter_box *box;
 	const struct proto_exec *x;
-	int self_pidns; /* the supervisor's own pid namespace, to return to */
+	struct inbox_spawner **spawner; /* the server's; started or replaced here */
 	int stdio[3];	/* the child's ends; stdio[0] == -1: the box's /dev/null */
 	bool tty;	/* stdio[] is a pty slave: it becomes the controlling tty */
 	int status_w;	/* write end of the status pipe (close-on-exec) */
@@ -175,10 +176,24 @@ struct inbox_req {
  * exec, u32 exit status (126, 127, 255) and a one-line message. EOF right
  * after the pid means execve succeeded. */
 #define INBOX_STATUS_MAX (8 + 1024)
-/* Fork the child into the box's pid namespace (it is our direct child) and
- * return its host pid and a pidfd. The child's own errors arrive on the
- * status pipe, never here. */
+/* Have the box's spawner clone the child (our direct child, in the box's
+ * pid namespace and cgroups) and return its host pid and a pidfd. The
+ * child's own errors arrive on the status pipe, never here. */
 int inbox_spawn(const struct inbox_req *r, pid_t *pid, int *pidfd, struct perr *e);
+/* The spawner process (spawner.c): started with the server (right after
+ * init's cgroup migration, when its own is cheap), stopped (SIGKILL, reaped)
+ * when the server closes; start returns NULL with e on failure. reap: true
+ * once it has exited (and is then reaped). */
+struct inbox_spawner *inbox_spawner_start(const struct enter_box *box, struct perr *e);
+void inbox_spawner_stop(struct inbox_spawner *sp);
+bool inbox_spawner_reap(struct inbox_spawner *sp);
+/* Used by the spawner: join the box's cgroups (v2: the planet-enter leaf)
+ * and namespaces (pid: for children). */
+int inbox_join_box(const struct enter_box *box, struct perr *e);
+/* Every signal back to its default disposition (nothing of libuv's). */
+void inbox_signals_reset(void);
+/* A session process, from its clone to execve; reports on r->status_w. */
+_Noreturn void inbox_child_main(const struct inbox_req *r);
 /* A pty from the box's own devpts, with the window size already set. The
  * master stays with the supervisor; the slave goes to the child. */
 int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, int *master,
@@ -190,7 +205,7 @@ struct enter_session;
 struct uv_stream_s;
 struct uv_loop_s *conn_loop(const struct enter_conn *c);
 const struct enter_box *conn_box(const struct enter_conn *c);
-int conn_self_pidns(const struct enter_conn *c);
+struct inbox_spawner **conn_spawner(struct enter_conn *c);
 void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid);
 /* Queue one frame for the client. Bytes are copied only when the socket
  * cannot take them at once. A failed write closes the connection; the

@@ -1,19 +1,19 @@
 /* Starting a process inside the box, fast.
  *
- * No uv_spawn and no helper binary: the supervisor enters the box's pid
- * namespace for its *children* only (setns CLONE_NEWPID changes
- * pid_for_children, never the caller's own pid), forks, and steps back. The
- * child is therefore our direct child, which we can wait for through a
- * pidfd, while living in the box's pid namespace. It then does everything
- * else itself, in this order:
+ * No uv_spawn and no helper binary. The session spawner (spawner.c) has
+ * already done the part that is the same for every session, once:
  *
- *   signals back to defaults      libuv's handlers must not run in it
- *   cgroup.procs in every         while host paths still resolve; on v2, a
- *   hierarchy                     box cgroup that systemd inside turned into
- *                                 a non-leaf (EBUSY) gets the leaf
- *                                 <box cgroup>/planet-enter
+ *   cgroup.procs in every         while host paths still resolve; on v2 the
+ *   hierarchy                     leaf <box cgroup>/planet-enter
+ *   setns(init's pidfd, pid)      pid_for_children: its children are born in
+ *                                 the box's pid namespace
  *   setns(init's pidfd, mnt|uts|  one call; joining the mount namespace also
  *   ipc|net|cgroup)               puts root and cwd at the box's root
+ *
+ * and clones each session process with CLONE_PARENT, so the process is the
+ * supervisor's own child. The process (inbox_child_main) then does the rest:
+ *
+ *   status pipe: its pid in the box
  *   setsid, stdio, ctty
  *   user lookup, environment      the box's own files (passwd.c, envfile/)
  *   bounding set + seccomp        box->apply_security, as for init
@@ -90,49 +90,9 @@ int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, in
 	return 0;
 }
 
-static _Noreturn void child_main(const struct inbox_req *r);
-
-int inbox_spawn(const struct inbox_req *r, pid_t *pidp, int *pidfdp, struct perr *e)
-{
-	/* All signals blocked across fork: a signal landing in the child before
-	 * it resets its handlers would run libuv's handler there and write into
-	 * the loop's signal pipe, which the child shares with us. */
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	if (setns(r->box->init_pidfd, CLONE_NEWPID) < 0) {
-		int err = errno;
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return perr_set(e, err, "join the box's pid namespace");
-	}
-	pid_t pid = fork();
-	if (pid == 0)
-		child_main(r);
-	int fork_err = errno;
-	/* Back to our own namespace for children at once: box/ forks too. */
-	int back = setns(r->self_pidns, CLONE_NEWPID);
-	int back_err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (pid < 0)
-		return perr_set(e, fork_err, fork_err == ENOMEM ? "fork into the box (is it stopping?)"
-								: "fork");
-	int pidfd = back < 0 ? -1 : pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		int err = back < 0 ? back_err : errno;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return perr_set(e, err, back < 0 ? "return to the supervisor's pid namespace"
-						 : "pidfd_open");
-	}
-	*pidp = pid;
-	*pidfdp = pidfd;
-	return 0;
-}
-
 /* ---- child side: never returns to the loop ------------------------------- */
 
-static void signals_reset(void)
+void inbox_signals_reset(void)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigemptyset(&sa.sa_mask);
@@ -154,8 +114,9 @@ static int cg_write_self(const char *dir)
 	return write(fd, "0", 1) == 1 ? 0 : -1;
 }
 
-/* A v2 box cgroup that got controllers enabled for its children (systemd
- * inside does that) may hold no process itself: enter its leaf instead. */
+/* On v2 the box's own cgroup may hold no process once systemd inside has
+ * enabled controllers for its children (EBUSY), and a process sitting there
+ * beforehand would make that enabling fail: the leaf, always. */
 static int cg_join_v2_leaf(const char *dir, struct perr *e)
 {
 	char leaf[4096];
@@ -172,26 +133,33 @@ static int join_cgroup(const struct cg_box *cg, struct perr *e)
 {
 	for (size_t i = 0; cg && i < cg->n_hier; i++) {
 		const struct cg_hier *h = &cg->hier[i];
-		if (!h->path || cg_write_self(h->path) == 0)
+		if (!h->path)
 			continue;
-		if (errno == EBUSY && h->v2) {
-			if (cg_join_v2_leaf(h->path, e) < 0)
-				return -1;
-			continue;
-		}
-		return perr_set(e, errno, "join cgroup %s", h->path);
+		if (h->v2 ? cg_join_v2_leaf(h->path, e) < 0 : cg_write_self(h->path) < 0)
+			return h->v2 ? -1 : perr_set(e, errno, "join cgroup %s", h->path);
 	}
 	return 0;
 }
 
 static int join_namespaces(int init_pidfd, struct perr *e)
 {
+	/* pid: for our children only (our own pid never changes). */
+	if (setns(init_pidfd, CLONE_NEWPID) < 0)
+		return perr_set(e, errno, "join the box's pid namespace");
 	if (setns(init_pidfd, BOX_NS) == 0)
 		return 0;
 	/* A kernel without cgroup namespaces: the box has none either. */
 	if (errno == EINVAL && setns(init_pidfd, BOX_NS & ~CLONE_NEWCGROUP) == 0)
 		return 0;
 	return perr_set(e, errno, "join the box's namespaces");
+}
+
+/* The cgroups first, while the host's paths still resolve. */
+int inbox_join_box(const struct enter_box *box, struct perr *e)
+{
+	if (join_cgroup(box->cg, e) < 0 || join_namespaces(box->init_pidfd, e) < 0)
+		return -1;
+	return 0;
 }
 
 /* Put fds[i] on i for i in 0..2, whatever numbers they have now (a
@@ -402,12 +370,9 @@ static int exec_command(char **argv, const struct envlist *l, const struct box_u
  * the exit status to report. */
 static int child_run(const struct inbox_req *r, struct perr *e)
 {
-	signals_reset();
 	uint32_t box_pid = (uint32_t)getpid(); /* we live in the box's pid ns */
 	if (write_all(r->status_w, &box_pid, sizeof box_pid) < 0)
 		return perr_set(e, errno, "status pipe"), 255;
-	if (join_cgroup(r->box->cg, e) < 0 || join_namespaces(r->box->init_pidfd, e) < 0)
-		return 255;
 	if (setsid() < 0)
 		return perr_set(e, errno, "setsid"), 255;
 	if (stdio_setup(r, e) < 0)
@@ -444,7 +409,7 @@ static int child_run(const struct inbox_req *r, struct perr *e)
 	return exec_command(r->x->argv, &l, &u, envp, e);
 }
 
-static _Noreturn void child_main(const struct inbox_req *r)
+_Noreturn void inbox_child_main(const struct inbox_req *r)
 {
 	struct perr e = { 0 };
 	int status = child_run(r, &e);

@@ -51,7 +51,7 @@ struct enter_server {
 	char *path;
 	dev_t sock_dev;
 	ino_t sock_ino;
-	int self_pidns;
+	struct inbox_spawner *spawner; /* NULL until started, or after it died */
 	struct enter_group group; /* who may connect besides root */
 	unsigned max_sessions;
 	struct enter_conn *conns;
@@ -172,9 +172,9 @@ const struct enter_box *conn_box(const struct enter_conn *c)
 	return c->srv->box;
 }
 
-int conn_self_pidns(const struct enter_conn *c)
+struct inbox_spawner **conn_spawner(struct enter_conn *c)
 {
-	return c->srv->self_pidns;
+	return &c->srv->spawner;
 }
 
 void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid)
@@ -597,15 +597,10 @@ static struct enter_server *server_new(struct uv_loop_s *loop, const struct ente
 	srv->loop = loop;
 	srv->box = box;
 	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
-	srv->self_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	*fd = -1;
-	if (srv->self_pidns < 0)
-		perr_set(e, errno, "open /proc/self/ns/pid");
-	else if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0)
+	if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0)
 		*fd = enter_socket_bind(srv->path, &srv->group, &srv->sock_dev, &srv->sock_ino, e);
 	if (*fd < 0) {
-		if (srv->self_pidns >= 0)
-			close(srv->self_pidns);
 		free(srv->path);
 		free(srv);
 		return NULL;
@@ -638,11 +633,15 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 	if (err < 0) {
 		srv->closing = true;
 		unlink(srv->path);
-		close(srv->self_pidns);
 		uv_close((uv_handle_t *)&srv->retry, srv_handle_closed);
 		uv_close((uv_handle_t *)&srv->listener, srv_handle_closed);
 		return perr_set(e, -err, "listen on %s", box->cfg->socket_path);
 	}
+	/* Now, right after init's cgroup migration, the spawner's own is cheap;
+	 * a failure here is retried by the first session, which reports it. */
+	struct perr se = { 0 };
+	if (!(srv->spawner = inbox_spawner_start(box, &se)))
+		enter_audit("planet: session spawner: %s", se.msg);
 	*out = srv;
 	return 0;
 }
@@ -686,6 +685,7 @@ void enter_server_close(struct enter_server *srv)
 			hold_until_exit(c);
 		conn_close_sock(c);
 	}
-	close(srv->self_pidns);
-	srv->self_pidns = -1;
+	/* Before the box's cgroups are removed: it sits in them. */
+	inbox_spawner_stop(srv->spawner);
+	srv->spawner = NULL;
 }

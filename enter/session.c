@@ -705,7 +705,7 @@ static int spawn(struct enter_session *s, const struct proto_exec *x, struct per
 	struct inbox_req r = {
 		.box = s->box,
 		.x = x,
-		.self_pidns = conn_self_pidns(s->c),
+		.spawner = conn_spawner(s->c),
 		.stdio = { child[0], child[1], child[2] },
 		.tty = x->tty,
 		.status_w = sp[1],

@@ -10,7 +10,8 @@
 #   - no definite or indirect leak, no memory error in the supervisor,
 #   - only the standard descriptors open at its exit (--track-fds),
 #   - no memory error in any of its forked children before they exec
-#     (the box's child building the rootfs, every session child).
+#     (the box's child building the rootfs, the session spawner, every
+#     session child; the session children's logs are below the rootfs).
 # Debian 12's valgrind (3.19) predates clone3, openat2 and the new mount
 # API: tests/hardening/vg-shim.c (LD_PRELOAD) maps clone3 to clone(2) and
 # issues the others natively; see there. valgrind.supp lists the
@@ -48,6 +49,10 @@ chmod +x "$T/planet-vg"
 PLANET=$T/planet-vg
 BOX_START_TIMEOUT=120
 
+# Session processes are cloned by the box's spawner, which already lives in
+# the box's mount namespace: valgrind opens their logs at the same path as
+# seen from there, i.e. below the rootfs. The directory must exist there.
+mkdir -p "$ROOTFS$T"
 box_start
 wait_for 60 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
 VGLOG=$T/vg.$SUP_PID.log
@@ -146,10 +151,12 @@ for o in out:
 PY
 )
 check_eq "no descriptor of its own left open at exit (but the stop client's)" "" "$own"
-children=$(find "$T" -maxdepth 1 -name 'vg.*.log' ! -name "vg.$SUP_PID.log" | wc -l)
-errs=$(find "$T" -maxdepth 1 -name 'vg.*.log' ! -name "vg.$SUP_PID.log" -exec grep -l -E \
+children=$(find "$T" "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' ! -path "$T/vg.$SUP_PID.log" | wc -l)
+errs=$(find "$T" "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' ! -path "$T/vg.$SUP_PID.log" -exec grep -l -E \
 	'Invalid (read|write|free)|uninitialised|Syscall param|Mismatched free|overlap|Jump to the invalid|unhandled .* syscall' {} + 2>/dev/null)
 check_eq "no memory error in any of the $children forked children before exec" "" "$errs"
+check "every session child ran under memcheck until exec ($(find "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' | wc -l) logs)" \
+	test "$(find "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' | wc -l)" -ge "$VG_SEQ"
 [ -z "$errs" ] || for f in $errs; do sed -n '1,60p' "$f" | sed 's/^/#   /'; done
 if [ "$FAILED" != 0 ]; then
 	echo "# --- supervisor's valgrind log (errors and leaks) ---"

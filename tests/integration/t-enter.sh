@@ -13,7 +13,9 @@
 #   sessions); stop halts and returns when the box is gone; after that
 #   status says "not running" and exec fails with 255; peer credentials:
 #   socket modes, a non-member is refused, group members (primary or
-#   supplementary) are let in.
+#   supplementary) are let in. The session spawner: one per box, unseen
+#   inside, sessions born in the box's cgroups as the supervisor's
+#   children, a killed spawner replaced and reaped, none left after stop.
 # shellcheck disable=SC2016,SC2031,SC2119,SC2154,SC2317
 # (run VAR sets VAR, VAR_rc and VAR_err through printf -v; lib.sh functions take optional arguments)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -201,6 +203,32 @@ EOF" "$(rawframes ok)"
 check "the supervisor is still running" sup_running
 check_eq "and still serves planet exec" alive "$(px echo alive)"
 
+# ---- the session spawner ------------------------------------------------------------
+echo "# session spawner"
+spawner_of_sup() { pgrep -P "$SUP_PID" -x planet-spawner; }
+sp=$(spawner_of_sup)
+check_eq "one session spawner, a child of the supervisor" 1 "$(printf '%s' "$sp" | grep -c .)"
+check_not_contains "the box's ps does not see it" "$(px sh -c 'cat /proc/[0-9]*/comm')" planet-spawner
+# Sessions are born in the box's cgroups: v1 hierarchies at the box's root,
+# the unified one in the planet-enter leaf (docs/CGROUPS.md).
+want_cg=$(sed 's|^\(0::/\).*|\1planet-enter|; /^0::/!s|^\([0-9]*:[^:]*:\).*|\1/|' "/proc/$INIT_PID/cgroup")
+check_eq "a session's cgroups, seen inside" "$want_cg" "$(px cat /proc/self/cgroup)"
+want_cg=$(sed 's|^\(0::.*\)$|\1/planet-enter|' "/proc/$INIT_PID/cgroup")
+check_eq "the spawner's cgroups, seen from the host" "$want_cg" "$(cat "/proc/$sp/cgroup")"
+: >"$T/sp.out"
+pxbg sh -c 'echo ready; exec sleep 1236' >"$T/sp.out" 2>&1 &
+cpid=$!
+wait_for 10 grep -q ready "$T/sp.out"
+hp=$(box_pids_matching "sleep 1236")
+check_eq "a session's process is the supervisor's child" "$SUP_PID" "$(ps -o ppid= -p "$hp" | tr -d ' ')"
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+kill -KILL "$sp"
+check "a killed spawner: the next exec still works" test "$(px echo after)" = after
+sp2=$(spawner_of_sup)
+check "... through a new spawner" test -n "$sp2" -a "$sp2" != "$sp"
+check_eq "... and the dead one was reaped" 0 "$(box_zombies)"
+
 # ---- status -------------------------------------------------------------------
 echo "# status"
 pxbg sh -c 'echo ready; exec sleep 5' >"$T/s.out" 2>&1 &
@@ -239,6 +267,8 @@ box_wait 10
 check_eq "supervisor exits 0 after stop" 0 "$BOX_STATUS"
 check "the box halted through its init" grep -q "box halting" "$BOX_LOG"
 assert_nothing_left "after planet stop"
+check_eq "no spawner left after stop" "" "$(pgrep -x planet-spawner | while read -r p; do
+	grep -qsF "$ROOTFS" "/proc/$p/cmdline" && echo "$p"; done)"
 run r timeout 10 "$PLANET" status --socket "$SOCK"
 check_eq "status when not running: exit 3, running=no" "3 running=no" "$r_rc $r"
 run r timeout 10 "$PLANET" status --socket "$SOCK" --json
