@@ -107,6 +107,10 @@ struct enter_box {
 	int init_pidfd;
 	char box_id[37];
 	unsigned long long started_unix; /* seconds since the epoch */
+	/* Set by box/ when the staged halt begins (planet stop, a signal to
+	 * the supervisor): STATUS then says state=stopping until the box is
+	 * gone and the server with it. */
+	bool halting;
 	/* Drop the box's capability bounding set and load its seccomp filter
 	 * in a child about to exec (provided by box/). */
 	int (*apply_security)(const struct box_config *cfg, struct perr *e);
