@@ -311,9 +311,17 @@ void client_winsize(uint16_t *rows, uint16_t *cols);
  * saved then (a no-op when none was changed). */
 void client_term_raw(void);
 void client_term_restore(void);
-/* Block the signals a session forwards (and SIGWINCH); a non-blocking
- * signalfd that reads them, or -1. */
+/* Block the signals a session forwards (and SIGWINCH, SIGTSTP, SIGCONT); a
+ * non-blocking signalfd that reads them, or -1. */
 int client_signals_fd(void);
+/* A signal read from that signalfd. SIGTSTP puts the saved terminal mode
+ * back and stops the client (as the shell's job control expects); SIGCONT
+ * makes the terminal raw again when the session wants it and the client is
+ * in the foreground. Returns what the session does with it: forward it to
+ * the process, send a resize with the current window size (after WINCH,
+ * CONT, or a stop that was never carried out), or nothing. */
+enum client_sig { CSIG_FORWARD, CSIG_RESIZE, CSIG_NONE };
+enum client_sig client_tty_signal(int signo);
 
 /* client_conn.c: the connection to the server, shared by the commands. */
 /* Print s with control characters (newlines too, unless kept) as '?'. */
