@@ -92,10 +92,10 @@ struct box_run {
 	unsigned long long started_unix;
 	char notify_path[108]; /* host path of /run/host/notify, "" if none */
 	int notify_fd;	       /* datagram socket bound there, -1 if none */
-	/* The state dir: box_spawn records the cgroup in the state file as
-	 * soon as it exists (no init_pid line until init runs), so a supervisor
-	 * killed during start-up leaves a state file naming it and the next
-	 * start removes it. NULL: not recorded. */
+	/* The state dir: box_spawn records the cgroup's paths in the state
+	 * file before it creates them (no init_pid line until init runs), so a
+	 * supervisor killed during start-up leaves a state file naming them
+	 * and the next start removes them. NULL: not recorded. */
 	const struct box_state *state;
 };
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);

@@ -3,6 +3,7 @@
  * `planet start`, an operator, a test) can find and remove it. */
 #include "box/box.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -30,12 +31,32 @@ static int mkdir_p(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* write_file_atomic's temp files ("state.tmp<pid>"): one is left when the
+ * supervisor is killed between its create and its rename. We hold the
+ * lock, so none belongs to a live writer. */
+static void remove_temp_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	const struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (strncmp(n, "state.tmp", 9) == 0 && n[9] &&
+		    strspn(n + 9, "0123456789") == strlen(n + 9))
+			unlinkat(dirfd(d), n, 0);
+	}
+	closedir(d);
+}
+
 /* A leftover of a supervisor that died without cleaning up: its cgroups may
  * still hold processes (nothing else would kill them), its files are in
- * the way. */
+ * the way. The cgroup lines may name paths that were never made (they are
+ * written before the cgroup is): cg_remove_tree takes those as done. */
 static void clear_stale(const char *dir, const struct box_config *cfg)
 {
 	char path[PATH_MAX];
+	remove_temp_files(dir);
 	state_path(path, sizeof path, dir, "state");
 	_cleanup_free_ char *text = NULL;
 	if (read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL, NULL) == 0) {

@@ -44,7 +44,6 @@ struct sup {
 		uv_tty_t tty;
 	} out_handle;
 	bool console_paused;
-	bool halting;
 	bool ready_sent;
 	struct enter_server *server;
 	struct enter_box ebox;
@@ -265,9 +264,10 @@ static void stop_deadline(uv_timer_t *t)
 
 static void begin_halt(struct sup *s, unsigned timeout_sec)
 {
-	if (s->halting)
+	/* The enter server reads it too (STATUS: state=stopping). */
+	if (s->ebox.halting)
 		return;
-	s->halting = true;
+	s->ebox.halting = true;
 	box_sd_notify("STOPPING=1");
 	int sig = s->plan->stop_signal ? s->plan->stop_signal : detect_stop_signal(s->run->init_pid);
 	char name[32];
@@ -310,7 +310,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	int sig = si->si_status;
 	/* reboot(2) in a pid namespace ends init with SIGINT (halt, power-off)
 	 * or SIGHUP (restart). */
-	if (sig == SIGINT || (sig == SIGHUP && s->halting)) {
+	if (sig == SIGINT || (sig == SIGHUP && s->ebox.halting)) {
 		/* A reboot while we asked for a halt is a halt. */
 		s->status = 0;
 		fprintf(stderr, "planet: box halted\n");

@@ -34,6 +34,8 @@ struct cg_hier {
 			     "" for cgroup2 */
 	char *path;	  /* absolute host dir of the box's cgroup in it */
 	bool v2;
+	bool vacate;	  /* pure v2: the supervisor moves into <parent>/supervisor
+			     before the box's dir is made (see placement) */
 };
 
 struct cg_box {
@@ -60,6 +62,14 @@ int cg_detect(enum cg_layout *layout, struct perr *e);
  * hierarchy mounted read-only (as inside another box) is left out. On failure
  * whatever was made is removed and cg is left empty (cg_box_free is safe). */
 int cg_box_create(struct cg_box *cg, const char *name, struct perr *e);
+/* cg_box_create in two steps, so that the paths can be recorded (the state
+ * file) before any of them exists: a supervisor killed while it makes them
+ * leaves a record of every one. plan only reads (mountinfo,
+ * /proc/self/cgroup) and fills cg with the paths; make creates them as
+ * cg_box_create does, and on failure removes whatever it made and empties
+ * cg. */
+int cg_box_plan(struct cg_box *cg, const char *name, struct perr *e);
+int cg_box_make(struct cg_box *cg, struct perr *e);
 /* Move pid into the box's cgroup in every hierarchy. */
 int cg_box_attach(const struct cg_box *cg, pid_t pid, struct perr *e);
 /* Deny everything, then allow exactly these rules. Uses the v1 devices
@@ -85,8 +95,9 @@ void cg_box_free(struct cg_box *cg);
  * stale clean-up that reads it back: remove_tree kills and removes a cgroup
  * directory tree given its absolute path. It refuses (EINVAL) a path not
  * under /sys/fs/cgroup/, with "..", not on a cgroup fs, or a hierarchy root,
- * and (EBUSY) a tree holding the caller; a missing path is success. An
- * emptied /planet parent goes too. describe returns -1 (ENOMEM) or 0. */
+ * and (EBUSY) a tree holding the caller; a missing path is success (the
+ * state file lists paths before they are made). An emptied /planet parent
+ * goes too, also above a missing path. describe returns -1 (ENOMEM) or 0. */
 int cg_box_describe(const struct cg_box *cg, struct strbuf *out);
 int cg_remove_tree(const char *path, struct perr *e);
 

@@ -183,12 +183,21 @@ int cg_remove_tree(const char *path, struct perr *e)
 	char dir[PATH_MAX];
 	bool v2 = false, root = false, in_base = false;
 	int r = check_removable(path, dir, sizeof dir, &v2, e);
-	if (r != 0)
-		return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
 	if (mount_position(dir, &root, &in_base, e) < 0)
 		return -1;
 	if (root)
 		return perr_set(e, EINVAL, "refusing to remove %s: it is a hierarchy root", dir);
+	if (r == 1) {
+		/* Recorded before it was made: the supervisor may have died
+		 * between mkdir /planet and mkdir of the box. */
+		if (in_base) {
+			*strrchr(dir, '/') = 0;
+			rmdir(dir);
+		}
+		return 0;
+	}
 
 	/* Never kill ourselves (a stale path that is an ancestor of ours). */
 	if (cg_tree_has_pid(dir, getpid()))

@@ -157,12 +157,14 @@ static int reuse_leftover(const char *dir, bool v2, bool cpuset, struct perr *e)
 
 /* The box's parent directory in hierarchy h, relative to its mount point,
  * into base: the supervisor's own cgroup, or /planet when that is the root.
- * On pure v2 the supervisor first moves itself out of its own cgroup. */
-static int box_base(const struct cg_hinfo *h, bool unified, char *base, size_t len,
+ * *vacate: on pure v2 the supervisor must first move itself out of that
+ * parent (cg_box_make does it; nothing is changed here). */
+static int box_base(const struct cg_hinfo *h, bool unified, char *base, size_t len, bool *vacate,
 		    struct perr *e)
 {
 	char own[PATH_MAX];
 	const char *ctl = h->v2 ? NULL : h->options;
+	*vacate = false;
 	if (cg_proc_cgroup_find("/proc/self/cgroup", ctl, false, own, sizeof own, e) < 0)
 		return -1;
 	/* A hierarchy mounted from a subdirectory shows that directory as its
@@ -194,13 +196,13 @@ static int box_base(const struct cg_hinfo *h, bool unified, char *base, size_t l
 	size_t sl = strlen("/" CG_SUPERVISOR);
 	if (unified && bl > sl && strcmp(base + bl - sl, "/" CG_SUPERVISOR) == 0)
 		base[bl - sl] = 0;
-	else if (unified && v2_vacate(h->mountpoint, base, e) < 0)
-		return -1;
+	else
+		*vacate = unified;
 	return 0;
 }
 
 /* Record dir as the box's cgroup in hierarchy h. */
-static int add_hier(struct cg_box *cg, const struct cg_hinfo *h, const char *dir,
+static int add_hier(struct cg_box *cg, const struct cg_hinfo *h, const char *dir, bool vacate,
 		    struct perr *e)
 {
 	struct cg_hier *x = &cg->hier[cg->n_hier];
@@ -208,6 +210,7 @@ static int add_hier(struct cg_box *cg, const struct cg_hinfo *h, const char *dir
 	x->options = strdup(h->options);
 	x->path = strdup(dir);
 	x->v2 = h->v2;
+	x->vacate = vacate;
 	if (!x->mountpoint || !x->options || !x->path) {
 		free(x->mountpoint);
 		free(x->options);
@@ -245,28 +248,19 @@ static int make_box_dir(const char *mountpoint, const char *base, const char *di
 	}
 }
 
-static int create_one(struct cg_box *cg, const struct cg_hinfo *h, enum cg_layout layout,
-		      const char *name, struct perr *e)
+static int plan_one(struct cg_box *cg, const struct cg_hinfo *h, enum cg_layout layout,
+		    const char *name, struct perr *e)
 {
-	char base[PATH_MAX];
-	bool unified = h->v2 && layout == CG_UNIFIED;
-	if (box_base(h, unified, base, sizeof base, e) < 0)
+	char base[PATH_MAX], dir[PATH_MAX];
+	bool vacate;
+	if (box_base(h, h->v2 && layout == CG_UNIFIED, base, sizeof base, &vacate, e) < 0)
 		return -1;
-	bool cpuset = !h->v2 && cg_has_token(h->options, "cpuset");
-
-	char rel_box[PATH_MAX], dir[PATH_MAX];
-	if (cg_pathf(rel_box, sizeof rel_box, "%s/%s", base, name) < 0 ||
-	    cg_pathf(dir, sizeof dir, "%s%s", h->mountpoint, rel_box) < 0)
+	if (cg_pathf(dir, sizeof dir, "%s%s/%s", h->mountpoint, base, name) < 0)
 		return perr_set(e, ENAMETOOLONG, "cgroup path for %s", name);
-
-	/* Allocate the record first: once the directory exists, a failure must
-	 * still leave its path with us so the rollback can remove it. */
-	if (add_hier(cg, h, dir, e) < 0)
-		return -1;
-	return make_box_dir(h->mountpoint, base, dir, h->v2, unified, cpuset, e);
+	return add_hier(cg, h, dir, vacate, e);
 }
 
-int cg_box_create(struct cg_box *cg, const char *name, struct perr *e)
+int cg_box_plan(struct cg_box *cg, const char *name, struct perr *e)
 {
 	cg_box_init(cg);
 	if (valid_name(name) < 0)
@@ -283,7 +277,7 @@ int cg_box_create(struct cg_box *cg, const char *name, struct perr *e)
 		 * planet box) cannot hold our cgroup: leave it out. */
 		if (h[i].ro && !h[i].v2 && !cg_has_token(h[i].options, "name=systemd"))
 			continue;
-		if (create_one(cg, &h[i], cg->layout, name, e) < 0) {
+		if (plan_one(cg, &h[i], cg->layout, name, e) < 0) {
 			perr_wrap(e, "create cgroup %s in %s", name, h[i].mountpoint);
 			ret = -1;
 			break;
@@ -292,9 +286,47 @@ int cg_box_create(struct cg_box *cg, const char *name, struct perr *e)
 	cg_hinfo_free(h, n);
 	if (ret == 0 && cg->n_hier == 0)
 		ret = perr_set(e, EROFS, "create cgroup %s: every hierarchy is read-only", name);
-	if (ret < 0) {
-		cg_box_destroy(cg, NULL);
+	if (ret < 0)
 		cg_box_free(cg);
-	}
 	return ret;
+}
+
+static int make_one(const struct cg_hier *x, enum cg_layout layout, struct perr *e)
+{
+	/* path is mountpoint + base + "/" + name (cg_box_plan) */
+	char base[PATH_MAX];
+	const char *rel = x->path + strlen(x->mountpoint);
+	const char *slash = strrchr(rel, '/');
+	if (!slash || cg_pathf(base, sizeof base, "%.*s", (int)(slash - rel), rel) < 0)
+		return perr_set(e, EINVAL, "cgroup path %s", x->path);
+	if (x->vacate && v2_vacate(x->mountpoint, base, e) < 0)
+		return -1;
+	return make_box_dir(x->mountpoint, base, x->path, x->v2, x->v2 && layout == CG_UNIFIED,
+			    !x->v2 && cg_has_token(x->options, "cpuset"), e);
+}
+
+int cg_box_make(struct cg_box *cg, struct perr *e)
+{
+	for (size_t i = 0; i < cg->n_hier; i++) {
+		if (make_one(&cg->hier[i], cg->layout, e) < 0) {
+			perr_wrap(e, "create cgroup %s in %s", strrchr(cg->hier[i].path, '/') + 1,
+				  cg->hier[i].mountpoint);
+			/* Only what this call may have made: a later planned path
+			 * that exists is not ours to remove. */
+			size_t n = cg->n_hier;
+			cg->n_hier = i + 1;
+			cg_box_destroy(cg, NULL);
+			cg->n_hier = n;
+			cg_box_free(cg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int cg_box_create(struct cg_box *cg, const char *name, struct perr *e)
+{
+	if (cg_box_plan(cg, name, e) < 0)
+		return -1;
+	return cg_box_make(cg, e);
 }

@@ -74,7 +74,10 @@ static int on_signals(struct sess *s)
 	struct signalfd_siginfo si;
 	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
 		int r;
-		if (si.ssi_signo == SIGWINCH) {
+		enum client_sig act = client_tty_signal((int)si.ssi_signo);
+		if (act == CSIG_NONE)
+			continue;
+		if (act == CSIG_RESIZE) {
 			if (!s->tty)
 				continue;
 			uint16_t rows, cols;

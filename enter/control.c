@@ -19,9 +19,10 @@ void control_status(struct enter_conn *c, unsigned sessions)
 	unsigned long long now = (unsigned long long)time(NULL);
 	unsigned long long up = now > box->started_unix ? now - box->started_unix : 0;
 	if (sb_printf(&b,
-		      "state=running\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
+		      "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
 		      "sessions=%u\n",
-		      box->box_id, (int)box->init_pid, up, root.s ? root.s : "", sessions) < 0)
+		      box->halting ? "stopping" : "running", box->box_id, (int)box->init_pid, up,
+		      root.s ? root.s : "", sessions) < 0)
 		conn_fail(c, 255, "out of memory");
 	else
 		conn_send(c, PK_STATUS_REPLY, b.s, b.len);

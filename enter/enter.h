@@ -107,6 +107,10 @@ struct enter_box {
 	int init_pidfd;
 	char box_id[37];
 	unsigned long long started_unix; /* seconds since the epoch */
+	/* Set by box/ when the staged halt begins (planet stop, a signal to
+	 * the supervisor): STATUS then says state=stopping until the box is
+	 * gone and the server with it. */
+	bool halting;
 	/* Drop the box's capability bounding set and load its seccomp filter
 	 * in a child about to exec (provided by box/). */
 	int (*apply_security)(const struct box_config *cfg, struct perr *e);
@@ -322,9 +326,17 @@ void client_winsize(uint16_t *rows, uint16_t *cols);
  * saved then (a no-op when none was changed). */
 void client_term_raw(void);
 void client_term_restore(void);
-/* Block the signals a session forwards (and SIGWINCH); a non-blocking
- * signalfd that reads them, or -1. */
+/* Block the signals a session forwards (and SIGWINCH, SIGTSTP, SIGCONT); a
+ * non-blocking signalfd that reads them, or -1. */
 int client_signals_fd(void);
+/* A signal read from that signalfd. SIGTSTP puts the saved terminal mode
+ * back and stops the client (as the shell's job control expects); SIGCONT
+ * makes the terminal raw again when the session wants it and the client is
+ * in the foreground. Returns what the session does with it: forward it to
+ * the process, send a resize with the current window size (after WINCH,
+ * CONT, or a stop that was never carried out), or nothing. */
+enum client_sig { CSIG_FORWARD, CSIG_RESIZE, CSIG_NONE };
+enum client_sig client_tty_signal(int signo);
 
 /* client_conn.c: the connection to the server, shared by the commands. */
 /* Print s with control characters (newlines too, unless kept) as '?'. */

@@ -10,6 +10,12 @@
 #     rounds nothing accumulates: no mount, no cgroup directory below the
 #     test's cgroup, no process, no file in the state dir, no new file in
 #     the rootfs (beyond the env file the first boot writes).
+#   - SIGKILL of the supervisor while it creates the box's cgroup,
+#     FAULT_WINDOW_ROUNDS (default 10) times, each frozen the moment its
+#     box-* directory appears in a randomly picked hierarchy
+#     (cgwindow_kill.py): after each, the next start removes every
+#     directory made so far. Random kill times hit that window about once
+#     in 20 rounds in the ASan build, and hardly ever in the normal one.
 #   - init SIGKILLed from the host: exit 137 and everything cleaned up.
 #   - a full state dir (tmpfs without space, tmpfs without inodes), a
 #     read-only state dir, a socket path of 108 bytes (sun_path holds 107),
@@ -74,7 +80,7 @@ for i in $(seq 1 "$ROUNDS"); do
 	start_bg
 	sleep "$(printf '0.%06d' "$us")"
 	# Where it was: no state file of its own yet; the state file names
-	# the cgroup (being built); init_pid written (init runs).
+	# the cgroup (not yet made, or being made); init_pid written (init runs).
 	if [ -r "$STATE/state" ] && [ "$(state_get supervisor_pid)" = "$SUP_PID" ]; then
 		INIT_PID=$(state_get init_pid)
 		if [ -n "$INIT_PID" ]; then phases+=("${d}ms:init"); else phases+=("${d}ms:cgroup"); fi
@@ -94,11 +100,68 @@ for i in $(seq 1 "$ROUNDS"); do
 		box_stop KILL 5 >/dev/null 2>&1
 	fi
 done
-echo "# kill points (early: no state file of its own yet; cgroup: the state file is there, init does not run yet; init: init runs): ${phases[*]}"
+echo "# kill points (early: no state file of its own yet; cgroup: the state file names the cgroup, init does not run yet; init: init runs): ${phases[*]}"
 check_eq "start-up kills: the box's processes die with the supervisor (within 2 s)" "" "$(printf '%s\n' "${bad_procs[@]}")"
 check_eq "start-up kills: every following start succeeds and halts with 0" "" "$(printf '%s\n' "${bad_next[@]}")"
 d=$(snap_diff "$T/ref")
 check_eq "start-up kills: nothing accumulated (mounts, cgroups, state dir, rootfs)" "" "$d"
+
+# ---- SIGKILL inside the cgroup creation -------------------------------------------------
+# The random kills above land in the few hundred microseconds in which the
+# box's cgroup is being made only now and then (1 in 20 in the ASan build).
+# Here each kill lands there: cgwindow_kill.py freezes the supervisor the
+# moment its box-* directory appears in one of the test's hierarchies,
+# picked at random (the first one made, the last, or one between), and
+# kills it: with the cgroup half made, or just made and init not yet
+# cloned. The next start must remove every directory made so far.
+WROUNDS=${FAULT_WINDOW_ROUNDS:-10}
+echo "# $WROUNDS x SIGKILL while the box's cgroup is being created"
+if [ ${#TEST_CGS[@]} = 0 ]; then
+	fail "cgroup-creation kills: the test has cgroups to watch"
+else
+	hits=() leaks=() bad_next=() misses=0 partial=0
+	for i in $(seq 1 "$WROUNDS"); do
+		snap "$T/w"
+		trig=${TEST_CGS[RANDOM % ${#TEST_CGS[@]}]}
+		BOX_N=$((BOX_N + 1))
+		ROOTFS_USED+=("$ROOTFS")
+		r=$(timeout -s KILL 30 python3 "$HERE/cgwindow_kill.py" --log "$T/console-$BOX_N.log" \
+			--state "$STATE/state" --trigger "$trig" --dirs "${TEST_CGS[@]}" -- \
+			"${CG_WRAP[@]}" env --default-signal=INT,QUIT,TERM,HUP "$PLANET" start --rootfs "$ROOTFS" \
+			--state-dir "$STATE" --socket "$SOCK" --init "$BOX_INIT")
+		case $r in
+		HIT*)
+			[[ $r == *" made=${#TEST_CGS[@]}/"* ]] || partial=$((partial + 1))
+			h=${trig#/sys/fs/cgroup/}
+			r=${r#HIT name=box-???????? }
+			hits+=("${h%%/*}:${r// /,}")
+			;;
+		*) misses=$((misses + 1)) ;;
+		esac
+		wait_for 2 test -z "$(box_procs)"
+		if box_try_start; then
+			booted || true
+			box_stop
+			[ "$BOX_STATUS" = 0 ] || bad_next+=("round $i: next box exited $BOX_STATUS")
+		else
+			bad_next+=("round $i: next start failed (status ${BOX_STATUS:-?}): $(tail -n 3 "$BOX_LOG")")
+			box_stop KILL 5 >/dev/null 2>&1
+		fi
+		d=$(snap_diff "$T/w")
+		[ -z "$d" ] || leaks+=("round $i ($r, trigger $trig): $d")
+	done
+	# made=K/N: the box dir existed in K of the N hierarchies when it was
+	# killed (K < N: half made; K = N: made, init not yet cloned);
+	# recorded=R: the state file named R of them by then.
+	echo "# kills (trigger hierarchy: made, recorded): ${hits[*]}"
+	echo "# $partial of ${#hits[@]} kills left the cgroup half made"
+	check_eq "cgroup-creation kills: every kill landed once the box's cgroup appeared ($misses missed)" \
+		"$WROUNDS" "${#hits[@]}"
+	check_eq "cgroup-creation kills: every following start succeeds and halts with 0" "" \
+		"$(printf '%s\n' "${bad_next[@]}")"
+	check_eq "cgroup-creation kills: no box-* cgroup (nor anything else) left after the next start (${#leaks[@]} of $WROUNDS leaked)" \
+		"" "$(printf '%s\n' "${leaks[@]}")"
+fi
 
 # ---- SIGKILL during a halt ---------------------------------------------------------------
 echo "# $ROUNDS x SIGKILL at a random point of a halt"

@@ -10,7 +10,9 @@
 #   runs the user's login shell from the box's /etc/passwd (ash for a user
 #   whose shell is ash, /bin/sh when the shell is missing), or CMD; -t
 #   without -i; -t -i with stdin from a pipe (EOF reaches the process);
-#   signals forwarded; a killed client leaves nothing in the box.
+#   signals forwarded; SIGTSTP to the client stops it with the terminal
+#   put back, and SIGCONT makes it raw again and sends the current window
+#   size; a killed client leaves nothing in the box.
 # shellcheck disable=SC2016,SC2086,SC2031,SC2119,SC2154,SC2001
 # (run VAR sets VAR, VAR_rc and VAR_err through printf -v; lib.sh functions take optional arguments)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -29,7 +31,17 @@ cat >"$T/ptydrive.py" <<'EOF'
 #   resize R C       set the window size (the kernel sends SIGWINCH)
 #   kill SIG         send SIG (e.g. TERM) to CMD
 #   sleep SEC
-#   raw              print "RAW yes" if the terminal is in raw mode now
+#   raw [LABEL]      print "RAW [LABEL] yes" if the terminal is in raw mode now
+# With PTY_JOB=1 in the environment CMD runs as a job of a job-control
+# shell, which the driver then plays: the driver is the session leader,
+# CMD's parent, and CMD is in its own foreground process group (by default
+# CMD is the session leader, and a process group that can never stop).
+# Two more steps then:
+#   tstp             SIGTSTP to CMD; print "STOPPED yes|no" (within 10 s),
+#                    and once stopped take the terminal back as a shell
+#                    does and print "SAVED yes|no": whether the terminal
+#                    settings are the ones from before CMD started
+#   fg               give CMD the terminal again and SIGCONT it
 # Then it waits for CMD (20 s) and prints "EXIT n" (or "EXIT signal N") and
 # "RESTORED yes|no": whether the terminal settings are back to what they
 # were before CMD started. A failed expect prints "FAILED: step" and the
@@ -37,19 +49,37 @@ cat >"$T/ptydrive.py" <<'EOF'
 import codecs, fcntl, os, pty, re, select, signal, struct, sys, termios, time
 
 rows, cols, steps_file, cmd = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4:]
+job = os.environ.get('PTY_JOB') == '1'
 m, s = pty.openpty()
 fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack('HHHH', rows, cols, 0, 0))
 before = termios.tcgetattr(s)
-pid = os.fork()
-if pid == 0:
+if job:
     os.setsid()
     fcntl.ioctl(s, termios.TIOCSCTTY, 0)
+    # A shell ignores SIGTTOU: it hands the terminal around from the background.
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    if job:
+        os.setpgid(0, 0)
+        os.tcsetpgrp(s, os.getpid())
+        signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+    else:
+        os.setsid()
+        fcntl.ioctl(s, termios.TIOCSCTTY, 0)
     for fd in (0, 1, 2):
         os.dup2(s, fd)
     os.close(s)
     os.close(m)
     os.execvp(cmd[0], cmd)
-os.close(s)
+if job:
+    try:  # the child does the same: whichever runs first
+        os.setpgid(pid, pid)
+        os.tcsetpgrp(s, pid)
+    except OSError:
+        pass
+else:
+    os.close(s)
 buf, pos, failed, status = b'', 0, False, None
 
 def pump(t):
@@ -103,10 +133,28 @@ for line in open(steps_file).read().splitlines():
             pass
     elif op == 'raw':
         a = termios.tcgetattr(m)
-        print('RAW ' + ('no' if a[3] & (termios.ICANON | termios.ECHO | termios.ISIG) else 'yes'))
+        print('RAW ' + (arg + ' ' if arg else '') +
+              ('no' if a[3] & (termios.ICANON | termios.ECHO | termios.ISIG) else 'yes'))
+    elif op == 'tstp':
+        os.kill(pid, signal.SIGTSTP)
+        stopped, end = False, time.time() + 10
+        while not stopped and time.time() < end:
+            p, st = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+            stopped = p == pid and os.WIFSTOPPED(st)
+            if p == pid and not stopped:
+                status = st
+                break
+            pump(0.02)
+        print('STOPPED ' + ('yes' if stopped else 'no'))
+        if stopped:
+            os.tcsetpgrp(s, os.getpgrp())
+            print('SAVED ' + ('yes' if termios.tcgetattr(m)[:6] == before[:6] else 'no'))
+    elif op == 'fg':
+        os.tcsetpgrp(s, pid)
+        os.killpg(pid, signal.SIGCONT)
 
 end = time.time() + 20
-while time.time() < end:
+while status is None and time.time() < end:
     p, st = os.waitpid(pid, os.WNOHANG)
     if p:
         status = st
@@ -261,6 +309,49 @@ expect is the box running
 EOF
 drv_has "no box: 255" "EXIT 255" restore-nobox
 drv_has "no box: terminal untouched" "RESTORED yes" restore-nobox
+
+# ---- SIGTSTP: the client stops with the user's terminal, and comes back raw --------------
+echo "# SIGTSTP and SIGCONT"
+# As a job of the driver's job control: kill -TSTP stops the client with
+# the terminal as it was before, fg makes it raw again, and the window
+# size changed meanwhile (the WINCH went to the "shell" then) reaches the
+# box on SIGCONT.
+PTY_JOB=1 drive tstp 24 80 $X -t -i -- sh <<'EOF'
+send echo "R""EADY"\r
+expect READY
+raw before
+tstp
+resize 31 93
+sleep 0.3
+fg
+sleep 0.5
+raw after-fg
+send echo "S""IZE=$(stty size)"\r
+print SIZE=([0-9]+ [0-9]+)
+send exit 7\r
+EOF
+drv_has "raw before SIGTSTP" "RAW before yes" tstp
+drv_has "SIGTSTP to the client: it stops (the shell sees a stopped job)" "STOPPED yes" tstp
+drv_has "... with the terminal settings it found" "SAVED yes" tstp
+drv_has "SIGCONT (fg): the terminal is raw again" "RAW after-fg yes" tstp
+drv_has "... the window size changed while stopped reached the box" "MATCH 31 93" tstp
+drv_has "... and the session went on to its end: exit 7" "EXIT 7" tstp
+drv_has "... terminal restored" "RESTORED yes" tstp
+# As a session leader (an orphaned process group, which the kernel never
+# stops on SIGTSTP): the client goes on, raw.
+drive tstp-orphan 24 80 $X -t -i -- sh <<'EOF'
+send echo "R""EADY"\r
+expect READY
+kill TSTP
+sleep 0.3
+raw
+send echo "A""LIVE"\r
+expect ALIVE
+send exit 3\r
+EOF
+drv_has "SIGTSTP that cannot stop the client: still raw" "RAW yes" tstp-orphan
+drv_has "... and the session goes on: exit 3" "EXIT 3" tstp-orphan
+drv_has "... terminal restored" "RESTORED yes" tstp-orphan
 
 # ---- -t without -i, -t -i from a pipe -------------------------------------------------
 echo "# -t variants"

@@ -4,7 +4,9 @@
 #   -> 0; reboot inside with --on-reboot exit -> 129, with restart -> a new
 #   init and the box still answers; SIGHUP/SIGTERM to the supervisor -> 0;
 #   --stop-signal reaches init; an init that ignores the stop signal is
-#   killed after --stop-timeout -> 137; SIGKILL of the supervisor takes init
+#   killed after --stop-timeout -> 137; `planet status` says state=stopping
+#   during a staged halt (planet stop, SIGTERM) and state=running before it;
+#   SIGKILL of the supervisor takes init
 #   with it and the next start on the same state dir succeeds; a second start
 #   while a box runs is refused and harms nothing; 5 kill/restart cycles leave
 #   nothing behind. After every scenario: assert_nothing_left.
@@ -117,6 +119,50 @@ else
 	fail "stop timeout 1 s: killed after about 1 s" "took ${BOX_ELAPSED}s"
 fi
 assert_nothing_left "stop timeout"
+
+# ---- planet status during a staged halt -----------------------------------------------------
+# init holds the halt until the test releases it (a file in the box's /tmp),
+# so the halt lasts exactly as long as the checks need.
+echo "# status during a staged halt"
+release=$ROOTFS/tmp/release-halt
+hold_init='/bin/sh -c "trap \"while [ ! -e /tmp/release-halt ]; do sleep 0.05; done; exit 0\" TERM; while :; do sleep 0.1; done"'
+status_state() { timeout 10 "$PLANET" status --socket "$SOCK" 2>&1 | sed -n 's/^state=//p'; }
+is_stopping() { [ "$(status_state)" = stopping ]; }
+json_stopping() {
+	timeout 10 "$PLANET" status --socket "$SOCK" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["running"] is True and d["state"] == "stopping", d'
+}
+for how in "planet stop" SIGTERM; do
+	rm -f "$release"
+	box_start --init "$hold_init" --stop-signal TERM --stop-timeout 30
+	sleep 0.3 # the trap is set
+	check_eq "$how: before the halt, status says state=running" running "$(status_state)"
+	spid=
+	if [ "$how" = SIGTERM ]; then
+		kill -TERM "$SUP_PID"
+	else
+		timeout -s KILL 60 "$PLANET" stop --socket "$SOCK" >"$T/stop.out" 2>&1 &
+		spid=$!
+	fi
+	check "$how: during the halt, status says state=stopping" wait_for 5 is_stopping
+	check "$how: ... and --json says \"state\": \"stopping\"" json_stopping
+	sleep 0.5
+	check_eq "$how: ... still, while init holds the halt" stopping "$(status_state)"
+	check "$how: ... init is still there" pid_alive "$INIT_PID" "$INIT_START"
+	touch "$release"
+	box_wait 20
+	check_eq "$how: init released: the box halts, exit 0" 0 "$BOX_STATUS"
+	if [ -n "$spid" ]; then
+		wait "$spid"
+		check_eq "planet stop returns 0 once the box is gone" 0 "$?"
+	fi
+	check_eq "$how: after the halt, status says running=no" "running=no" \
+		"$(timeout 10 "$PLANET" status --socket "$SOCK")"
+	rm -f "$release"
+	assert_nothing_left "status during a halt ($how)"
+done
 
 # ---- SIGKILL of the supervisor ---------------------------------------------------------------
 echo "# SIGKILL of the supervisor"

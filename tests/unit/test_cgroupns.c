@@ -404,6 +404,49 @@ static void test_remove_tree(void)
 	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 }
 
+/* plan names every path and makes none: the state file can list them
+ * before the first mkdir. A crash half-way through make leaves some made,
+ * some not; removing every planned path cleans up either kind. */
+static void test_plan_make(void)
+{
+	struct cg_box cg;
+	struct perr e = { 0 };
+	CHECK(cg_box_plan(&cg, test_name, &e) == 0);
+	remember_box(&cg);
+	CHECK(cg.n_hier > 0);
+	for (size_t i = 0; i < cg.n_hier; i++) {
+		char want[PATH_MAX];
+		expect_path(&cg.hier[i], test_name, want, sizeof want);
+		CHECK_STREQ(cg.hier[i].path, want);
+		CHECK(!is_dir(cg.hier[i].path));
+	}
+	struct strbuf sb = { 0 };
+	CHECK(cg_box_describe(&cg, &sb) == 0);
+	CHECK(cg_box_make(&cg, &e) == 0);
+	for (size_t i = 0; i < cg.n_hier; i++)
+		CHECK(is_dir(cg.hier[i].path));
+	/* "killed after the first mkdir": only the first dir exists */
+	for (size_t i = 1; i < cg.n_hier; i++)
+		CHECK(rmdir(cg.hier[i].path) == 0);
+	int gofd;
+	pid_t kid = spawn(NULL, NULL, &gofd);
+	char procs[PATH_MAX + 16];
+	snprintf(procs, sizeof procs, "%s/cgroup.procs", cg.hier[0].path);
+	FILE *f = fopen(procs, "w");
+	CHECK(f && fprintf(f, "%d", (int)kid) > 0);
+	CHECK(f && fclose(f) == 0);
+	go(&gofd);
+	cg_box_free(&cg);
+	char *s = NULL;
+	for (char *l = sb.s ? strtok_r(sb.s, "\n", &s) : NULL; l; l = strtok_r(NULL, "\n", &s)) {
+		CHECK(cg_remove_tree(l + 7, &e) == 0);
+		CHECK(!is_dir(l + 7));
+	}
+	sb_free(&sb);
+	int st = wait_for(kid, 2000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 int main(void)
 {
 	enum cg_layout layout;
@@ -418,6 +461,7 @@ int main(void)
 	test_box();
 	test_leftover();
 	test_remove_tree();
+	test_plan_make();
 
 	cleanup();
 	/* After cleanup nothing of ours remains under any hierarchy. */
