@@ -105,18 +105,42 @@ int client_rx_next(struct client_rx *r, struct proto_frame *f, struct perr *e)
 	return n;
 }
 
-/* Read what the socket has. Returns bytes read, 0 at EOF, -1 on error
- * (EAGAIN included, which callers treat as "nothing yet"). */
-ssize_t client_rx_fill(struct client_rx *r, int fd)
+int client_rx_begun(const struct client_rx *r, struct proto_frame *f, size_t *total)
+{
+	const uint8_t *p = r->buf + r->off;
+	size_t held = r->len - r->off;
+	if (held < PROTO_HDR)
+		return 0;
+	*total = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
+	f->kind = p[4];
+	f->payload = p + PROTO_HDR;
+	f->len = (uint32_t)(held - PROTO_HDR);
+	return 1;
+}
+
+void client_rx_drop(struct client_rx *r)
+{
+	r->off = r->len;
+}
+
+ssize_t client_rx_fill_upto(struct client_rx *r, int fd, size_t max)
 {
 	rx_compact(r);
+	size_t room = RX_CAP - r->len;
 	ssize_t n;
 	do
-		n = recv(fd, r->buf + r->len, RX_CAP - r->len, 0);
+		n = recv(fd, r->buf + r->len, room < max ? room : max, 0);
 	while (n < 0 && errno == EINTR);
 	if (n > 0)
 		r->len += (size_t)n;
 	return n;
+}
+
+/* Read what the socket has. Returns bytes read, 0 at EOF, -1 on error
+ * (EAGAIN included, which callers treat as "nothing yet"). */
+ssize_t client_rx_fill(struct client_rx *r, int fd)
+{
+	return client_rx_fill_upto(r, fd, RX_CAP);
 }
 
 /* Blocking: the next whole frame. 1 frame, 0 EOF, -1 error (message in e). */

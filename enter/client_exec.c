@@ -5,7 +5,15 @@
  * process blocked on its stdout would deadlock. Writes to our own stdout and
  * stderr are blocking, which is the backpressure the server expects: while
  * fd 1 cannot take more we read nothing from the socket. A lost connection
- * is never reported as success. */
+ * is never reported as success.
+ *
+ * When fd 1 or 2 is a pipe, the payload of a large STDOUT/STDERR frame is
+ * not read at all: once its header is in, splice() moves the payload from
+ * the socket into the pipe (the server spliced it into the socket from the
+ * process's pipe, so the bytes are never copied on the way; docs/
+ * BENCHMARKS.md, finding 2). To leave payloads in the socket, reads are then
+ * small (RX_PEEK): they take headers and small frames, whose payloads are
+ * written as before. */
 #include "enter/enter.h"
 
 #include <errno.h>
@@ -17,17 +25,29 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define OUTQ_HIGH (256 * 1024) /* stop reading stdin above this much unsent */
+#define RX_PEEK 4096	       /* a read while fd 1 or 2 is a pipe */
+#define SPLICE_MIN 4096	       /* payload bytes left in the socket worth a splice */
+#define PIPE_BIG (1024 * 1024)
 
 struct sess {
 	const char *path;
 	int sock, sigfd;
 	bool tty, want_stdin, stdin_open, sock_writable, started;
+	uint16_t version; /* asked for in EXEC */
+	bool retry;	  /* the server refused that version */
 	struct strbuf outq; /* frames not yet sent */
 	size_t outq_off;
 	struct client_rx rx;
+	bool pipe_out[3];   /* fd 1, fd 2: a pipe we may splice into */
+	int spl_fd;	    /* a frame's payload is being spliced to this fd */
+	size_t spl_left;    /* bytes of it still in the socket */
+	bool spl_copy;	    /* the fd refused splice: read and write the rest */
+	bool spl_grown[3];  /* F_SETPIPE_SZ tried on fd 1, fd 2 */
+	bool spl_last;	    /* the last payload was spliced: expect another */
 	int status; /* -1 while running */
 };
 
@@ -133,7 +153,19 @@ static int exit_status(const struct proto_frame *f)
 	return signaled ? 128 + (int)v : (int)v;
 }
 
-/* Handle one frame from the server. -1 ends the session (status set). */
+/* An older server's answer to our version: ERROR 255 "... protocol version
+ * N is not supported ...", as the protocol prescribes it. */
+static bool version_refused(const struct sess *s, const struct proto_frame *f)
+{
+	char needle[64];
+	int n = snprintf(needle, sizeof needle, "protocol version %u is not supported",
+			 (unsigned)s->version);
+	return s->version > PROTO_VERSION_MIN && f->len > 4 && f->payload[3] == 255 &&
+	       memmem(f->payload + 4, f->len - 4, needle, (size_t)n);
+}
+
+/* Handle one frame from the server. -1 ends the session (status set, or
+ * retry). */
 static int on_frame(struct sess *s, const struct proto_frame *f)
 {
 	switch (f->kind) {
@@ -153,6 +185,10 @@ static int on_frame(struct sess *s, const struct proto_frame *f)
 		s->status = exit_status(f);
 		return -1;
 	case PK_ERROR:
+		if (!s->started && version_refused(s, f)) {
+			s->retry = true;
+			return -1;
+		}
 		s->status = client_report_error(f);
 		return -1;
 	}
@@ -160,9 +196,110 @@ static int on_frame(struct sess *s, const struct proto_frame *f)
 	return -1;
 }
 
+/* Wait until a full pipe has room again; false when it has room now. */
+static bool pipe_full_wait(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	if (poll(&p, 1, 0) != 0)
+		return false;
+	p.revents = 0;
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
+	return true;
+}
+
+/* The rest of a payload the fd would not take by splice: read and write. */
+static int payload_copy(struct sess *s)
+{
+	size_t cap = 4 + (size_t)PROTO_MAX_FRAME; /* the receive buffer is empty now */
+	ssize_t n = recv(s->sock, s->rx.buf, s->spl_left < cap ? s->spl_left : cap, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0)
+		return fail(s, "connection to the box lost: %s", strerror(errno));
+	if (n == 0)
+		return fail(s, "connection to %s closed before the process exited", s->path);
+	s->spl_left -= (size_t)n;
+	struct proto_frame f = { .kind = 0, .payload = s->rx.buf, .len = (uint32_t)n };
+	return on_output(s, s->spl_fd, &f);
+}
+
+/* Move the rest of the current payload from the socket to its pipe. */
+static int payload_splice(struct sess *s)
+{
+	while (s->spl_left) {
+		if (s->spl_copy) {
+			if (payload_copy(s) < 0)
+				return -1;
+			if (s->spl_left)
+				return 0;
+			break;
+		}
+		ssize_t k = splice(s->sock, NULL, s->spl_fd, NULL, s->spl_left, SPLICE_F_MOVE);
+		if (k > 0) {
+			s->spl_left -= (size_t)k;
+			continue;
+		}
+		if (k == 0)
+			return fail(s, "connection to %s closed before the process exited", s->path);
+		if (errno == EINTR)
+			continue;
+		/* The socket is non-blocking, which makes a splice into a full
+		 * pipe fail with EAGAIN too: block on the pipe (as a write
+		 * would), or go back to waiting for the socket. */
+		if (errno == EAGAIN) {
+			if (pipe_full_wait(s->spl_fd))
+				continue;
+			return 0;
+		}
+		if (errno == EPIPE && s->spl_fd == STDOUT_FILENO) {
+			s->status = 128 + SIGPIPE;
+			return -1;
+		}
+		/* Anything else is the output's doing (stderr's errors are
+		 * ignored, as on_output does): from now on read and write. */
+		s->pipe_out[s->spl_fd] = false;
+		s->spl_copy = true;
+	}
+	s->spl_copy = false;
+	return 0;
+}
+
+/* A data frame whose header is in and whose payload mostly is not: write
+ * what we hold, splice the rest. 0 when it is not such a frame. */
+static int payload_begin(struct sess *s)
+{
+	struct proto_frame f;
+	size_t total;
+	if (!s->started || client_rx_begun(&s->rx, &f, &total) != 1 ||
+	    (f.kind != PK_STDOUT && f.kind != PK_STDERR))
+		return 0;
+	int fd = f.kind == PK_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
+	if (!s->pipe_out[fd] || total - f.len < SPLICE_MIN)
+		return 0;
+	if (!s->spl_grown[fd]) {
+		/* Fewer, larger wake-ups of whoever reads the pipe; optional. */
+		s->spl_grown[fd] = true;
+		if (fcntl(fd, F_GETPIPE_SZ) < PIPE_BIG)
+			(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BIG);
+	}
+	client_rx_drop(&s->rx);
+	if (f.len && on_output(s, fd, &f) < 0)
+		return -1;
+	s->spl_fd = fd;
+	s->spl_left = total - f.len;
+	s->spl_last = true;
+	return payload_splice(s);
+}
+
 static int on_socket(struct sess *s)
 {
-	ssize_t n = client_rx_fill(&s->rx, s->sock);
+	if (s->spl_left)
+		return payload_splice(s);
+	bool peek = s->pipe_out[STDOUT_FILENO] || s->pipe_out[STDERR_FILENO];
+	size_t max = !peek ? SIZE_MAX : s->spl_last ? PROTO_HDR : RX_PEEK;
+	ssize_t n = client_rx_fill_upto(&s->rx, s->sock, max);
+	s->spl_last = false;
 	if (n < 0 && errno == EAGAIN)
 		return 0;
 	if (n < 0)
@@ -177,7 +314,7 @@ static int on_socket(struct sess *s)
 		return fail(s, "protocol error: %s", e.msg);
 	if (n == 0)
 		return fail(s, "connection to %s closed before the process exited", s->path);
-	return 0;
+	return peek ? payload_begin(s) : 0;
 }
 
 /* ---- the loop -------------------------------------------------------------- */
@@ -185,7 +322,10 @@ static int on_socket(struct sess *s)
 static int poll_once(struct sess *s)
 {
 	bool pending = s->outq.len > s->outq_off;
-	bool read_stdin = s->want_stdin && s->stdin_open && s->outq.len - s->outq_off < OUTQ_HIGH;
+	/* Not before STARTED: if the server refuses our version, what we read
+	 * must still be there for the next attempt. */
+	bool read_stdin = s->want_stdin && s->stdin_open && s->started &&
+			  s->outq.len - s->outq_off < OUTQ_HIGH;
 	struct pollfd p[3] = {
 		{ .fd = s->sock, .events = POLLIN | (pending ? POLLOUT : 0) },
 		{ .fd = s->sigfd, .events = POLLIN },
@@ -213,7 +353,7 @@ static int run_session(struct sess *s)
 
 /* ---- exec / enter ------------------------------------------------------ */
 
-static int build_request(const struct client_opts *o, struct strbuf *out)
+static int build_request(const struct client_opts *o, uint16_t version, struct strbuf *out)
 {
 	/* env: TERM first (a TTY session wants the client's terminal type),
 	 * then -e entries in order; the server applies later entries over
@@ -235,6 +375,7 @@ static int build_request(const struct client_opts *o, struct strbuf *out)
 	}
 	static char *login_shell[] = { "", NULL };
 	struct proto_exec x = {
+		.version = version,
 		.tty = o->tty,
 		.want_stdin = o->interactive,
 		.argv = o->argc ? o->argv : login_shell,
@@ -249,33 +390,58 @@ static int build_request(const struct client_opts *o, struct strbuf *out)
 	return r;
 }
 
-int client_exec_session(const struct client_opts *o)
+/* One connection: the request, then the session. */
+static void attempt(const struct client_opts *o, struct sess *s)
 {
-	struct sess s = { .path = client_socket_path(o->socket), .sock = -1, .sigfd = -1,
-			  .tty = o->tty, .want_stdin = o->interactive, .stdin_open = true,
-			  .sock_writable = true, .status = -1 };
-	if (build_request(o, &s.outq) < 0) {
+	s->outq.len = s->outq_off = 0;
+	s->rx.len = s->rx.off = 0;
+	s->sock_writable = s->stdin_open = true;
+	s->started = s->retry = false;
+	s->spl_left = 0;
+	if (build_request(o, s->version, &s->outq) < 0) {
 		fprintf(stderr, "planet %s: cannot build the request: %s%s\n", o->cmd,
 			strerror(errno), errno == EMSGSIZE ? " (the limit is 1 MiB)" : "");
-		sb_free(&s.outq);
-		return EXIT_PLANET;
+		s->status = EXIT_PLANET;
+		return;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	s.sigfd = client_signals_fd();
 	struct perr e = { 0 };
-	s.sock = client_dial(s.path, &e);
-	if (s.sigfd < 0 || s.sock < 0 || fcntl(s.sock, F_SETFL, O_NONBLOCK) < 0 ||
-	    client_rx_init(&s.rx) < 0) {
-		fprintf(stderr, "planet: %s\n", s.sock < 0 ? e.msg : strerror(errno));
-		s.status = EXIT_PLANET;
+	s->sock = client_dial(s->path, &e);
+	if (s->sock < 0 || fcntl(s->sock, F_SETFL, O_NONBLOCK) < 0) {
+		fprintf(stderr, "planet: %s\n", s->sock < 0 ? e.msg : strerror(errno));
+		s->status = EXIT_PLANET;
 	} else {
 		if (o->tty && o->interactive)
 			client_term_raw();
-		run_session(&s);
+		run_session(s);
 		client_term_restore();
 	}
-	if (s.sock >= 0)
-		close(s.sock);
+	if (s->sock >= 0)
+		close(s->sock);
+	s->sock = -1;
+}
+
+int client_exec_session(const struct client_opts *o)
+{
+	struct sess s = { .path = client_socket_path(o->socket), .sock = -1, .sigfd = -1,
+			  .tty = o->tty, .want_stdin = o->interactive, .status = -1 };
+	signal(SIGPIPE, SIG_IGN);
+	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+		struct stat st;
+		s.pipe_out[fd] = fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+	}
+	s.sigfd = client_signals_fd();
+	if (s.sigfd < 0 || client_rx_init(&s.rx) < 0) {
+		fprintf(stderr, "planet: %s\n", strerror(errno));
+		s.status = EXIT_PLANET;
+	}
+	/* A server older than this client refuses its version before starting
+	 * anything: ask again with the one below (docs/PROTOCOL.md, section 9). */
+	for (int v = PROTO_VERSION; s.status < 0 && v >= PROTO_VERSION_MIN; v--) {
+		s.version = (uint16_t)v;
+		attempt(o, &s);
+		if (s.retry)
+			s.status = -1;
+	}
 	if (s.sigfd >= 0)
 		close(s.sigfd);
 	client_rx_free(&s.rx);

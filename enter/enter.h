@@ -18,9 +18,11 @@
 /* ---- wire protocol ------------------------------------------------------
  * frame := u32 length (big-endian; counts kind + payload) | u8 kind | payload
  * A length of 0 or above PROTO_MAX_FRAME is a protocol error. */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2	    /* the newest this side speaks: EXEC asks for it */
+#define PROTO_VERSION_MIN 1 /* the oldest it still serves */
 #define PROTO_MAX_FRAME (1u << 20) /* 1 MiB: kind + payload */
-#define PROTO_MAX_DATA 65536	   /* payload of a data frame */
+#define PROTO_MAX_DATA 65536	   /* STDIN; STDOUT, STDERR of a version 1 session */
+#define PROTO_MAX_OUTPUT (512u * 1024) /* STDOUT, STDERR of a version 2 session */
 #define PROTO_HDR 5
 
 enum proto_kind {
@@ -60,7 +62,7 @@ const char *proto_kind_name(uint8_t kind);
 
 /* The session request. Strings are owned by the struct after parsing. */
 struct proto_exec {
-	uint16_t version;
+	uint16_t version; /* encoding: 0 = PROTO_VERSION */
 	bool tty;
 	bool want_stdin;
 	uint16_t rows, cols;
@@ -215,6 +217,12 @@ void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid);
  * cannot take them at once. A failed write closes the connection; the
  * session learns it through session_client_gone. */
 int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len);
+/* Bytes that continue a frame whose start went to the socket by other means
+ * (relay.c's splice); same queueing and failure handling as conn_send. */
+int conn_send_raw(struct enter_conn *c, const void *bytes, size_t len);
+/* The client socket, while frames may still be sent on it; else -1. The fd
+ * stays the connection's: use it for send/splice/ioctl, never close it. */
+int conn_fd(const struct enter_conn *c);
 /* Bytes waiting to be written to the client. */
 size_t conn_queued(const struct enter_conn *c);
 /* Stop / resume reading the client (stdin backpressure). */
@@ -275,6 +283,33 @@ void enter_peer_refusal(char *msg, size_t len, uid_t uid, const struct enter_gro
  * open) or STOP (the connection is already in its stop state). */
 void control_status(struct enter_conn *c, unsigned sessions);
 void control_stop(struct enter_conn *c, const struct proto_frame *f);
+
+/* relay.c: a session's output (stdout and stderr pipes, or the pty master)
+ * to its client: spliced from the pipes into the socket, read and copied
+ * from a pty. It owns the fds it is given and takes one connection
+ * reference per open handle. */
+struct enter_relay;
+enum { RELAY_OUT, RELAY_ERR };
+/* n > 0: n bytes of stream i went to the client (or into its queue);
+ * n == 0: stream i reached EOF (or failed) and is closed. Not called for
+ * relay_close. */
+typedef void (*relay_cb)(void *ctx, int i, size_t n);
+/* fds[i] < 0: no such stream. tty: fds[RELAY_OUT] is a pty master (no
+ * splice). max_frame: the session's data frame limit. The fds are the relay's from here on, also when it fails; on
+ * failure *out may still be set, and is closed and freed as usual. */
+int relay_new(struct enter_relay **out, struct enter_conn *c, const int fds[2], bool tty,
+	      size_t max_frame, relay_cb cb, void *ctx, struct perr *e);
+/* Read the process while on (and while the client keeps up). */
+void relay_reading(struct enter_relay *r, bool on);
+/* The connection's write queue went down. */
+void relay_drained(struct enter_relay *r);
+/* Bytes waiting in stream i's pipe (FIONREAD); 0 when closed. */
+size_t relay_buffered(const struct enter_relay *r, int i);
+bool relay_open(const struct enter_relay *r, int i);
+/* Close stream i, or every handle with i < 0. Idempotent. */
+void relay_close(struct enter_relay *r, int i);
+/* Free the memory once every handle is closed (session_free). */
+void relay_free(struct enter_relay *r);
 
 /* session.c: one exec session. */
 /* Spawn x's process for connection c (x stays the caller's). On failure the
@@ -358,6 +393,15 @@ int client_rx_init(struct client_rx *r);
 void client_rx_free(struct client_rx *r);
 int client_rx_next(struct client_rx *r, struct proto_frame *f, struct perr *e);
 ssize_t client_rx_fill(struct client_rx *r, int fd);
+/* The same, reading at most max bytes: leaves a large payload in the socket
+ * for splice. */
+ssize_t client_rx_fill_upto(struct client_rx *r, int fd, size_t max);
+/* After client_rx_next returned 0 (so a header held has been checked): 1
+ * with the frame's kind, its payload length (*total) and the part of the
+ * payload held (f->payload, f->len); 0 when not even the header is held. */
+int client_rx_begun(const struct client_rx *r, struct proto_frame *f, size_t *total);
+/* Forget everything held (after taking a begun frame's part). */
+void client_rx_drop(struct client_rx *r);
 int client_rx_wait(struct client_rx *r, int fd, struct proto_frame *f, struct perr *e);
 /* Print the server's ERROR frame; the exit status to use, never 0. */
 int client_report_error(const struct proto_frame *f);

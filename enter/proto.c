@@ -47,7 +47,7 @@ static void put32(uint8_t *p, uint32_t v)
 enum shape {
 	SHAPE_UNKNOWN,
 	SHAPE_FIXED, /* exactly `size` bytes */
-	SHAPE_DATA,  /* 1..PROTO_MAX_DATA bytes */
+	SHAPE_DATA,  /* 1..`size` bytes */
 	SHAPE_TEXT,  /* at least `size` bytes, up to the frame limit, no NUL */
 	SHAPE_EXEC,  /* validated by proto_exec_parse; version checked here */
 };
@@ -62,15 +62,17 @@ static struct kind_info kind_info(uint8_t kind)
 {
 	switch (kind) {
 	case PK_EXEC: return (struct kind_info){ "EXEC", SHAPE_EXEC, 2 };
-	case PK_STDIN: return (struct kind_info){ "STDIN", SHAPE_DATA, 0 };
+	case PK_STDIN: return (struct kind_info){ "STDIN", SHAPE_DATA, PROTO_MAX_DATA };
 	case PK_STDIN_EOF: return (struct kind_info){ "STDIN_EOF", SHAPE_FIXED, 0 };
 	case PK_RESIZE: return (struct kind_info){ "RESIZE", SHAPE_FIXED, 4 };
 	case PK_SIGNAL: return (struct kind_info){ "SIGNAL", SHAPE_FIXED, 4 };
 	case PK_STOP: return (struct kind_info){ "STOP", SHAPE_FIXED, 6 };
 	case PK_STATUS: return (struct kind_info){ "STATUS", SHAPE_FIXED, 2 };
 	case PK_STARTED: return (struct kind_info){ "STARTED", SHAPE_FIXED, 4 };
-	case PK_STDOUT: return (struct kind_info){ "STDOUT", SHAPE_DATA, 0 };
-	case PK_STDERR: return (struct kind_info){ "STDERR", SHAPE_DATA, 0 };
+	/* The decoder keeps no state, so it allows the version 2 limit in
+	 * every session; a server never exceeds PROTO_MAX_DATA in version 1. */
+	case PK_STDOUT: return (struct kind_info){ "STDOUT", SHAPE_DATA, PROTO_MAX_OUTPUT };
+	case PK_STDERR: return (struct kind_info){ "STDERR", SHAPE_DATA, PROTO_MAX_OUTPUT };
 	case PK_EXIT: return (struct kind_info){ "EXIT", SHAPE_FIXED, 5 };
 	case PK_ERROR: return (struct kind_info){ "ERROR", SHAPE_TEXT, 4 };
 	case PK_STATUS_REPLY: return (struct kind_info){ "STATUS_REPLY", SHAPE_TEXT, 0 };
@@ -102,9 +104,9 @@ static int check_header(uint8_t kind, uint32_t plen, struct perr *e)
 		if (plen == 0)
 			return perr_set(e, 0, "%s frame is empty (end of input is STDIN_EOF)",
 					k.name);
-		if (plen > PROTO_MAX_DATA)
+		if (plen > k.size)
 			return perr_set(e, 0, "%s frame payload is %u bytes, limit %u", k.name, plen,
-					(unsigned)PROTO_MAX_DATA);
+					k.size);
 		return 0;
 	case SHAPE_TEXT:
 	case SHAPE_EXEC:
@@ -118,9 +120,10 @@ static int check_header(uint8_t kind, uint32_t plen, struct perr *e)
 
 static int check_version(const char *what, uint16_t v, struct perr *e)
 {
-	if (v != PROTO_VERSION)
-		return perr_set(e, 0, "%s: protocol version %u is not supported (this side speaks %u)",
-				what, v, (unsigned)PROTO_VERSION);
+	if (v < PROTO_VERSION_MIN || v > PROTO_VERSION)
+		return perr_set(e, 0,
+				"%s: protocol version %u is not supported (this side speaks %u to %u)",
+				what, v, (unsigned)PROTO_VERSION_MIN, (unsigned)PROTO_VERSION);
 	return 0;
 }
 
@@ -405,11 +408,12 @@ static int put_fixed(struct strbuf *b, uint8_t kind, const uint8_t *payload, uin
 
 int proto_put_data(struct strbuf *b, uint8_t kind, const void *data, size_t len)
 {
-	if (kind_info(kind).shape != SHAPE_DATA || len == 0) {
+	struct kind_info k = kind_info(kind);
+	if (k.shape != SHAPE_DATA || len == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (len > PROTO_MAX_DATA) {
+	if (len > k.size) {
 		errno = EMSGSIZE;
 		return -1;
 	}
@@ -459,7 +463,8 @@ int proto_put_error(struct strbuf *b, uint32_t status, const char *msg)
 int proto_put_stop(struct strbuf *b, uint32_t timeout_sec)
 {
 	uint8_t p[6];
-	put16(p, PROTO_VERSION);
+	/* Unchanged since version 1: asking for 1 lets older servers answer. */
+	put16(p, PROTO_VERSION_MIN);
 	put32(p + 2, timeout_sec);
 	return put_fixed(b, PK_STOP, p, sizeof p);
 }
@@ -467,7 +472,7 @@ int proto_put_stop(struct strbuf *b, uint32_t timeout_sec)
 int proto_put_status(struct strbuf *b)
 {
 	uint8_t p[2];
-	put16(p, PROTO_VERSION);
+	put16(p, PROTO_VERSION_MIN); /* as STOP */
 	return put_fixed(b, PK_STATUS, p, sizeof p);
 }
 
@@ -533,7 +538,7 @@ int proto_put_exec(struct strbuf *b, const struct proto_exec *x)
 		errno = ENOMEM;
 		return -1;
 	}
-	put16(p, PROTO_VERSION);
+	put16(p, x->version ? x->version : PROTO_VERSION);
 	p[2] = (uint8_t)((x->tty ? EXEC_FLAG_TTY : 0) | (x->want_stdin ? EXEC_FLAG_STDIN : 0));
 	put16(p + 3, x->rows);
 	put16(p + 5, x->cols);
@@ -574,7 +579,8 @@ int proto_get_exit(const struct proto_frame *f, bool *signaled, uint32_t *v)
 
 int proto_get_stop(const struct proto_frame *f, uint32_t *timeout_sec)
 {
-	if (f->kind != PK_STOP || f->len != 6 || be16(f->payload) != PROTO_VERSION)
+	if (f->kind != PK_STOP || f->len != 6 || be16(f->payload) < PROTO_VERSION_MIN ||
+	    be16(f->payload) > PROTO_VERSION)
 		return -1;
 	*timeout_sec = be32(f->payload + 2);
 	return 0;

@@ -197,18 +197,37 @@ static void conn_sent(void *data, int status)
 		session_client_drained(c->sess);
 }
 
-int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len)
+static int conn_write(struct enter_conn *c, const void *a, size_t alen, const void *b,
+		      size_t blen)
 {
 	if (c->sock_closing || c->state == C_ENDING)
 		return -1;
-	uint8_t hdr[PROTO_HDR];
-	proto_header(hdr, kind, (uint32_t)len);
-	if (enter_stream_send((uv_stream_t *)&c->sock, hdr, sizeof hdr, payload, len, conn_sent,
-			      c) < 0) {
+	if (enter_stream_send((uv_stream_t *)&c->sock, a, alen, b, blen, conn_sent, c) < 0) {
 		conn_close_sock(c);
 		return -1;
 	}
 	return 0;
+}
+
+int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len)
+{
+	uint8_t hdr[PROTO_HDR];
+	proto_header(hdr, kind, (uint32_t)len);
+	return conn_write(c, hdr, sizeof hdr, payload, len);
+}
+
+int conn_send_raw(struct enter_conn *c, const void *bytes, size_t len)
+{
+	return conn_write(c, bytes, len, NULL, 0);
+}
+
+int conn_fd(const struct enter_conn *c)
+{
+	uv_os_fd_t fd;
+	if (c->sock_closing || c->state == C_ENDING ||
+	    uv_fileno((const uv_handle_t *)&c->sock, &fd) < 0)
+		return -1;
+	return fd;
 }
 
 size_t conn_queued(const struct enter_conn *c)

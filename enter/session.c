@@ -5,9 +5,10 @@
  *                 at once (a zombie of ours would keep a halting box's init
  *                 from finishing its exit)
  *   status_watch  the spawn status pipe: the in-box pid, or why exec failed
- *   out[]         stdout / stderr pipes; with a tty, out[SO_OUT] is the pty
- *                 master, read for output and written for input
- *   in            the stdin pipe (no tty, stdin requested)
+ *   relay         stdout and stderr to the client (relay.c): the pipes, or
+ *                 the pty master with a tty
+ *   in            the stdin pipe (no tty, stdin requested); with a tty a
+ *                 dup of the pty master, written for input
  *   timer         the exit grace, or the hangup grace after a disconnect
  *
  * The session ends when the leader has exited, the status pipe is done and
@@ -20,9 +21,9 @@
  * connection (conn_hold) and handled once STARTED is out, so STARTED is
  * always the first frame and a protocol error can only follow it.
  *
- * Flow control, both ways bounded: reading the process stops while more
- * than OUT_HIGH bytes wait for the client; reading the client stops while
- * more than IN_HIGH bytes wait for the process's stdin.
+ * Flow control, both ways bounded: the relay stops reading the process
+ * while the client does not keep up; reading the client stops while more
+ * than IN_HIGH bytes wait for the process's stdin.
  *
  * Client gone (EOF, error, protocol error): SIGHUP to the session's process
  * group, SIGKILL to it HANGUP_GRACE_MS later; the leader is reaped whatever
@@ -43,15 +44,11 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define OUT_HIGH (128 * 1024)
-#define OUT_LOW (32 * 1024)
 #define IN_HIGH (128 * 1024)
 #define IN_LOW (32 * 1024)
 #define EXIT_GRACE_MS 200
 #define HANGUP_GRACE_MS 2000
 #define AUDIT_ARGV_MAX 512
-
-enum { SO_OUT, SO_ERR };
 
 struct enter_session {
 	struct enter_conn *c;
@@ -65,17 +62,17 @@ struct enter_session {
 	uv_poll_t status_watch;
 	uint8_t status_buf[INBOX_STATUS_MAX + 1];
 	size_t status_len;
-	uv_pipe_t out[2];
+	struct enter_relay *relay;
 	uv_pipe_t in;
 	uv_shutdown_t in_shut;
 	uv_timer_t timer;
 	size_t owed[2]; /* bytes still to relay of what was buffered at exit */
 
 	/* which handles are open */
-	bool pid_open, status_open, out_open[2], in_open, timer_open;
+	bool pid_open, status_open, in_open, timer_open;
 	/* progress */
 	bool started, status_done, exited, failed, gone, finished;
-	bool out_paused, in_eof, eof_rcvd, grace_armed, hanging_up, hangup_done;
+	bool in_eof, eof_rcvd, grace_armed, hanging_up, hangup_done;
 	bool signaled;
 	int code;		/* exit code or signal */
 	uint32_t fail_status;	/* when failed */
@@ -195,32 +192,25 @@ static void audit_result(struct enter_session *s)
 
 /* ---- output: process -> client ------------------------------------------ */
 
-static void out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static bool outputs_open(const struct enter_session *s)
 {
-	size_t len;
-	buf->base = enter_scratch(&len);
-	buf->len = len < PROTO_MAX_DATA ? len : PROTO_MAX_DATA;
+	return s->relay && (relay_open(s->relay, RELAY_OUT) || relay_open(s->relay, RELAY_ERR));
 }
 
-static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf);
-
-static void outputs_reading(struct enter_session *s, bool on)
+/* With a tty the input is the same terminal: it goes with the output, so
+ * that what still holds the terminal gets its hangup. */
+static void outputs_close(struct enter_session *s)
 {
-	for (int i = 0; i < 2; i++) {
-		if (!s->out_open[i])
-			continue;
-		if (on)
-			uv_read_start((uv_stream_t *)&s->out[i], out_alloc, out_read);
-		else
-			uv_read_stop((uv_stream_t *)&s->out[i]);
-	}
+	if (s->relay)
+		relay_close(s->relay, -1);
+	if (s->tty)
+		handle_close(s, &s->in, &s->in_open);
 }
 
 static void grace_expired(uv_timer_t *t)
 {
 	struct enter_session *s = t->data;
-	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
-	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	outputs_close(s);
 	maybe_finish(s);
 }
 
@@ -228,51 +218,39 @@ static void grace_expired(uv_timer_t *t)
  * EXIT_GRACE_MS more to reach EOF. */
 static void grace_check(struct enter_session *s)
 {
-	if (!s->exited || s->gone || s->grace_armed || s->owed[SO_OUT] || s->owed[SO_ERR])
+	if (!s->exited || s->gone || s->grace_armed || s->owed[RELAY_OUT] || s->owed[RELAY_ERR])
 		return;
-	if (!s->out_open[SO_OUT] && !s->out_open[SO_ERR])
+	if (!outputs_open(s))
 		return;
 	s->grace_armed = true;
 	uv_timer_start(&s->timer, grace_expired, EXIT_GRACE_MS, 0);
 }
 
-static void out_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+static void relayed(void *ctx, int i, size_t n)
 {
-	struct enter_session *s = st->data;
-	int i = st == (uv_stream_t *)&s->out[SO_ERR] ? SO_ERR : SO_OUT;
-	if (n == 0)
-		return;
-	if (n < 0) { /* EOF; EIO on a pty master whose slave is gone */
-		s->owed[i] = 0;
-		handle_close(s, st, &s->out_open[i]);
+	struct enter_session *s = ctx;
+	if (n) {
+		s->owed[i] -= n < s->owed[i] ? n : s->owed[i];
 		grace_check(s);
-		maybe_finish(s);
 		return;
 	}
-	s->owed[i] -= (size_t)n < s->owed[i] ? (size_t)n : s->owed[i];
-	conn_send(s->c, i == SO_ERR ? PK_STDERR : PK_STDOUT, buf->base, (size_t)n);
-	if (!s->out_paused && conn_queued(s->c) > OUT_HIGH) {
-		s->out_paused = true;
-		outputs_reading(s, false);
-	}
+	s->owed[i] = 0; /* EOF; EIO on a pty master whose slave is gone */
+	if (s->tty)
+		outputs_close(s);
 	grace_check(s);
+	maybe_finish(s);
 }
 
 void session_client_drained(struct enter_session *s)
 {
-	if (!s->out_paused || conn_queued(s->c) > OUT_LOW)
-		return;
-	s->out_paused = false;
-	if (s->started && !s->finished)
-		outputs_reading(s, true);
+	if (s->relay && s->started && !s->finished)
+		relay_drained(s->relay);
 }
 
 /* ---- input: client -> process ------------------------------------------- */
 
 static uv_stream_t *stdin_stream(struct enter_session *s)
 {
-	if (s->tty)
-		return s->out_open[SO_OUT] ? (uv_stream_t *)&s->out[SO_OUT] : NULL;
 	return s->in_open && !s->in_eof ? (uv_stream_t *)&s->in : NULL;
 }
 
@@ -319,8 +297,7 @@ static void stdin_eof(struct enter_session *s)
 	if (s->tty) {
 		struct termios t;
 		int fd = -1;
-		if (s->out_open[SO_OUT] && uv_fileno((uv_handle_t *)&s->out[SO_OUT], &fd) == 0 &&
-		    tcgetattr(fd, &t) == 0)
+		if (s->in_open && uv_fileno((uv_handle_t *)&s->in, &fd) == 0 && tcgetattr(fd, &t) == 0)
 			stdin_write(s, (const uint8_t *)&t.c_cc[VEOF], 1);
 		return;
 	}
@@ -338,7 +315,7 @@ static void resize(struct enter_session *s, uint16_t rows, uint16_t cols)
 {
 	int fd;
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
-	if (s->tty && s->out_open[SO_OUT] && uv_fileno((uv_handle_t *)&s->out[SO_OUT], &fd) == 0)
+	if (s->tty && s->in_open && uv_fileno((uv_handle_t *)&s->in, &fd) == 0)
 		(void)ioctl(fd, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH */
 }
 
@@ -405,8 +382,8 @@ static void status_done(struct enter_session *s)
 		s->started = true;
 		if (!s->gone) {
 			conn_send(s->c, PK_STARTED, p, sizeof p);
-			if (!s->out_paused)
-				outputs_reading(s, true);
+			if (s->relay)
+				relay_reading(s->relay, true);
 			if (s->exited) /* its exit was seen first */
 				drain_begin(s);
 			/* Now the client's early frames, in order. */
@@ -423,8 +400,7 @@ static void status_done(struct enter_session *s)
 			s->fail_msg = (const char *)s->status_buf + 8;
 		}
 		/* It never ran: nothing of its output to wait for. */
-		handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
-		handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+		outputs_close(s);
 		handle_close(s, &s->in, &s->in_open);
 	}
 	maybe_finish(s);
@@ -453,12 +429,8 @@ static void status_readable(uv_poll_t *h, int status, int events)
  * before the exit grace starts counting. */
 static void drain_begin(struct enter_session *s)
 {
-	for (int i = 0; i < 2; i++) {
-		int fd, n = 0;
-		if (s->out_open[i] && uv_fileno((uv_handle_t *)&s->out[i], &fd) == 0 &&
-		    ioctl(fd, FIONREAD, &n) == 0 && n > 0)
-			s->owed[i] = (size_t)n;
-	}
+	for (int i = 0; i < 2 && s->relay; i++)
+		s->owed[i] = relay_buffered(s->relay, i);
 	grace_check(s);
 }
 
@@ -508,8 +480,7 @@ static void send_end(struct enter_session *s)
 
 static void close_all(struct enter_session *s)
 {
-	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
-	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
 	handle_close(s, &s->timer, &s->timer_open);
 	handle_close(s, &s->status_watch, &s->status_open);
@@ -530,7 +501,7 @@ static void maybe_finish(struct enter_session *s)
 {
 	if (s->finished || !s->status_done || !s->exited)
 		return;
-	if (s->out_open[SO_OUT] || s->out_open[SO_ERR])
+	if (outputs_open(s))
 		return;
 	if (s->hanging_up && !s->hangup_done)
 		return;
@@ -588,8 +559,7 @@ void session_client_gone(struct enter_session *s)
 	if (s->finished || s->gone)
 		return;
 	s->gone = true;
-	handle_close(s, &s->out[SO_OUT], &s->out_open[SO_OUT]);
-	handle_close(s, &s->out[SO_ERR], &s->out_open[SO_ERR]);
+	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
 	if (!s->exited) {
 		s->hanging_up = true;
@@ -641,32 +611,53 @@ void session_free(struct enter_session *s)
 {
 	free(s->audit_argv);
 	free(s->audit_user);
+	relay_free(s->relay);
 	free(s);
 }
 
 /* ---- start -------------------------------------------------------------- */
 
+static size_t max_frame(const struct proto_exec *x)
+{
+	return x->version >= 2 ? PROTO_MAX_OUTPUT : PROTO_MAX_DATA;
+}
+
 /* The child's stdio ends and the supervisor's, wrapped in handles. */
 static int stdio_make(struct enter_session *s, const struct proto_exec *x, int child[3],
 		      struct perr *e)
 {
+	int fds[2] = { -1, -1 };
 	if (x->tty) {
-		int master, slave;
-		if (inbox_open_pty(s->box, x->rows, x->cols, &master, &slave, e) < 0)
+		int slave;
+		if (inbox_open_pty(s->box, x->rows, x->cols, &fds[0], &slave, e) < 0)
 			return -1;
 		child[0] = child[1] = child[2] = slave;
-		return pipe_wrap(s, &s->out[SO_OUT], &s->out_open[SO_OUT], master) < 0
-			       ? perr_set(e, ENOMEM, "pty handle")
-			       : 0;
+		int in = fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+		if (in < 0) {
+			perr_set(e, errno, "dup pty");
+			close(fds[0]);
+			return -1;
+		}
+		if (relay_new(&s->relay, s->c, fds, true, max_frame(x), relayed, s, e) < 0) {
+			close(in);
+			return -1;
+		}
+		return pipe_wrap(s, &s->in, &s->in_open, in) < 0 ? perr_set(e, ENOMEM, "pty handle")
+								  : 0;
 	}
 	int p[2];
 	for (int i = 0; i < 2; i++) {
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return perr_set(e, errno, "pipe");
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			perr_set(e, errno, "pipe");
+			if (fds[0] >= 0)
+				close(fds[0]);
+			return -1;
+		}
 		child[1 + i] = p[1];
-		if (pipe_wrap(s, &s->out[i], &s->out_open[i], p[0]) < 0)
-			return perr_set(e, ENOMEM, "pipe handle");
+		fds[i] = p[0];
 	}
+	if (relay_new(&s->relay, s->c, fds, false, max_frame(x), relayed, s, e) < 0)
+		return -1;
 	if (!x->want_stdin)
 		return 0;
 	if (pipe2(p, O_CLOEXEC) < 0)

@@ -52,9 +52,12 @@ static void fields(const struct proto_frame *f)
 			abort();
 		break;
 	case PK_STDIN:
+		if (f->len < 1 || f->len > PROTO_MAX_DATA)
+			abort();
+		break;
 	case PK_STDOUT:
 	case PK_STDERR:
-		if (f->len < 1 || f->len > PROTO_MAX_DATA)
+		if (f->len < 1 || f->len > PROTO_MAX_OUTPUT)
 			abort();
 		break;
 	default:

@@ -3,7 +3,8 @@
 # h-valgrind: the supervisor under valgrind memcheck through VG_SEQ (default
 # 1,000) sequential exec sessions and VG_CONC (default 100) concurrent ones,
 # plus the error paths (command not found, unknown user, a refused frame,
-# STDIN after STDIN_EOF, clients that vanish or reset mid-output, a TTY
+# STDIN after STDIN_EOF, clients that vanish or reset mid-output, bulk
+# output into a stalled pipe, a client killed while stalled, a TTY
 # session with resizes, a half frame left to the 10 s deadline, status
 # requests), then a clean `planet stop`:
 #   - the supervisor exits 0 (valgrind's --error-exitcode=99 otherwise),
@@ -69,6 +70,19 @@ check_eq "unknown user -> 255" 255 "$r_rc"
 run r px -u alice:staff -w /tmp -e K=V sh -c 'echo $K; id -u; exit 3'
 check_eq "user, cwd, env, exit code" "V 1000 3" "$(echo $r) $r_rc"
 check_eq "stdin stream" "$(seq 1 20000 | sha256sum)" "$(seq 1 20000 | px -i cat | sha256sum)"
+# Output spliced both ways into a reader that stalls first, so the socket
+# fills and the relay waits on its dup of it; then a client killed while
+# its socket is full.
+check_eq "16 MiB of stdout into a stalled pipe" "$(head -c 16M /dev/zero | sha256sum)" \
+	"$(px head -c 16777216 /dev/zero | { sleep 2; sha256sum; })"
+mkfifo "$T/fifo"
+exec 7<>"$T/fifo"
+"$CLIENT" exec --socket "$SOCK" -- cat /dev/zero >"$T/fifo" 2>/dev/null &
+cpid=$!
+sleep 2
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+exec 7<&-
 for m in bytewise stdin-after-eof eof-twice exec-in-session big-stdin reset-during-output; do
 	$HC "$SOCK" "$m" >"$T/hc-$m.out" 2>&1
 done

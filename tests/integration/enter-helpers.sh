@@ -125,7 +125,7 @@ modes = {
     'nul': frame(0x01, exec_payload([b'ec\0ho'])),
     'count': frame(0x01, struct.pack('>HBHHI', 1, 0, 0, 0, 0xffffffff) + b'\0\0\0\0'),
     'overrun': frame(0x01, struct.pack('>HBHHII', 1, 0, 0, 0, 1, 0x7fffffff) + b'ab'),
-    'version': frame(0x01, exec_payload([b'true'], version=2)),
+    'version': frame(0x01, exec_payload([b'true'], version=3)),
     'flags': frame(0x01, exec_payload([b'true'], flags=0x80)),
     'relcwd': frame(0x01, exec_payload([b'true'], cwd=b'tmp')),
     'status-version': frame(0x07, b'\0\x09'),

@@ -133,7 +133,7 @@ static void test_exec_roundtrip(void)
 	CHECK(f.kind == PK_EXEC);
 	struct proto_exec out;
 	CHECK(proto_exec_parse(f.payload, f.len, &out, &e) == 0);
-	CHECK(out.version == PROTO_VERSION);
+	CHECK(out.version == PROTO_VERSION); /* version 0 in the struct: the newest */
 	CHECK(out.tty && out.want_stdin);
 	CHECK(out.rows == 50 && out.cols == 132);
 	for (int i = 0; argv[i]; i++)
@@ -220,13 +220,16 @@ static void test_exec_too_big(void)
 
 static void test_data_roundtrip(void)
 {
+	/* STDIN up to PROTO_MAX_DATA, the output kinds up to PROTO_MAX_OUTPUT
+	 * (version 2); the stateless decoder takes the larger in any session. */
 	static const uint8_t kinds[] = { PK_STDIN, PK_STDOUT, PK_STDERR };
-	static uint8_t payload[PROTO_MAX_DATA];
+	static uint8_t payload[PROTO_MAX_OUTPUT + 1];
 	for (size_t i = 0; i < sizeof payload; i++)
 		payload[i] = (uint8_t)(i * 7);
 	for (size_t k = 0; k < sizeof kinds; k++) {
-		size_t sizes[] = { 1, 2, 4096, PROTO_MAX_DATA };
-		for (size_t s = 0; s < 4; s++) {
+		size_t max = kinds[k] == PK_STDIN ? PROTO_MAX_DATA : PROTO_MAX_OUTPUT;
+		size_t sizes[] = { 1, 2, 4096, PROTO_MAX_DATA, max };
+		for (size_t s = 0; s < 5; s++) {
 			struct strbuf b = { 0 };
 			CHECK(proto_put_data(&b, kinds[k], payload, sizes[s]) == 0);
 			struct proto_frame f;
@@ -243,7 +246,10 @@ static void test_data_roundtrip(void)
 	struct strbuf b = { 0 };
 	errno = 0;
 	CHECK(proto_put_data(&b, PK_STDOUT, payload, 0) == -1 && errno == EINVAL);
-	CHECK(proto_put_data(&b, PK_STDOUT, payload, PROTO_MAX_DATA + 1) == -1 &&
+	CHECK(proto_put_data(&b, PK_STDIN, payload, PROTO_MAX_DATA + 1) == -1 && errno == EMSGSIZE);
+	CHECK(proto_put_data(&b, PK_STDOUT, payload, PROTO_MAX_OUTPUT + 1) == -1 &&
+	      errno == EMSGSIZE);
+	CHECK(proto_put_data(&b, PK_STDERR, payload, PROTO_MAX_OUTPUT + 1) == -1 &&
 	      errno == EMSGSIZE);
 	CHECK(proto_put_data(&b, PK_EXIT, payload, 5) == -1 && errno == EINVAL);
 	CHECK(b.len == 0);
@@ -358,7 +364,7 @@ static void test_documented_bytes(void)
 				.cwd = "/tmp" };
 	static const uint8_t exec_bytes[] = {
 		0x00, 0x00, 0x00, 0x50, 0x01,				/* len 80, EXEC */
-		0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00,		/* v1, stdin, 0x0 */
+		0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00,		/* v2, stdin, 0x0 */
 		0x00, 0x00, 0x00, 0x03,					/* argc 3 */
 		0x00, 0x00, 0x00, 0x02, 's', 'h',			/* "sh" */
 		0x00, 0x00, 0x00, 0x02, '-', 'c',			/* "-c" */
@@ -372,6 +378,13 @@ static void test_documented_bytes(void)
 	struct strbuf b = { 0 };
 	CHECK(proto_put_exec(&b, &x) == 0);
 	check_bytes(&b, exec_bytes, sizeof exec_bytes);
+	b.len = 0;
+	/* The same request asking for version 1 (the client's second try
+	 * with a server that refuses 2) differs only there. */
+	x.version = 1;
+	CHECK(proto_put_exec(&b, &x) == 0);
+	CHECK(b.len == sizeof exec_bytes && b.s[6] == 0x01 &&
+	      memcmp(b.s + 7, exec_bytes + 7, sizeof exec_bytes - 7) == 0);
 	b.len = 0;
 
 	static const uint8_t started[] = { 0, 0, 0, 5, 0x81, 0, 0, 0, 0x2a };
@@ -461,9 +474,15 @@ static void test_bad_lengths(void)
 	CHECK(proto_decode(buf, PROTO_HDR, &f, &used, &e) == 0);
 	proto_header(buf, PK_STATUS_REPLY, PROTO_MAX_FRAME);
 	CHECK(expect_error(buf, PROTO_HDR, "exceeds limit"));
-	/* A data frame over PROTO_MAX_DATA is refused from its header. */
-	proto_header(buf, PK_STDOUT, PROTO_MAX_DATA + 1);
-	CHECK(expect_error(buf, PROTO_HDR, "STDOUT frame payload is 65537 bytes, limit 65536"));
+	/* A data frame over its limit is refused from its header. */
+	proto_header(buf, PK_STDOUT, PROTO_MAX_OUTPUT + 1);
+	CHECK(expect_error(buf, PROTO_HDR, "STDOUT frame payload is 524289 bytes, limit 524288"));
+	proto_header(buf, PK_STDERR, PROTO_MAX_OUTPUT + 1);
+	CHECK(expect_error(buf, PROTO_HDR, "STDERR frame payload is 524289 bytes, limit 524288"));
+	proto_header(buf, PK_STDOUT, PROTO_MAX_OUTPUT);
+	CHECK(proto_decode(buf, PROTO_HDR, &f, &used, &e) == 0);
+	proto_header(buf, PK_STDIN, PROTO_MAX_DATA + 1);
+	CHECK(expect_error(buf, PROTO_HDR, "STDIN frame payload is 65537 bytes, limit 65536"));
 	proto_header(buf, PK_STDIN, PROTO_MAX_DATA);
 	CHECK(proto_decode(buf, PROTO_HDR, &f, &used, &e) == 0);
 	proto_header(buf, PK_STDIN, 0);
@@ -546,16 +565,23 @@ static void test_bad_values(void)
 	CHECK(expect_error(buf, n, "EXIT signal 0"));
 	n = raw(buf, PK_EXIT, "\0\0\0\0\xff", 5);
 	CHECK(decode_one(buf, n, &f, &e) == 1);
+	n = raw(buf, PK_STOP, "\0\3\0\0\0\0", 6);
+	CHECK(expect_error(buf, n,
+			   "STOP: protocol version 3 is not supported (this side speaks 1 to 2)"));
 	n = raw(buf, PK_STOP, "\0\2\0\0\0\0", 6);
-	CHECK(expect_error(buf, n, "STOP: protocol version 2 is not supported (this side speaks 1)"));
+	CHECK(decode_one(buf, n, &f, &e) == 1);
+	n = raw(buf, PK_STATUS, "\0\2", 2);
+	CHECK(decode_one(buf, n, &f, &e) == 1);
 	n = raw(buf, PK_STATUS, "\0\0", 2);
 	CHECK(expect_error(buf, n, "STATUS: protocol version 0"));
 	n = raw(buf, PK_EXEC, "\x01\x00", 2);
 	CHECK(expect_error(buf, n, "EXEC: protocol version 256"));
 	/* The getters refuse what they do not understand, too. */
-	struct proto_frame g = { PK_STOP, (const uint8_t *)"\0\2\0\0\0\0", 6 };
+	struct proto_frame g = { PK_STOP, (const uint8_t *)"\0\3\0\0\0\0", 6 };
 	uint32_t t;
 	CHECK(proto_get_stop(&g, &t) == -1);
+	g.payload = (const uint8_t *)"\0\2\0\0\0\x1e";
+	CHECK(proto_get_stop(&g, &t) == 0 && t == 30);
 	struct proto_frame h = { PK_EXIT, (const uint8_t *)"\3\0\0\0\0", 5 };
 	bool sig;
 	CHECK(proto_get_exit(&h, &sig, &t) == -1);
@@ -591,6 +617,9 @@ static void test_exec_malformed(void)
 	w.n = 0;
 	wfixed(&w, 9, 0);
 	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "protocol version 9"));
+	w.n = 0;
+	wfixed(&w, 0, 0);
+	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "protocol version 0"));
 
 	/* argc 0. */
 	w.n = 0;
