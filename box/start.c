@@ -148,8 +148,22 @@ static int plan_init_env(struct box_plan *p, struct perr *e)
 	return r == 0 ? 0 : perr_set(e, ENOMEM, "init environment");
 }
 
+/* A rootfs directory that others cannot search (mktemp -d makes 0700 ones)
+ * boots, but every non-root user inside (dbus, systemd's DynamicUser
+ * services) then fails with EACCES on every path: say so up front. */
+static void warn_rootfs_mode(const char *rootfs)
+{
+	struct stat st;
+	if (stat(rootfs, &st) == 0 && !(st.st_mode & S_IXOTH))
+		fprintf(stderr,
+			"planet: warning: rootfs %s is mode %04o: users other than root in the box "
+			"cannot reach any file (chmod 0755 it)\n",
+			rootfs, (unsigned)(st.st_mode & 07777));
+}
+
 int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e)
 {
+	warn_rootfs_mode(cfg->rootfs);
 	*p = (struct box_plan){ .cfg = cfg, .stop_signal = cfg->stop_signal };
 	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || plan_volumes(p, e) < 0 || box_devices_plan(p, e) < 0 ||
 	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)

@@ -157,4 +157,16 @@ try "syntax error in the config file" "$T/syntax.conf" -- "${B[@]}" --config "$T
 try "config file that does not exist" "$T/no-such.conf" -- "${B[@]}" --config "$T/no-such.conf"
 try "PLANET_CONFIG naming a missing file" "$T/no-such-env.conf" PLANET_CONFIG="$T/no-such-env.conf" -- "${B[@]}"
 
+# ---- not bad input, but worth a warning ---------------------------------------------
+# A 0700 rootfs (mktemp -d makes them) boots, but no user but root inside can
+# reach a file: planet says so before it starts. This init does not exist, so
+# the box ends at once (exit 1) and nothing runs.
+mkdir -m 0700 "$T/rootfs-0700"
+(timeout -s KILL 10 "${CG_WRAP[@]}" "$PLANET" start --rootfs "$T/rootfs-0700" --state-dir "$T/state-0700" \
+	--socket "$T/state-0700/s.sock" --init /no-such-init >"$T/out.0700" 2>"$T/err.0700" </dev/null)
+check_eq "a 0700 rootfs: the start fails only at exec init (exit 1)" 1 "$?"
+check_contains "a 0700 rootfs: a warning naming the mode and the fix" "$(cat "$T/err.0700")" \
+	"warning: rootfs $T/rootfs-0700 is mode 0700"
+check "a 0700 rootfs: no state dir left" test ! -e "$T/state-0700/state"
+
 finish
