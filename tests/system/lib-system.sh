@@ -107,8 +107,10 @@ wait_running() {
 	end=$((${EPOCHREALTIME/./} + sec * 1000000))
 	while :; do
 		out=$(timeout "$sec" "$PLANET" exec --socket "$SOCK" -- systemctl is-system-running --wait 2>/dev/null)
+		# "offline" is what systemctl says before systemd's private bus
+		# socket exists (early boot, slower under load): keep asking.
 		case $out in
-		running | degraded | maintenance | stopping | offline) break ;;
+		running | degraded | maintenance | stopping) break ;;
 		esac
 		[ "${EPOCHREALTIME/./}" -ge "$end" ] && break
 		sleep 0.05
