@@ -72,6 +72,19 @@ snap "$T/ref"
 # ---- SIGKILL during start-up ---------------------------------------------------------
 echo "# $ROUNDS x SIGKILL at a random point of start-up"
 bad_next=() bad_procs=() phases=()
+# After a kill: the next start must boot and halt with 0 (else a line for
+# bad_next, named by $1).
+next_start_ok() {
+	if box_try_start; then
+		booted || true
+		box_stop
+		[ "$BOX_STATUS" = 0 ] || bad_next+=("$1: next box exited $BOX_STATUS")
+	else
+		bad_next+=("$1: next start failed (status ${BOX_STATUS:-?}): $(tail -n 3 "$BOX_LOG")")
+		box_stop KILL 5 >/dev/null 2>&1
+	fi
+}
+
 for i in $(seq 1 "$ROUNDS"); do
 	# 0-12 ms after the fork (plus ~1 ms for sleep itself): the whole
 	# start-up, config to state file, takes about 5-8 ms here.
@@ -91,14 +104,7 @@ for i in $(seq 1 "$ROUNDS"); do
 	kill -KILL "$SUP_PID" 2>/dev/null
 	wait "$SUP_PID" 2>/dev/null
 	wait_for 2 test -z "$(box_procs)" || bad_procs+=("round $i (${d} ms): $(box_procs | tr '\n' ' ')")
-	if box_try_start; then
-		booted || true
-		box_stop
-		[ "$BOX_STATUS" = 0 ] || bad_next+=("round $i (${d} ms): next box exited $BOX_STATUS")
-	else
-		bad_next+=("round $i (${d} ms): next start failed (status ${BOX_STATUS:-?}): $(tail -n 3 "$BOX_LOG")")
-		box_stop KILL 5 >/dev/null 2>&1
-	fi
+	next_start_ok "round $i (${d} ms)"
 done
 echo "# kill points (early: no state file of its own yet; cgroup: the state file names the cgroup, init does not run yet; init: init runs): ${phases[*]}"
 check_eq "start-up kills: the box's processes die with the supervisor (within 2 s)" "" "$(printf '%s\n' "${bad_procs[@]}")"
@@ -139,14 +145,7 @@ else
 		*) misses=$((misses + 1)) ;;
 		esac
 		wait_for 2 test -z "$(box_procs)"
-		if box_try_start; then
-			booted || true
-			box_stop
-			[ "$BOX_STATUS" = 0 ] || bad_next+=("round $i: next box exited $BOX_STATUS")
-		else
-			bad_next+=("round $i: next start failed (status ${BOX_STATUS:-?}): $(tail -n 3 "$BOX_LOG")")
-			box_stop KILL 5 >/dev/null 2>&1
-		fi
+		next_start_ok "round $i"
 		d=$(snap_diff "$T/w")
 		[ -z "$d" ] || leaks+=("round $i ($r, trigger $trig): $d")
 	done
@@ -176,14 +175,7 @@ for i in $(seq 1 "$ROUNDS"); do
 	kill -KILL "$SUP_PID" 2>/dev/null
 	wait "$SUP_PID" 2>/dev/null
 	wait_for 2 test -z "$(box_procs)" || bad_procs+=("round $i (${d} ms): $(box_procs | tr '\n' ' ')")
-	if box_try_start; then
-		booted || true
-		box_stop
-		[ "$BOX_STATUS" = 0 ] || bad_next+=("round $i (${d} ms): next box exited $BOX_STATUS")
-	else
-		bad_next+=("round $i (${d} ms): next start failed (status ${BOX_STATUS:-?}): $(tail -n 3 "$BOX_LOG")")
-		box_stop KILL 5 >/dev/null 2>&1
-	fi
+	next_start_ok "round $i (${d} ms)"
 done
 check_eq "halt kills: the box's processes die with the supervisor (within 2 s)" "" "$(printf '%s\n' "${bad_procs[@]}")"
 check_eq "halt kills: every following start succeeds and halts with 0" "" "$(printf '%s\n' "${bad_next[@]}")"

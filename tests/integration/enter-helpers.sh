@@ -95,6 +95,17 @@ sup_fds() {
 	find "/proc/$SUP_PID/fd" -mindepth 1 2>/dev/null | wc -l
 }
 
+# Boot the box, run one session, and note the supervisor's descriptors and
+# RSS at rest in FDS0 and RSS0 (the baseline of the leak checks).
+box_start_at_rest() {
+	box_start "$@"
+	wait_for 5 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
+	check_eq "warm-up session" ok "$(px echo ok)"
+	FDS0=$(sup_fds)
+	RSS0=$(sup_rss_kb)
+	echo "# supervisor at rest: $FDS0 fds, $RSS0 kB"
+}
+
 cat >"$T/rawframes.py" <<'EOF'
 # rawframes.py SOCKET MODE: send hand-made frames, print what comes back.
 import socket, struct, sys, time

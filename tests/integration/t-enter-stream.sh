@@ -37,12 +37,7 @@ SHA_A=$(sha256sum <"$ROOTFS/tmp/a" | cut -d' ' -f1)
 SHA_B=$(sha256sum <"$ROOTFS/tmp/b" | cut -d' ' -f1)
 SHA_6M=$(head -c 6000000 "$ROOTFS/tmp/a" | sha256sum | cut -d' ' -f1)
 
-box_start
-wait_for 5 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
-check_eq "warm-up session" ok "$(px echo ok)"
-FDS0=$(sup_fds)
-RSS0=$(sup_rss_kb)
-echo "# supervisor at rest: $FDS0 fds, $RSS0 kB"
+box_start_at_rest
 
 # A reader that waits $1 seconds, then reads slowly (a pause of $2 seconds,
 # default 0.005, after every MiB); prints the sha256.

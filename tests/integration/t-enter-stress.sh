@@ -17,12 +17,7 @@ set -u
 # shellcheck source=enter-helpers.sh
 . "$(dirname "$0")/enter-helpers.sh"
 
-box_start
-wait_for 5 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
-check_eq "warm-up session" ok "$(px echo ok)"
-FDS0=$(sup_fds)
-RSS0=$(sup_rss_kb)
-echo "# supervisor at rest: $FDS0 fds, $RSS0 kB"
+box_start_at_rest
 
 # ---- 200 at once -------------------------------------------------------------
 echo "# 200 concurrent sessions"
