@@ -56,9 +56,11 @@ struct cg_dev_rule {
 int cg_detect(enum cg_layout *layout, struct perr *e);
 
 /* Create the box's cgroup `name` (one path component) in every hierarchy
- * (see placement above); cg is overwritten. A leftover directory of the same
- * name (from a crash) is emptied (its processes killed, sub-cgroups removed)
- * and made afresh, or reused when it cannot be removed. A v1 controller
+ * (see placement above); cg is overwritten. The caller makes the name
+ * unique on the host: a directory of that name that exists already is
+ * someone else's and fails the call with EEXIST, untouched (its processes
+ * are never signalled, it is never removed). A crashed box's directories
+ * are removed by cg_remove_tree from its state file's record. A v1 controller
  * hierarchy mounted read-only (as inside another box) is left out. On failure
  * whatever was made is removed and cg is left empty (cg_box_free is safe). */
 int cg_box_create(struct cg_box *cg, const char *name, struct perr *e);

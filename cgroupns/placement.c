@@ -1,6 +1,5 @@
 /* cgroupns: creating the box's cgroup below the supervisor's own, in every
- * hierarchy (see "Placement" in cgroupns.h), including the clean-up of a
- * leftover of the same name. */
+ * hierarchy (see "Placement" in cgroupns.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -124,37 +123,6 @@ void cg_box_init(struct cg_box *cg)
 	cg->bpf_prog_fd = -1;
 }
 
-/* The box dir exists already (a crash left it): kill what is in it, remove
- * its sub-cgroups, and recreate it so no stale setting (device rules, BPF
- * programs, limits) survives. If it cannot be removed it is reused as is,
- * minus any attached device program. */
-static int reuse_leftover(const char *dir, bool v2, bool cpuset, struct perr *e)
-{
-	char *dirs[1] = { (char *)dir };
-	bool v2s[1] = { v2 };
-	if (!cg_kill_and_wait(dirs, v2s, 1))
-		return perr_set(e, EBUSY, "leftover cgroup %s: processes survive SIGKILL", dir);
-	int err = cg_remove_dirs(dir, false);
-	if (err == 0) {
-		if (mkdir(dir, 0755) < 0)
-			return perr_set(e, errno, "mkdir %s", dir);
-		if (cpuset && cpuset_fill(dir, e) < 0)
-			return -1;
-		return 0;
-	}
-	err = cg_remove_dirs(dir, true);
-	if (err)
-		return perr_set(e, err, "leftover cgroup %s: remove sub-cgroups", dir);
-	if (v2) {
-		_cleanup_fd_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return perr_set(e, errno, "open %s", dir);
-		if (cg_devbpf_detach_all(fd, e) < 0)
-			return perr_wrap(e, "leftover cgroup %s", dir);
-	}
-	return 0;
-}
-
 /* The box's parent directory in hierarchy h, relative to its mount point,
  * into base: the supervisor's own cgroup, or /planet when that is the root.
  * *vacate: on pure v2 the supervisor must first move itself out of that
@@ -222,10 +190,16 @@ static int add_hier(struct cg_box *cg, const struct cg_hinfo *h, const char *dir
 	return 0;
 }
 
-/* mkdir the box's dir (and base above it), or clean up a leftover one. */
-static int make_box_dir(const char *mountpoint, const char *base, const char *dir, bool v2,
-			bool unified, bool cpuset, struct perr *e)
+/* mkdir the box's dir (and base above it). *made: the dir is ours (this
+ * call created it), so a later failure may remove it. A dir that exists
+ * already is never ours: the box's name is unique on the host (the caller
+ * makes it so), so it belongs to someone else (another box, an operator)
+ * and is not killed, emptied or removed (EEXIST). A crashed box's own dirs
+ * are removed from its state file's record before the next start. */
+static int make_box_dir(const char *mountpoint, const char *base, const char *dir, bool unified,
+			bool cpuset, bool *made, struct perr *e)
 {
+	*made = false;
 	/* Another box's destroy may rmdir the shared /planet between our
 	 * mkdirs: retry a few times on ENOENT. */
 	for (int attempt = 0;; attempt++) {
@@ -237,12 +211,12 @@ static int make_box_dir(const char *mountpoint, const char *base, const char *di
 				enable_controllers(bdir);
 		}
 		if (mkdir(dir, 0755) == 0) {
-			if (cpuset && cpuset_fill(dir, e) < 0)
-				return -1;
-			return 0;
+			*made = true;
+			return cpuset ? cpuset_fill(dir, e) : 0;
 		}
 		if (errno == EEXIST)
-			return reuse_leftover(dir, v2, cpuset, e) < 0 ? -1 : 0;
+			return perr_set(e, EEXIST, "cgroup %s exists and is not this box's (left alone)",
+					dir);
 		if (errno != ENOENT || attempt >= 3)
 			return perr_set(e, errno, "mkdir %s", dir);
 	}
@@ -291,30 +265,33 @@ int cg_box_plan(struct cg_box *cg, const char *name, struct perr *e)
 	return ret;
 }
 
-static int make_one(const struct cg_hier *x, enum cg_layout layout, struct perr *e)
+static int make_one(const struct cg_hier *x, enum cg_layout layout, bool *made, struct perr *e)
 {
 	/* path is mountpoint + base + "/" + name (cg_box_plan) */
 	char base[PATH_MAX];
 	const char *rel = x->path + strlen(x->mountpoint);
 	const char *slash = strrchr(rel, '/');
+	*made = false;
 	if (!slash || cg_pathf(base, sizeof base, "%.*s", (int)(slash - rel), rel) < 0)
 		return perr_set(e, EINVAL, "cgroup path %s", x->path);
 	if (x->vacate && v2_vacate(x->mountpoint, base, e) < 0)
 		return -1;
-	return make_box_dir(x->mountpoint, base, x->path, x->v2, x->v2 && layout == CG_UNIFIED,
-			    !x->v2 && cg_has_token(x->options, "cpuset"), e);
+	return make_box_dir(x->mountpoint, base, x->path, x->v2 && layout == CG_UNIFIED,
+			    !x->v2 && cg_has_token(x->options, "cpuset"), made, e);
 }
 
 int cg_box_make(struct cg_box *cg, struct perr *e)
 {
 	for (size_t i = 0; i < cg->n_hier; i++) {
-		if (make_one(&cg->hier[i], cg->layout, e) < 0) {
+		bool made;
+		if (make_one(&cg->hier[i], cg->layout, &made, e) < 0) {
 			perr_wrap(e, "create cgroup %s in %s", strrchr(cg->hier[i].path, '/') + 1,
 				  cg->hier[i].mountpoint);
-			/* Only what this call may have made: a later planned path
-			 * that exists is not ours to remove. */
+			/* Only what this call made: a planned path that
+			 * exists (this one on EEXIST, or a later one) is not
+			 * ours to remove. */
 			size_t n = cg->n_hier;
-			cg->n_hier = i + 1;
+			cg->n_hier = made ? i + 1 : i;
 			cg_box_destroy(cg, NULL);
 			cg->n_hier = n;
 			cg_box_free(cg);

@@ -1,7 +1,7 @@
 /* cgroupns tests, for real, as root, on the host's cgroup hierarchies:
- * layout detection, the box's cgroup (placement, attach, kill, destroy), a
- * crash's leftover, and the stale clean-up from a state file. The device
- * program and the tree inside the box have their own programs
+ * layout detection, the box's cgroup (placement, attach, kill, destroy),
+ * the refusal of a dir that exists, and the stale clean-up from a state
+ * file. The device program and the tree inside the box have their own programs
  * (test_cgroupns_devices, test_cgroupns_layouts); tests/unit/cgtest.h is the
  * shared harness. */
 #ifndef _GNU_SOURCE
@@ -318,11 +318,14 @@ static void test_box(void)
 	box_destroy(&cg);
 }
 
-/* A crash leaves the box dir with a process in it: the next create kills
- * it and starts from a fresh directory. */
-static void test_leftover(void)
+/* A box dir of the same name that exists already is not this box's (a
+ * neighbour booted from a copy of the same image, or a crash's leftover
+ * that its own state file names and cg_remove_tree removes): create fails
+ * with EEXIST, and the process in it, its device rules and the directory
+ * are left exactly as they were. */
+static void test_exists_not_ours(void)
 {
-	struct cg_box cg;
+	struct cg_box cg, cg2;
 	struct perr e = { 0 };
 	CHECK(cg_box_create(&cg, test_name, &e) == 0);
 	remember_box(&cg);
@@ -332,24 +335,27 @@ static void test_leftover(void)
 	go(&gofd);
 	struct cg_dev_rule none = { 'c', 1, 3, "r" };
 	CHECK(cg_box_set_devices(&cg, &none, 1, &e) == 0);
-	cg_box_free(&cg); /* "crash": nothing removed */
 
-	int r = cg_box_create(&cg, test_name, &e);
-	CHECK(r == 0);
-	if (r < 0)
-		fprintf(stderr, "create over leftover: %s\n", e.msg);
-	int st = wait_for(kid, 2000);
-	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
-	CHECK(cg_box_empty(&cg));
-	/* fresh directory: default device rules again (inherited "a *:* rwm") */
-	for (size_t i = 0; i < cg.n_hier; i++)
+	int r = cg_box_create(&cg2, test_name, &e);
+	CHECK(r < 0 && e.errnum == EEXIST);
+	CHECK(strstr(e.msg, "is not this box's") != NULL);
+	CHECK(cg2.n_hier == 0);
+	CHECK(wait_for(kid, 200) == -1); /* still running */
+	CHECK(!cg_box_empty(&cg));
+	for (size_t i = 0; i < cg.n_hier; i++) {
+		CHECK(is_dir(cg.hier[i].path));
 		if (!cg.hier[i].v2 && set_eq(cg.hier[i].options, "devices")) {
 			char p[PATH_MAX];
 			_cleanup_free_ char *list = NULL;
 			snprintf(p, sizeof p, "%s/devices.list", cg.hier[i].path);
-			CHECK(read_text(p, &list) == 0 && strcmp(list, "a *:* rwm\n") == 0);
+			CHECK(read_text(p, &list) == 0 && strcmp(list, "c 1:3 r\n") == 0);
 		}
-	CHECK(cg_box_destroy(&cg, &e) == 0);
+	}
+	/* the owner removes it (here: as the stale clean-up would) */
+	for (size_t i = 0; i < cg.n_hier; i++)
+		CHECK(cg_remove_tree(cg.hier[i].path, &e) == 0);
+	int st = wait_for(kid, 2000);
+	CHECK(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	cg_box_free(&cg);
 }
 
@@ -459,7 +465,7 @@ int main(void)
 	test_detect();
 	test_pid_path();
 	test_box();
-	test_leftover();
+	test_exists_not_ours();
 	test_remove_tree();
 	test_plan_make();
 
