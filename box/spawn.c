@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -200,27 +201,56 @@ static pid_t start_child(struct box_run *r, bool *in_cgroup)
 	return pid;
 }
 
+/* The box's cgroup name: box-<first 8 of the box id>-<8 random hex>. The
+ * id alone is not unique on the host (it comes from the rootfs's
+ * machine-id, and two copies of one image share it); the random part,
+ * chosen anew for every boot, is. */
+static int cgroup_name(char *buf, size_t len, const char *box_id, struct perr *e)
+{
+	uint32_t rnd;
+	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		return perr_set(e, errno, "random cgroup name");
+	snprintf(buf, len, "box-%.8s-%08x", box_id, (unsigned)rnd);
+	return 0;
+}
+
+/* The state file names every path of the cgroup before the first mkdir: a
+ * supervisor SIGKILLed from here on leaves a record of whatever it made,
+ * and the next start removes it. Recorded only once made, box-* cgroups
+ * leaked (h-faults: 1 in 20 random start-up kills in the ASan build, 6 of
+ * 10 kills inside cg_box_create). A name that exists already is someone
+ * else's (cg_box_make leaves it alone): drop it from the record and try
+ * another. */
+static int cgroup_make(struct box_run *r, const struct box_plan *p, struct perr *e)
+{
+	for (int attempt = 0;; attempt++) {
+		char name[32];
+		if (cgroup_name(name, sizeof name, p->box_id, e) < 0 ||
+		    cg_box_plan(&r->cg, name, e) < 0)
+			return -1;
+		if (r->state && box_state_write(r->state, p, 0, &r->cg, e) < 0) {
+			cg_box_free(&r->cg); /* nothing made: nothing for teardown */
+			return -1;
+		}
+		if (cg_box_make(&r->cg, e) == 0)
+			return 0;
+		/* cg is empty now: record that, never a path that is not ours */
+		if (r->state)
+			(void)box_state_write(r->state, p, 0, &r->cg, NULL);
+		if (e->errnum != EEXIST || attempt >= 2)
+			return -1;
+	}
+}
+
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 {
-	char console_path[64], name[32];
+	char console_path[64];
 	int sv[2];
 	r->init_pid = -1;
 	r->init_pidfd = -1;
 	if (console_open(r, console_path, sizeof console_path, e) < 0)
 		return -1;
-	snprintf(name, sizeof name, "box-%.8s", p->box_id);
-	/* The state file names every path of the cgroup before the first
-	 * mkdir: a supervisor SIGKILLed from here on leaves a record of
-	 * whatever it made, and the next start removes it. Recorded only once
-	 * made, box-* cgroups leaked (h-faults: 1 in 20 random start-up kills
-	 * in the ASan build, 6 of 10 kills inside cg_box_create). */
-	if (cg_box_plan(&r->cg, name, e) < 0)
-		return -1;
-	if (r->state && box_state_write(r->state, p, 0, &r->cg, e) < 0) {
-		cg_box_free(&r->cg); /* nothing made: nothing for teardown to remove */
-		return -1;
-	}
-	if (cg_box_make(&r->cg, e) < 0)
+	if (cgroup_make(r, p, e) < 0)
 		return -1;
 	if (set_device_rules(r, p, e) < 0)
 		return -1;

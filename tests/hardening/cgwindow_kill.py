@@ -12,7 +12,7 @@
 # and it is SIGKILLed and reaped. Which hierarchy is DIR picks the point of
 # the creation: the first hierarchy it makes, the last, or one in between.
 # Prints one line:
-#   HIT name=box-XXXXXXXX made=K/N recorded=R   K of the N --dirs hold the
+#   HIT name=box-XXXXXXXX-RRRRRRRR made=K/N recorded=R   K of the N --dirs hold the
 #       new directory; R cgroup= lines of the state file name it
 #   MISS   no box-* directory within 10 s (killed all the same)
 # Exit status 0, or 2 on bad usage.

@@ -139,7 +139,7 @@ else
 		HIT*)
 			[[ $r == *" made=${#TEST_CGS[@]}/"* ]] || partial=$((partial + 1))
 			h=${trig#/sys/fs/cgroup/}
-			r=${r#HIT name=box-???????? }
+			r=${r#HIT name=box-* }
 			hits+=("${h%%/*}:${r// /,}")
 			;;
 		*) misses=$((misses + 1)) ;;
