@@ -28,9 +28,12 @@
 
 /* A volume after glob expansion: one bind mount. */
 struct box_bind {
-	char *src; /* host path */
+	char *src; /* host path, as planned (for messages) */
 	char *dst; /* path inside the box */
 	bool ro, rec, is_dir;
+	bool may_vanish; /* :skip, or a glob match: ENOENT drops it */
+	int src_fd;	 /* O_PATH, opened once at plan time; every boot binds
+			    this, never src again (box/volumes.c) */
 };
 
 /* A device node to create in the box's /dev and allow in its cgroup. */
@@ -58,9 +61,14 @@ struct box_plan {
 	int stop_signal;       /* 0 = detect at halt time */
 };
 
-/* ---- plan (box/start.c, box/devices.c, box/files.c) ---- */
+/* ---- plan (box/start.c, box/volumes.c, box/devices.c, box/files.c) ---- */
 int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e);
 void box_plan_free(struct box_plan *p);
+/* Expand the volumes and open every source once (O_PATH); a source below
+ * a tree the box can write (a writable volume's source, the rootfs) is
+ * opened following no symlink below that tree, with a warning. */
+int box_volumes_plan(struct box_plan *p, struct perr *e);
+void box_volumes_free(struct box_plan *p);
 int box_devices_plan(struct box_plan *p, struct perr *e);
 int box_files_render(struct box_plan *p, struct perr *e);
 /* Device cgroup rules: the standard set plus every planned device. */
@@ -97,6 +105,10 @@ struct box_run {
 	 * supervisor killed during start-up leaves a state file naming them
 	 * and the next start removes them. NULL: not recorded. */
 	const struct box_state *state;
+	/* This boot's detached copy of each planned volume (open_tree of its
+	 * src_fd), attached by the child; closed once the child has run. */
+	int *vol_trees;
+	size_t n_vol_trees;
 };
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
 /* Child side, in two steps around joining the cgroup (whose first write to
@@ -107,6 +119,13 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
 int box_rootfs_prepare(const struct box_plan *p, const char *console_path,
 		       const struct box_run *r, struct perr *e);
 int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct perr *e);
+/* Volumes for one boot: the supervisor clones every source (read-only,
+ * a slave of the host's mount) before the child is cloned; the child
+ * attaches them in its mount namespace; release closes the copies. */
+int box_volumes_clone(struct box_run *r, const struct box_plan *p, struct perr *e);
+int box_volumes_attach(const struct box_plan *p, const struct box_run *r, int rootfd,
+		       struct perr *e);
+void box_volumes_release(struct box_run *r);
 /* Create the planned device nodes (child, before pivot). */
 int box_devices_create(const struct box_plan *p, int devfd, struct perr *e);
 /* Kill everything, remove the cgroup; safe to call twice. */

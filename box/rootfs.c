@@ -180,31 +180,6 @@ static int mount_run(const struct box_plan *p, const struct box_run *r, int root
 	return 0;
 }
 
-static int mount_volume(const struct box_bind *b, int rootfd, struct perr *e)
-{
-	_cleanup_fd_ int src = open(b->src, O_PATH | O_CLOEXEC);
-	if (src < 0)
-		return perr_set(e, errno, "volume %s", b->src);
-	_cleanup_fd_ int tgt = b->is_dir ? root_mkdir_p(rootfd, b->dst, 0755, e)
-					 : root_touch(rootfd, b->dst, 0644, e);
-	if (tgt < 0)
-		return perr_wrap(e, "volume %s:%s", b->src, b->dst);
-	if (bind_fd(src, tgt, b->rec, b->ro, b->dst, e) < 0)
-		return -1;
-	/* Shared: mounts made later under the volume inside the box (kubelet
-	 * style) propagate to the box's other views of it; the box's root is
-	 * a slave of the host, so nothing propagates back to the host. */
-	_cleanup_fd_ int mnt = b->is_dir ? root_open(rootfd, b->dst, O_PATH | O_DIRECTORY, 0, e)
-					 : root_open(rootfd, b->dst, O_PATH, 0, e);
-	if (mnt < 0)
-		return -1;
-	char p[64];
-	FDPATH(p, mnt);
-	if (mount(NULL, p, NULL, MS_SHARED | (b->rec ? MS_REC : 0), NULL) < 0)
-		return perr_set(e, errno, "make volume %s shared", b->dst);
-	return 0;
-}
-
 static int pivot(int rootfd, struct perr *e)
 {
 	/* pivot_root with new and old root the same dir, then detach the old
@@ -236,9 +211,8 @@ int box_rootfs_prepare(const struct box_plan *p, const char *console_path, const
 	if (root_write_file(rootfd, c->env_file, p->envfile.s ? p->envfile.s : "", p->envfile.len,
 			    0644, e) < 0)
 		return perr_wrap(e, "env file");
-	for (size_t i = 0; i < p->n_binds; i++)
-		if (mount_volume(&p->binds[i], rootfd, e) < 0)
-			return -1;
+	if (box_volumes_attach(p, r, rootfd, e) < 0)
+		return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return perr_set(e, errno, "sethostname %s", c->hostname);
 	return 0;

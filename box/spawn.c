@@ -254,6 +254,8 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 		return -1;
 	if (set_device_rules(r, p, e) < 0)
 		return -1;
+	if (box_volumes_clone(r, p, e) < 0)
+		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return perr_set(e, errno, "socketpair");
 	r->started_ns = now_ns();
@@ -281,6 +283,7 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 			ret = perr_set(e, EPIPE, "box child");
 	}
 	close(sv[0]);
+	box_volumes_release(r); /* attached by now, or never to be */
 	if (ret < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -297,6 +300,7 @@ void box_run_teardown(struct box_run *r)
 		waitpid(r->init_pid, NULL, 0);
 		r->init_pid = -1;
 	}
+	box_volumes_release(r);
 	if (cg_box_destroy(&r->cg, &e) < 0)
 		fprintf(stderr, "planet: %s\n", e.msg);
 	cg_box_free(&r->cg);

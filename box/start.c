@@ -5,8 +5,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,75 +45,6 @@ static int box_id_new(char id[37], const char *rootfs, struct perr *e)
 	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/random/uuid", 64, &u, NULL, e) < 0)
 		return -1;
 	snprintf(id, 37, "%.36s", u);
-	return 0;
-}
-
-static int add_bind(struct box_plan *p, const char *src, const char *dst,
-		    const struct volume_spec *v, bool is_dir)
-{
-	struct box_bind *nb = realloc(p->binds, (p->n_binds + 1) * sizeof *nb);
-	if (!nb)
-		return -1;
-	p->binds = nb;
-	struct box_bind *b = &p->binds[p->n_binds];
-	*b = (struct box_bind){ .src = strdup(src), .dst = strdup(dst), .ro = v->ro, .rec = v->rec,
-				.is_dir = is_dir };
-	if (!b->src || !b->dst) {
-		free(b->src);
-		free(b->dst);
-		return -1;
-	}
-	p->n_binds++;
-	return 0;
-}
-
-/* A glob volume: each match at its own path, or under dst by its basename
- * when dst names another directory. */
-static int plan_glob_volume(struct box_plan *p, const struct volume_spec *v, struct perr *e)
-{
-	glob_t g = { 0 };
-	int r = glob(v->src, 0, NULL, &g);
-	if (r == GLOB_NOMATCH || (r == 0 && g.gl_pathc == 0)) {
-		globfree(&g);
-		return v->skip ? 0 : perr_set(e, 0, "--volume %s:%s: no path matches %s (add :skip if it may be absent)",
-					      v->src, v->dst, v->src);
-	}
-	for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
-		struct stat st;
-		char dst[PATH_MAX], base[PATH_MAX];
-		if (stat(g.gl_pathv[i], &st) < 0)
-			continue;
-		snprintf(base, sizeof base, "%s", g.gl_pathv[i]);
-		if (!v->dst[0] || strcmp(v->dst, v->src) == 0)
-			snprintf(dst, sizeof dst, "%s", g.gl_pathv[i]);
-		else
-			snprintf(dst, sizeof dst, "%s/%s", v->dst, basename(base));
-		if (add_bind(p, g.gl_pathv[i], dst, v, S_ISDIR(st.st_mode)) < 0)
-			r = -1;
-	}
-	globfree(&g);
-	return r == 0 ? 0 : perr_set(e, ENOMEM, "--volume %s", v->src);
-}
-
-static int plan_volumes(struct box_plan *p, struct perr *e)
-{
-	const struct box_config *c = p->cfg;
-	for (size_t i = 0; i < c->n_volumes; i++) {
-		const struct volume_spec *v = &c->volumes[i];
-		if (strpbrk(v->src, "*?[")) {
-			if (plan_glob_volume(p, v, e) < 0)
-				return -1;
-			continue;
-		}
-		struct stat st;
-		if (stat(v->src, &st) < 0) {
-			if (v->skip && errno == ENOENT)
-				continue;
-			return perr_set(e, errno, "--volume %s:%s: source %s", v->src, v->dst, v->src);
-		}
-		if (add_bind(p, v->src, v->dst[0] ? v->dst : v->src, v, S_ISDIR(st.st_mode)) < 0)
-			return perr_set(e, ENOMEM, "--volume %s", v->src);
-	}
 	return 0;
 }
 
@@ -165,7 +94,7 @@ int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr
 {
 	warn_rootfs_mode(cfg->rootfs);
 	*p = (struct box_plan){ .cfg = cfg, .stop_signal = cfg->stop_signal };
-	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || plan_volumes(p, e) < 0 || box_devices_plan(p, e) < 0 ||
+	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || box_volumes_plan(p, e) < 0 || box_devices_plan(p, e) < 0 ||
 	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)
 		return -1;
 	return 0;
@@ -173,11 +102,7 @@ int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr
 
 void box_plan_free(struct box_plan *p)
 {
-	for (size_t i = 0; i < p->n_binds; i++) {
-		free(p->binds[i].src);
-		free(p->binds[i].dst);
-	}
-	free(p->binds);
+	box_volumes_free(p);
 	for (size_t i = 0; i < p->n_devs; i++)
 		free(p->devs[i].path);
 	free(p->devs);
