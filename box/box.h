@@ -71,6 +71,12 @@ int box_volumes_plan(struct box_plan *p, struct perr *e);
 void box_volumes_free(struct box_plan *p);
 int box_devices_plan(struct box_plan *p, struct perr *e);
 int box_files_render(struct box_plan *p, struct perr *e);
+/* Child, /run mounted: an O_PATH fd of the file to bind a generated file
+ * over (/etc/resolv.conf, /etc/hosts), resolved inside the root. A link
+ * whose target is missing (systemd-resolved's ../run/systemd/resolve/
+ * stub-resolv.conf) gets the target created if, and only if, it is on the
+ * box's /run tmpfs; a missing file that is no link is created empty. */
+int box_files_target(int rootfd, const char *path, struct perr *e);
 /* Device cgroup rules: the standard set plus every planned device. */
 int box_device_rules(const struct box_plan *p, struct cg_dev_rule **rules, size_t *n);
 

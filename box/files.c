@@ -1,13 +1,16 @@
 /* The files planet generates for a box: the env file, /etc/hosts,
  * /etc/resolv.conf and the dnsmasq zone drop-in. They are rendered into
  * memory while planning (so a failure happens before the host is touched)
- * and written by the child into the box. */
+ * and written by the child into the box; box_files_target finds where
+ * /etc/hosts and /etc/resolv.conf are bound when the rootfs has them as
+ * symbolic links (systemd-resolved's stub-resolv.conf). */
 #include "box/box.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HOST_RESOLV "/etc/resolv.conf"
@@ -183,4 +186,106 @@ int box_files_render(struct box_plan *p, struct perr *e)
 	    render_zones(p, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- where a generated file is bound (child, /run already mounted) ---- */
+
+#define TARGET_MAX_LINKS 16
+
+static bool on_dev(int fd, dev_t dev)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == dev;
+}
+
+/* Pop the first component of *rest into comp (rest keeps what follows). */
+static int next_component(char *rest, char *comp, size_t len)
+{
+	const char *r = rest + strspn(rest, "/");
+	size_t n = strcspn(r, "/");
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(comp, r, n);
+	comp[n] = 0;
+	memmove(rest, r + n, strlen(r + n) + 1);
+	return 0;
+}
+
+/* A path missing at the end of a symbolic link: create it, but only where
+ * the box's own /run tmpfs is (a directory there, or the file itself);
+ * never on the rootfs's disk, and never through a link out of the root. */
+static int create_on_run(int rootfd, const char *dir, const char *comp, bool last, dev_t run_dev,
+			 const char *path, struct perr *e)
+{
+	_cleanup_fd_ int parent = root_open(rootfd, *dir ? dir : "/", O_RDONLY | O_DIRECTORY, 0, e);
+	if (parent < 0)
+		return -1;
+	if (!on_dev(parent, run_dev))
+		return perr_set(e, 0, "%s in rootfs is a symbolic link to %s/%s, which does not exist "
+				      "and is not on the box's /run: planet creates nothing in the rootfs "
+				      "there (make %s a file, or a link into /run)",
+				path, *dir ? dir : "", comp, path);
+	if (!last)
+		return mkdirat(parent, comp, 0755) < 0 && errno != EEXIST
+			       ? perr_set(e, errno, "mkdir %s/%s in rootfs", dir, comp)
+			       : 0;
+	int fd = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return perr_set(e, errno, "create %s/%s in rootfs", dir, comp);
+	close(fd);
+	return 0;
+}
+
+int box_files_target(int rootfd, const char *path, struct perr *e)
+{
+	int fd = root_open(rootfd, path, O_PATH, 0, NULL);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : perr_set(e, errno, "open %s in rootfs", path);
+	struct stat run;
+	_cleanup_fd_ int runfd = root_open(rootfd, "/run", O_PATH | O_DIRECTORY, 0, e);
+	if (runfd < 0 || fstat(runfd, &run) < 0)
+		return perr_wrap(e, "%s", path);
+	/* Walk the path one component at a time inside the root, following
+	 * links by hand, to find what is missing and where. */
+	char done[PATH_MAX] = "", rest[PATH_MAX], comp[NAME_MAX + 1];
+	int links = 0;
+	if (snprintf(rest, sizeof rest, "%s", path) >= (int)sizeof rest)
+		return perr_set(e, ENAMETOOLONG, "%s", path);
+	while (rest[strspn(rest, "/")]) {
+		if (next_component(rest, comp, sizeof comp) < 0)
+			return perr_set(e, ENAMETOOLONG, "%s in rootfs", path);
+		bool last = !rest[strspn(rest, "/")];
+		_cleanup_fd_ int dir = root_open(rootfd, *done ? done : "/", O_PATH | O_DIRECTORY, 0, e);
+		if (dir < 0)
+			return perr_wrap(e, "%s", path);
+		struct stat st;
+		int r = fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW);
+		if (r == 0 && S_ISLNK(st.st_mode)) {
+			char to[PATH_MAX], joined[PATH_MAX];
+			ssize_t n = readlinkat(dir, comp, to, sizeof to - 1);
+			if (++links > TARGET_MAX_LINKS || n <= 0)
+				return perr_set(e, n < 0 ? errno : ELOOP, "%s in rootfs", path);
+			to[n] = 0;
+			if (snprintf(joined, sizeof joined, "%s%s", to, rest) >= (int)sizeof joined)
+				return perr_set(e, ENAMETOOLONG, "%s in rootfs", path);
+			memcpy(rest, joined, sizeof rest);
+			if (to[0] == '/')
+				done[0] = 0; /* absolute: from the root of the box */
+			continue;
+		}
+		if (r < 0) {
+			if (errno != ENOENT)
+				return perr_set(e, errno, "%s in rootfs: %s", path, comp);
+			/* No link on the way: the rootfs lacks the file itself;
+			 * an empty mount point is made in it, as for a volume. */
+			if (links == 0)
+				return root_touch(rootfd, path, 0644, e);
+			if (create_on_run(rootfd, done, comp, last, run.st_dev, path, e) < 0)
+				return -1;
+		}
+		size_t dl = strlen(done);
+		if (snprintf(done + dl, sizeof done - dl, "/%s", comp) >= (int)(sizeof done - dl))
+			return perr_set(e, ENAMETOOLONG, "%s in rootfs", path);
+	}
+	return root_open(rootfd, *done ? done : "/", O_PATH, 0, e);
 }

@@ -143,7 +143,7 @@ static int bind_generated(int rootfd, const char *gen, const char *target, const
 	if (root_write_file(rootfd, gen, b->s ? b->s : "", b->len, 0644, e) < 0)
 		return -1;
 	_cleanup_fd_ int src = root_open(rootfd, gen, O_PATH, 0, e);
-	_cleanup_fd_ int tgt = src < 0 ? -1 : root_touch(rootfd, target, 0644, e);
+	_cleanup_fd_ int tgt = src < 0 ? -1 : box_files_target(rootfd, target, e);
 	if (tgt < 0)
 		return -1;
 	return bind_fd(src, tgt, false, true, target, e);
