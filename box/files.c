@@ -221,9 +221,9 @@ static int create_on_run(int rootfd, const char *dir, const char *comp, bool las
 	if (parent < 0)
 		return -1;
 	if (!on_dev(parent, run_dev))
-		return perr_set(e, 0, "%s in rootfs is a symbolic link to %s/%s, which does not exist "
-				      "and is not on the box's /run: planet creates nothing in the rootfs "
-				      "there (make %s a file, or a link into /run)",
+		return perr_set(e, 0, "%s in rootfs is a symbolic link to a missing path (%s/%s) that "
+				      "is not on the box's /run: planet creates nothing in the rootfs "
+				      "(make %s a file, or a link into /run)",
 				path, *dir ? dir : "", comp, path);
 	if (!last)
 		return mkdirat(parent, comp, 0755) < 0 && errno != EEXIST

@@ -123,16 +123,17 @@ static int open_source(struct box_bind *b, const struct wtree *w, size_t nw, str
 		const char *rel = b->src + strlen(up->path);
 		while (*rel == '/')
 			rel++;
-		fprintf(stderr,
-			"planet: warning: volume source %s is below %s, which the box can write (%s%s): "
-			"opened once, following no symbolic link below it\n",
-			b->src, up->path, up->vol ? "volume to " : "its rootfs",
-			up->vol ? up->vol->dst : "");
 		b->src_fd = open_beneath(up->fd, rel);
 		if (b->src_fd < 0 && errno == ELOOP)
 			return perr_set(e, 0, "--volume %s:%s: source %s: a symbolic link below %s, which the box "
 					      "can write (it may have made it); give the link's target instead",
 					b->src, b->dst, b->src, up->path);
+		if (b->src_fd >= 0)
+			fprintf(stderr,
+				"planet: warning: volume source %s is below %s, which the box can write (%s%s): "
+				"opened once, following no symbolic link below it\n",
+				b->src, up->path, up->vol ? "volume to " : "its rootfs",
+				up->vol ? up->vol->dst : "");
 	}
 	if (b->src_fd < 0) {
 		if (b->may_vanish && errno == ENOENT)
