@@ -147,10 +147,10 @@ static int open_source(struct box_bind *b, const struct wtree *w, size_t nw, str
 	return 0;
 }
 
-static int by_src_len(const void *a, const void *b)
+static int by_src_len(const void *a, const void *b, void *binds)
 {
-	size_t la = strlen((*(const struct box_bind *const *)a)->src);
-	size_t lb = strlen((*(const struct box_bind *const *)b)->src);
+	const struct box_bind *v = binds;
+	size_t la = strlen(v[*(const size_t *)a].src), lb = strlen(v[*(const size_t *)b].src);
 	return la < lb ? -1 : la > lb;
 }
 
@@ -158,21 +158,20 @@ static int by_src_len(const void *a, const void *b)
  * before the source is. */
 static int open_sources(struct box_plan *p, struct perr *e)
 {
-	size_t n = p->n_binds;
-	_cleanup_free_ struct box_bind **order = calloc(n + 1, sizeof *order);
-	_cleanup_free_ struct wtree *w = calloc(n + 1, sizeof *w);
-	if (!order || !w)
-		return perr_set(e, ENOMEM, "volumes");
+	size_t n = p->n_binds, nw = 0;
 	_cleanup_fd_ int rootfd = open(p->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(e, errno, "rootfs %s", p->cfg->rootfs);
-	size_t nw = 0;
+	_cleanup_free_ size_t *order = calloc(n + 1, sizeof *order);
+	_cleanup_free_ struct wtree *w = calloc(n + 1, sizeof *w);
+	if (!order || !w)
+		return perr_set(e, ENOMEM, "volumes");
 	w[nw++] = (struct wtree){ .path = p->cfg->rootfs, .fd = rootfd };
 	for (size_t i = 0; i < n; i++)
-		order[i] = &p->binds[i];
-	qsort(order, n, sizeof *order, by_src_len);
+		order[i] = i;
+	qsort_r(order, n, sizeof *order, by_src_len, p->binds);
 	for (size_t i = 0; i < n; i++) {
-		struct box_bind *b = order[i];
+		struct box_bind *b = &p->binds[order[i]];
 		if (open_source(b, w, nw, e) < 0)
 			return -1;
 		if (b->src_fd >= 0 && b->is_dir && !b->ro)

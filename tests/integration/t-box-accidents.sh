@@ -15,12 +15,13 @@
 #             configured nameservers in resolv.conf, read-only, the link
 #             kept, and nothing created in the rootfs on disk; a dangling
 #             link to a path off the box's /run is refused, nothing created.
+# shellcheck disable=SC2016,SC2317
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 # shellcheck source=../lib/lib.sh
 . "$(dirname "$0")/../lib/lib.sh"
 
-booted() { wait_for "${1:-5}" grep -q "box booted" "$BOX_LOG"; }
+booted() { wait_for 5 grep -q "box booted" "$BOX_LOG"; }
 cgs_of() { sed -n 's/^cgroup=//p' "$1"; }
 # in_cg DIR PID: PID is in the cgroup tree DIR
 in_cg() { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | grep -qx "$2"; }
