@@ -14,8 +14,8 @@
  * freeze them. A request is written without waiting (the socket's buffer
  * holds several maximal requests), its answer is read when the socket is
  * readable, and a spawner that has not answered within REPLY_TIMEOUT_MS is
- * thawed, killed and replaced; its pending requests are sent once more to
- * the new one, then failed. status, stop and other sessions never wait.
+ * killed, thawed and replaced by the next request; its pending requests
+ * fail. status, stop and other sessions never wait.
  *
  * Why the answers are checked: the box can reach a session process for
  * the few instructions between its clone and its closing of the socket,
@@ -53,12 +53,11 @@ struct inbox_wait {
 	uv_loop_t *loop;
 	const struct enter_box *box;
 	struct inbox_spawner **slot;
-	struct strbuf req; /* spawn_hdr + EXEC payload, kept for one resend */
+	struct strbuf req; /* spawn_hdr + EXEC payload */
 	int fds[SPAWN_REQ_FDS];
 	size_t nfds;
 	inbox_spawned_cb cb; /* NULL once cancelled */
 	void *ctx;
-	int sends;
 };
 
 struct inbox_spawner {
@@ -76,8 +75,6 @@ struct inbox_spawner {
 	int handles;
 	bool retired;
 };
-
-static int submit(struct inbox_wait *w, struct perr *e);
 
 /* ---- the binary the spawner runs ------------------------------------------ */
 
@@ -208,11 +205,11 @@ static int reply_check(const struct inbox_spawner *sp, int pidfd, pid_t *pid, st
 	if (pidfd_info(pidfd, pid, &levels) < 0 ||
 	    pidfd_info(sp->box->init_pidfd, &init_pid, &init_levels) < 0)
 		return perr_set(e, errno, "session spawner: read the process's pidfd");
-	if (*pid <= 1 || *pid == init_pid || *pid == sp->pid || levels != init_levels)
-		return perr_set(e, 0, "session spawner: pid %d is not a new session process",
-				(int)*pid);
 	if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
 		return perr_set(e, 0, "session spawner: pid %d is not the supervisor's child",
+				(int)*pid);
+	if (*pid <= 1 || *pid == init_pid || *pid == sp->pid || levels != init_levels)
+		return perr_set(e, 0, "session spawner: pid %d is not a new session process",
 				(int)*pid);
 	return 0;
 }
@@ -228,19 +225,21 @@ static void spawner_closed(uv_handle_t *h)
 	}
 }
 
-/* Take a spawner out of service: thawed (the box may have frozen it) and
- * killed; what it still owed is sent once more to a new one, or failed. */
-static void retire(struct inbox_spawner *sp, const char *why, bool resend)
+/* Take a spawner out of service: killed, then thawed (the box may have
+ * frozen it: the kill is pending before it can run again, so it cannot
+ * clone anything more). What it still owed fails: it may have cloned the
+ * process already, and a command must never run twice. */
+static void retire(struct inbox_spawner *sp, const char *why)
 {
 	if (sp->retired)
 		return;
 	sp->retired = true;
 	if (sp->slot && *sp->slot == sp)
 		*sp->slot = NULL;
-	cg_box_thaw(sp->box->cg);
 	if (sp->got_fd >= 0)
 		close(sp->got_fd);
 	kill_and_reap(sp->loop, sp->pidfd);
+	cg_box_thaw(sp->box->cg);
 	uv_close((uv_handle_t *)&sp->watch, spawner_closed);
 	uv_close((uv_handle_t *)&sp->timer, spawner_closed);
 	struct inbox_wait *w = sp->head;
@@ -249,10 +248,7 @@ static void retire(struct inbox_spawner *sp, const char *why, bool resend)
 		struct inbox_wait *next = w->next;
 		struct perr e = { 0 };
 		perr_set(&e, 0, "session spawner: %s", why);
-		if (!w->cb)
-			wait_free(w);
-		else if (!resend || w->sends > 1 || submit(w, &e) < 0)
-			wait_done(w, 0, -1, &e);
+		wait_done(w, 0, -1, &e);
 		w = next;
 	}
 }
@@ -263,10 +259,17 @@ static void answer(struct inbox_spawner *sp, int pidfd)
 	memcpy(&rep, sp->buf, sizeof rep);
 	rep.msg[sizeof rep.msg - 1] = 0;
 	struct inbox_wait *w = sp->head;
+	pid_t pid = 0;
+	struct perr e = { 0 };
 	if (!w) {
-		if (pidfd >= 0)
+		/* A forged answer took this one's place: the process is ours
+		 * all the same, and must be reaped (a zombie of ours in the box
+		 * keeps its init from ever finishing its exit). */
+		if (pidfd >= 0 && reply_check(sp, pidfd, &pid, &e) == 0)
+			kill_and_reap(sp->loop, pidfd);
+		else if (pidfd >= 0)
 			close(pidfd);
-		retire(sp, "an answer nobody asked for", true);
+		retire(sp, "an answer nobody asked for");
 		return;
 	}
 	if (!(sp->head = w->next))
@@ -275,8 +278,6 @@ static void answer(struct inbox_spawner *sp, int pidfd)
 		uv_timer_again(&sp->timer);
 	else
 		uv_timer_stop(&sp->timer);
-	struct perr e = { 0 };
-	pid_t pid = 0;
 	if (rep.err) {
 		if (pidfd >= 0)
 			close(pidfd);
@@ -287,7 +288,7 @@ static void answer(struct inbox_spawner *sp, int pidfd)
 		if (pidfd >= 0)
 			close(pidfd);
 		wait_done(w, 0, -1, &e);
-		retire(sp, "a forged answer", false);
+		retire(sp, "a forged answer");
 	} else {
 		wait_done(w, pid, pidfd, NULL);
 	}
@@ -308,7 +309,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			retire(sp, n ? strerror(errno) : "it died", true);
+			retire(sp, n ? strerror(errno) : "it died");
 			return;
 		}
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
@@ -334,7 +335,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 static void on_timeout(uv_timer_t *t)
 {
-	retire(t->data, "no answer within 5 s (is the box frozen?)", true);
+	retire(t->data, "no answer within 5 s (is the box frozen?)");
 }
 
 static int setup_send(int sock, const struct enter_box *box)
@@ -422,7 +423,7 @@ void inbox_spawner_stop(struct inbox_spawner *sp)
 	if (!sp || sp->retired)
 		return;
 	int pidfd = fcntl(sp->pidfd, F_DUPFD_CLOEXEC, 3);
-	retire(sp, "the box is stopping", false);
+	retire(sp, "the box is stopping");
 	for (int i = 0; pidfd >= 0 && i < STOP_TRIES; i++) {
 		struct pollfd p = { .fd = pidfd, .events = POLLIN };
 		if (poll(&p, 1, STOP_POLL_MS) > 0)
@@ -487,8 +488,10 @@ static int request_send(struct inbox_spawner *sp, struct inbox_wait *w, struct p
 	if (n == (ssize_t)w->req.len)
 		return 0;
 	int err = n < 0 ? errno : EAGAIN;
-	/* A part of it went: the stream is no longer in step. */
-	retire(sp, n > 0 ? "a request only partly sent" : strerror(err), n > 0);
+	/* Nothing or a part of it went: the spawner is not reading, or the
+	 * stream is no longer in step. It cannot have acted on this request:
+	 * the caller may send it to another. */
+	retire(sp, n > 0 ? "a request only partly sent" : strerror(err));
 	return perr_set(e, err, "session spawner");
 }
 
@@ -497,7 +500,6 @@ static int submit(struct inbox_wait *w, struct perr *e)
 	struct inbox_spawner *sp = *w->slot;
 	if (!sp && !(sp = *w->slot = inbox_spawner_start(w->loop, w->box, w->slot, e)))
 		return -1;
-	w->sends++;
 	if (request_send(sp, w, e) < 0)
 		return -1;
 	w->next = NULL;
@@ -523,8 +525,9 @@ int inbox_spawn(uv_loop_t *loop, const struct inbox_req *r, inbox_spawned_cb cb,
 		wait_free(w);
 		return -1;
 	}
-	/* A spawner that failed to take it is replaced once. */
-	if (submit(w, e) < 0 && (w->sends > 1 || submit(w, e) < 0)) {
+	/* A spawner that failed to take it (it died while idle) is replaced
+	 * once. */
+	if (submit(w, e) < 0 && submit(w, e) < 0) {
 		wait_free(w);
 		return -1;
 	}
