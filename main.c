@@ -32,6 +32,9 @@ int main(int argc, char **argv)
 		{ "enter", planet_enter_main },	 { "stop", planet_stop_main },
 		{ "status", planet_status_main },
 	};
+	const char *base = strrchr(argv[0], '/');
+	if (strcmp(base ? base + 1 : argv[0], "planet-spawner") == 0)
+		return planet_spawner_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

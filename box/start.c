@@ -123,8 +123,16 @@ static int notify_socket_open(struct box_run *r, const char *state_dir, struct p
 		return perr_set(e, ENAMETOOLONG, "notify socket in %s", state_dir);
 	unlink(a.sun_path);
 	r->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (r->notify_fd < 0 || bind(r->notify_fd, (struct sockaddr *)&a, sizeof a) < 0)
+	if (r->notify_fd < 0)
 		return perr_set(e, errno, "notify socket %s", a.sun_path);
+	/* 0600 whatever the caller's umask: only root (init in the box) may
+	 * say READY=1 for the unit. */
+	mode_t old = umask(0177);
+	int rc = bind(r->notify_fd, (struct sockaddr *)&a, sizeof a);
+	int err = errno;
+	umask(old);
+	if (rc < 0)
+		return perr_set(e, err, "notify socket %s", a.sun_path);
 	snprintf(r->notify_path, sizeof r->notify_path, "%s", a.sun_path);
 	return 0;
 }

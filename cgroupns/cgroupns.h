@@ -85,6 +85,10 @@ int cg_box_set_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_
  * process is signalled once however many hierarchies list it, and never the
  * caller itself. Returns the number of processes signalled by the procs scan
  * (0 when cgroup.kill did it all). */
+/* Thaw every cgroup of the box's subtree (v1 freezer.state, v2
+ * cgroup.freeze), whoever froze it: the host must be able to kill what is
+ * in there, and the spawner must answer. */
+void cg_box_thaw(const struct cg_box *cg);
 int cg_box_kill(const struct cg_box *cg, int sig);
 /* True when no process remains in the box's cgroup tree. */
 bool cg_box_empty(const struct cg_box *cg);

@@ -36,6 +36,8 @@ int cg_box_kill(const struct cg_box *cg, int sig)
 	char *dirs[CG_MAX_HIER];
 	size_t n = 0;
 	bool via_kill = false;
+	if (sig == SIGKILL)
+		cg_box_thaw(cg);
 	for (size_t i = 0; i < cg->n_hier; i++) {
 		if (cg->hier[i].v2 && sig == SIGKILL) {
 			char p[PATH_MAX];

@@ -291,3 +291,31 @@ bool cg_kill_and_wait(char *const *dirs, const bool *v2, size_t n)
 			return false;
 	}
 }
+
+/* A frozen task ignores SIGKILL on v1 (and a frozen spawner answers no
+ * request): whatever the box froze in its own subtree is thawed from the
+ * host before it is killed. Every level, as a cgroup the box froze itself
+ * stays frozen when only its parent is thawed. */
+static int thaw_one(const char *dir, void *arg)
+{
+	const bool *v2 = arg;
+	char p[PATH_MAX];
+	if (cg_pathf(p, sizeof p, *v2 ? "%s/cgroup.freeze" : "%s/freezer.state", dir) == 0)
+		(void)cg_write_str(p, *v2 ? "0" : "THAWED");
+	return 0;
+}
+
+void cg_box_thaw(const struct cg_box *cg)
+{
+	for (size_t i = 0; cg && i < cg->n_hier; i++) {
+		const struct cg_hier *h = &cg->hier[i];
+		bool v2 = h->v2;
+		if (!h->path || (!v2 && !cg_has_token(h->options, "freezer")))
+			continue;
+		char path[PATH_MAX];
+		if (strlen(h->path) < sizeof path) {
+			strcpy(path, h->path);
+			(void)walk(path, thaw_one, NULL, &v2, 0);
+		}
+	}
+}

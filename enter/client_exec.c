@@ -153,15 +153,18 @@ static int exit_status(const struct proto_frame *f)
 	return signaled ? 128 + (int)v : (int)v;
 }
 
-/* An older server's answer to our version: ERROR 255 "... protocol version
- * N is not supported ...", as the protocol prescribes it. */
+/* An older server's answer to our version: ERROR 255 whose message starts
+ * "EXEC: protocol version N is not supported", as the protocol prescribes
+ * it. At the start only: a server marks what a process in the box said
+ * ("in the box: ..."), so the box cannot make us run a command twice. */
 static bool version_refused(const struct sess *s, const struct proto_frame *f)
 {
 	char needle[64];
-	int n = snprintf(needle, sizeof needle, "protocol version %u is not supported",
+	int n = snprintf(needle, sizeof needle, "EXEC: protocol version %u is not supported",
 			 (unsigned)s->version);
 	return s->version > PROTO_VERSION_MIN && f->len > 4 && f->payload[3] == 255 &&
-	       memmem(f->payload + 4, f->len - 4, needle, (size_t)n);
+	       f->payload[0] == 0 && f->payload[1] == 0 && f->payload[2] == 0 &&
+	       f->len - 4 >= (uint32_t)n && memcmp(f->payload + 4, needle, (size_t)n) == 0;
 }
 
 /* Handle one frame from the server. -1 ends the session (status set, or

@@ -114,7 +114,8 @@ struct enter_box {
 	 * gone and the server with it. */
 	bool halting;
 	/* Drop the box's capability bounding set and load its seccomp filter
-	 * in a child about to exec (provided by box/). */
+	 * in the calling process (provided by box/): the session spawner takes
+	 * them before it clones any session process. */
 	int (*apply_security)(const struct box_config *cfg, struct perr *e);
 	/* `planet stop`: begin the staged halt (timeout 0 = configured). */
 	void (*request_stop)(void *ctx, unsigned timeout_sec);
@@ -146,6 +147,9 @@ int planet_exec_main(int argc, char **argv);
 int planet_enter_main(int argc, char **argv);
 int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
+/* `planet-spawner BOXID`: the session spawner after its re-exec (argv[0]
+ * names it; only the supervisor starts it). */
+int planet_spawner_main(int argc, char **argv);
 
 /* ==== internal to enter/ ==================================================
  * Shared by server.c, access.c, control.c, io.c, session.c, inbox.c,
@@ -167,8 +171,9 @@ struct box_user {
 int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
 void box_user_free(struct box_user *u);
 
-/* inbox.c, spawner.c: one process started inside the box. */
+/* inbox.c, spawner*.c: one process started inside the box. */
 struct inbox_spawner;
+struct inbox_wait;
 struct inbox_req {
 	const struct enter_box *box;
 	const struct proto_exec *x;
@@ -180,26 +185,50 @@ struct inbox_req {
 /* The status pipe carries, from child to supervisor: the child's pid as seen
  * inside the box (u32, host byte order), then, only when it fails before
  * exec, u32 exit status (126, 127, 255) and a one-line message. EOF right
- * after the pid means execve succeeded. */
+ * after the pid means execve succeeded. Everything on it comes from inside
+ * the box: the server never takes it for its own word. */
 #define INBOX_STATUS_MAX (8 + 1024)
-/* Have the box's spawner clone the child (our direct child, in the box's
- * pid namespace and cgroups) and return its host pid and a pidfd. The
+/* The spawner's answer to one request: pid > 0 and a pidfd that was
+ * checked to be the supervisor's own new child in the box's pid namespace,
+ * or e set. */
+typedef void (*inbox_spawned_cb)(void *ctx, pid_t pid, int pidfd, const struct perr *e);
+/* Have the box's spawner clone the session process (the supervisor's direct
+ * child, in the box's pid namespace and cgroups). Never blocks the loop: cb
+ * runs later, from the loop, exactly once unless the wait is cancelled. The
+ * request's descriptors are duplicated; the caller keeps its own. The
  * child's own errors arrive on the status pipe, never here. */
-int inbox_spawn(const struct inbox_req *r, pid_t *pid, int *pidfd, struct perr *e);
-/* The spawner process (spawner.c): started with the server (right after
- * init's cgroup migration, when its own is cheap), stopped (SIGKILL, reaped)
- * when the server closes; start returns NULL with e on failure. reap: true
- * once it has exited (and is then reaped). */
-struct inbox_spawner *inbox_spawner_start(const struct enter_box *box, struct perr *e);
+int inbox_spawn(struct uv_loop_s *loop, const struct inbox_req *r, inbox_spawned_cb cb, void *ctx,
+		struct inbox_wait **w, struct perr *e);
+/* The session no longer wants its process: cb never runs, and a process
+ * the spawner clones for it after all is killed and reaped. */
+void inbox_spawn_cancel(struct inbox_wait *w);
+/* The spawner (spawner.c): started with the server (right after init's
+ * cgroup migration, when its own is cheap); stopped when the server
+ * closes: thawed, killed, its pending requests failed. */
+struct inbox_spawner *inbox_spawner_start(struct uv_loop_s *loop, const struct enter_box *box,
+					  struct inbox_spawner **slot, struct perr *e);
 void inbox_spawner_stop(struct inbox_spawner *sp);
-bool inbox_spawner_reap(struct inbox_spawner *sp);
-/* Used by the spawner: join the box's cgroups (v2: the planet-enter leaf)
- * and namespaces (pid: for children). */
-int inbox_join_box(const struct enter_box *box, struct perr *e);
+/* spawner_proc.c: the spawner process itself. Forked by the supervisor, it
+ * joins the box's cgroups and pid namespace and takes the box's bounding
+ * set and seccomp filter, then re-executes itself from memfd (a sealed copy
+ * of planet, so that no process the box can see runs a host file) as
+ * `planet-spawner BOXID` on sock; it never returns. */
+_Noreturn void spawner_proc_start(const struct enter_box *box, int sock, int exe_memfd,
+				  pid_t supervisor);
+/* What a session process needs, all of it from the request. */
+struct inbox_child {
+	const struct proto_exec *x;
+	const char *env_file; /* the box's proxy env file, a path inside it */
+	int stdio[3];
+	bool tty;
+	int status_w;
+};
+/* Used by the spawner: join the box's cgroups (v2: the planet-enter leaf). */
+int inbox_join_cgroup(const struct enter_box *box, struct perr *e);
 /* Every signal back to its default disposition (nothing of libuv's). */
 void inbox_signals_reset(void);
 /* A session process, from its clone to execve; reports on r->status_w. */
-_Noreturn void inbox_child_main(const struct inbox_req *r);
+_Noreturn void inbox_child_main(const struct inbox_child *r);
 /* A pty from the box's own devpts, with the window size already set. The
  * master stays with the supervisor; the slave goes to the child. */
 int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, int *master,

@@ -1,22 +1,17 @@
-/* Starting a process inside the box, fast.
+/* A session process inside the box, from its clone to execve, and the pty
+ * it may get.
  *
- * No uv_spawn and no helper binary. The session spawner (spawner.c) has
- * already done the part that is the same for every session, once:
- *
- *   cgroup.procs in every         while host paths still resolve; on v2 the
- *   hierarchy                     leaf <box cgroup>/planet-enter
- *   setns(init's pidfd, pid)      pid_for_children: its children are born in
- *                                 the box's pid namespace
- *   setns(init's pidfd, mnt|uts|  one call; joining the mount namespace also
- *   ipc|net|cgroup)               puts root and cwd at the box's root
- *
- * and clones each session process with CLONE_PARENT, so the process is the
- * supervisor's own child. The process (inbox_child_main) then does the rest:
+ * The spawner (spawner_proc.c) has already done, once, what is the same
+ * for every session: the box's cgroups, pid namespace (for its children),
+ * mnt|uts|ipc|net|cgroup namespaces, bounding set and seccomp filter, and
+ * it runs a sealed memfd copy of planet with the box's /dev/null as stdio.
+ * It clones each session process with CLONE_PARENT, so the process is the
+ * supervisor's own child. The process (inbox_child_main) then does the
+ * rest, all of it under the box's filter:
  *
  *   status pipe: its pid in the box
  *   setsid, stdio, ctty
  *   user lookup, environment      the box's own files (passwd.c, envfile/)
- *   bounding set + seccomp        box->apply_security, as for init
  *   setgroups/setgid/setuid, chdir
  *   PATH search and execve        on the new environment's PATH
  *
@@ -29,6 +24,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -37,6 +33,7 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -49,7 +46,6 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define ENVFILE_MAX (1u << 20)
 #define V2_LEAF "planet-enter"
-#define BOX_NS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
 
 /* ---- supervisor side ---------------------------------------------------- */
 
@@ -64,17 +60,28 @@ int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, in
 	/* init still alive now means /proc/<pid> above was init, not a recycled pid. */
 	if (pidfd_send_signal(box->init_pidfd, 0, NULL, 0) < 0)
 		return perr_set(e, errno, "the box's init");
-	/* Resolved inside the box's own tree: a symlink planted there cannot
-	 * hand us the host's devpts. */
-	_cleanup_fd_ int m = root_open(root, "/dev/pts/ptmx", O_RDWR | O_NOCTTY, 0, e);
-	if (m < 0)
+	/* /dev/pts resolved inside the box's own tree and only looked at (a
+	 * symlink planted there cannot hand us the host's devpts), then ptmx
+	 * opened right beneath it: a devpts holds no node the box could have
+	 * made, so what is opened is the box's own ptmx and nothing else. */
+	_cleanup_fd_ int pts = root_open(root, "/dev/pts", O_PATH | O_DIRECTORY, 0, e);
+	if (pts < 0)
 		return -1;
 	struct statfs sfs;
+	if (fstatfs(pts, &sfs) < 0)
+		return perr_set(e, errno, "stat the box's /dev/pts");
+	if (sfs.f_type != DEVPTS_SUPER_MAGIC)
+		return perr_set(e, 0, "the box's /dev/pts is not a devpts");
+	struct open_how how = { .flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					   RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS };
+	_cleanup_fd_ int m = (int)syscall(SYS_openat2, pts, "ptmx", &how, sizeof how);
+	if (m < 0)
+		return perr_set(e, errno, "open the box's /dev/pts/ptmx");
 	struct stat st;
-	if (fstatfs(m, &sfs) < 0 || fstat(m, &st) < 0)
+	if (fstat(m, &st) < 0)
 		return perr_set(e, errno, "stat the box's /dev/pts/ptmx");
-	if (sfs.f_type != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 ||
-	    minor(st.st_rdev) != 2)
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2)
 		return perr_set(e, 0, "the box's /dev/pts/ptmx is not a devpts ptmx");
 	int unlock = 0;
 	struct winsize ws = { .ws_row = rows, .ws_col = cols };
@@ -129,36 +136,16 @@ static int cg_join_v2_leaf(const char *dir, struct perr *e)
 	return 0;
 }
 
-static int join_cgroup(const struct cg_box *cg, struct perr *e)
+/* While the host's paths still resolve: before any namespace is joined. */
+int inbox_join_cgroup(const struct enter_box *box, struct perr *e)
 {
-	for (size_t i = 0; cg && i < cg->n_hier; i++) {
-		const struct cg_hier *h = &cg->hier[i];
+	for (size_t i = 0; box->cg && i < box->cg->n_hier; i++) {
+		const struct cg_hier *h = &box->cg->hier[i];
 		if (!h->path)
 			continue;
 		if (h->v2 ? cg_join_v2_leaf(h->path, e) < 0 : cg_write_self(h->path) < 0)
 			return h->v2 ? -1 : perr_set(e, errno, "join cgroup %s", h->path);
 	}
-	return 0;
-}
-
-static int join_namespaces(int init_pidfd, struct perr *e)
-{
-	/* pid: for our children only (our own pid never changes). */
-	if (setns(init_pidfd, CLONE_NEWPID) < 0)
-		return perr_set(e, errno, "join the box's pid namespace");
-	if (setns(init_pidfd, BOX_NS) == 0)
-		return 0;
-	/* A kernel without cgroup namespaces: the box has none either. */
-	if (errno == EINVAL && setns(init_pidfd, BOX_NS & ~CLONE_NEWCGROUP) == 0)
-		return 0;
-	return perr_set(e, errno, "join the box's namespaces");
-}
-
-/* The cgroups first, while the host's paths still resolve. */
-int inbox_join_box(const struct enter_box *box, struct perr *e)
-{
-	if (join_cgroup(box->cg, e) < 0 || join_namespaces(box->init_pidfd, e) < 0)
-		return -1;
 	return 0;
 }
 
@@ -176,7 +163,7 @@ static int stdio_install(const int fds[3], struct perr *e)
 	return 0;
 }
 
-static int stdio_setup(const struct inbox_req *r, struct perr *e)
+static int stdio_setup(const struct inbox_child *r, struct perr *e)
 {
 	if (r->tty) {
 		/* We are a fresh session leader: the slave becomes our ctty. */
@@ -230,14 +217,14 @@ static int env_defaults(struct envlist *l, const struct box_user *u, bool tty)
 }
 
 /* Later wins: defaults, then the proxy env file, then the request. */
-static char **env_build(const struct inbox_req *r, const struct box_user *u, struct envlist *l,
+static char **env_build(const struct inbox_child *r, const struct box_user *u, struct envlist *l,
 			struct perr *e)
 {
 	if (env_defaults(l, u, r->tty) < 0) {
 		perr_set(e, ENOMEM, "environment");
 		return NULL;
 	}
-	if (env_file_read(r->box->cfg->proxy_env_file, l, e) < 0)
+	if (env_file_read(r->env_file, l, e) < 0)
 		return NULL;
 	for (char **kv = r->x->env; kv && *kv; kv++) {
 		char *eq = strchr(*kv, '=');
@@ -368,7 +355,7 @@ static int exec_command(char **argv, const struct envlist *l, const struct box_u
 
 /* Everything from the fresh fork to execve. Returns only on failure, with
  * the exit status to report. */
-static int child_run(const struct inbox_req *r, struct perr *e)
+static int child_run(const struct inbox_child *r, struct perr *e)
 {
 	uint32_t box_pid = (uint32_t)getpid(); /* we live in the box's pid ns */
 	if (write_all(r->status_w, &box_pid, sizeof box_pid) < 0)
@@ -387,17 +374,10 @@ static int child_run(const struct inbox_req *r, struct perr *e)
 	char **envp = env_build(r, &u, &l, e);
 	if (!envp)
 		return 255;
-	/* Nothing of the supervisor's may reach the command: close-on-exec
-	 * on everything past stdio (the status pipe already is). */
+	/* Nothing of the spawner's may reach the command: close-on-exec on
+	 * everything past stdio (the status pipe already is). */
 	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
 		return perr_set(e, errno, "close_range"), 255;
-	/* Only now the unit's own descriptor limit: until execve the child
-	 * still holds every descriptor of the supervisor (up to its raised
-	 * limit), so with the lower limit back any open above would fail
-	 * with EMFILE when the supervisor is busy (h-clients, 1000 at once). */
-	nofile_limit_restore();
-	if (r->box->apply_security && r->box->apply_security(r->box->cfg, e) < 0)
-		return perr_wrap(e, "box security"), 255;
 	if (become_user(&u, r->tty, e) < 0)
 		return 255;
 	int rc = change_dir(r->x->cwd, u.home, e);
@@ -409,7 +389,7 @@ static int child_run(const struct inbox_req *r, struct perr *e)
 	return exec_command(r->x->argv, &l, &u, envp, e);
 }
 
-_Noreturn void inbox_child_main(const struct inbox_req *r)
+_Noreturn void inbox_child_main(const struct inbox_child *r)
 {
 	struct perr e = { 0 };
 	int status = child_run(r, &e);

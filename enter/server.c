@@ -659,7 +659,7 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 	/* Now, right after init's cgroup migration, the spawner's own is cheap;
 	 * a failure here is retried by the first session, which reports it. */
 	struct perr se = { 0 };
-	if (!(srv->spawner = inbox_spawner_start(box, &se)))
+	if (!(srv->spawner = inbox_spawner_start(loop, box, &srv->spawner, &se)))
 		enter_audit("planet: session spawner: %s", se.msg);
 	*out = srv;
 	return 0;

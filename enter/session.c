@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <poll.h>
 #include <termios.h>
@@ -55,7 +56,8 @@ struct enter_session {
 	const struct enter_box *box;
 	bool tty, want_stdin;
 
-	pid_t pid; /* host pid; the process group id once it called setsid */
+	struct inbox_wait *wait; /* until the spawner has answered */
+	pid_t pid; /* host pid, 0 until then; the process group id once it called setsid */
 	int pidfd;
 	uv_poll_t pid_watch;
 	int status_fd;
@@ -74,9 +76,11 @@ struct enter_session {
 	bool started, status_done, exited, failed, gone, finished;
 	bool in_eof, eof_rcvd, grace_armed, hanging_up, hangup_done;
 	bool signaled;
+	bool fail_in_box;	/* fail_msg came from the session process */
 	int code;		/* exit code or signal */
 	uint32_t fail_status;	/* when failed */
 	const char *fail_msg;
+	char spawn_err[PERR_MSG_MAX];
 
 	char *audit_argv;
 	char *audit_user;
@@ -85,6 +89,7 @@ struct enter_session {
 
 static void maybe_finish(struct enter_session *s);
 static void drain_begin(struct enter_session *s);
+static void spawn_abandon(struct enter_session *s);
 
 static void put_be32(uint8_t *p, uint32_t v)
 {
@@ -320,15 +325,17 @@ static void resize(struct enter_session *s, uint16_t rows, uint16_t cols)
 }
 
 /* To the session's process group; before exec it may not be a group leader
- * yet, so then to the process itself (its signals are blocked until exec). */
+ * yet, so then to the process itself (its signals are blocked until exec).
+ * Only while the leader is unreaped: then its pid, and so its group's id,
+ * cannot name anything else. */
 static void forward_signal(struct enter_session *s, int sig)
 {
-	if (s->exited)
+	if (s->exited || s->pid <= 0)
 		return;
 	if (s->started)
 		kill(-s->pid, sig);
 	else
-		kill(s->pid, sig);
+		(void)pidfd_send_signal(s->pidfd, sig, NULL, 0);
 }
 
 int session_frame(struct enter_session *s, const struct proto_frame *f, struct perr *e)
@@ -395,9 +402,11 @@ static void status_done(struct enter_session *s)
 		s->fail_msg = "the process died while entering the box";
 		if (s->status_len >= 8) {
 			memcpy(&v, s->status_buf + 4, 4);
-			s->fail_status = v;
+			/* The documented statuses only: the process is in the box. */
+			s->fail_status = v == 126 || v == 127 ? v : 255;
 			s->status_buf[s->status_len] = 0;
 			s->fail_msg = (const char *)s->status_buf + 8;
+			s->fail_in_box = true;
 		}
 		/* It never ran: nothing of its output to wait for. */
 		outputs_close(s);
@@ -465,12 +474,17 @@ static void pid_readable(uv_poll_t *h, int status, int events)
 
 static void send_end(struct enter_session *s)
 {
-	uint8_t p[4 + INBOX_STATUS_MAX];
+	static const char in_box[] = "in the box: ";
+	uint8_t p[4 + sizeof in_box + PERR_MSG_MAX];
 	if (s->failed) {
-		size_t n = strnlen(s->fail_msg, INBOX_STATUS_MAX);
+		/* What the session process said is marked as the box's word: it
+		 * can never pass for the server's own (a version refusal). */
+		size_t k = s->fail_in_box ? sizeof in_box - 1 : 0;
+		size_t n = strnlen(s->fail_msg, PERR_MSG_MAX);
 		put_be32(p, s->fail_status);
-		memcpy(p + 4, s->fail_msg, n);
-		conn_send(s->c, PK_ERROR, p, 4 + n);
+		memcpy(p + 4, in_box, k);
+		memcpy(p + 4 + k, s->fail_msg, n);
+		conn_send(s->c, PK_ERROR, p, 4 + k + n);
 		return;
 	}
 	p[0] = s->signaled ? 1 : 0;
@@ -546,9 +560,14 @@ static void hangup_expired(uv_timer_t *t)
 {
 	struct enter_session *s = t->data;
 	s->hangup_done = true;
-	kill(-s->pid, SIGKILL);
-	if (!s->exited)
-		kill(s->pid, SIGKILL); /* not reaped: the pid is still ours */
+	if (!s->exited && s->pid > 0) {
+		/* Not reaped: the pid, and the group named after it, are ours. */
+		if (s->started)
+			kill(-s->pid, SIGKILL);
+		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+	}
+	/* The session id is the leader's, a verified child of ours: while any
+	 * member lives, the number names nothing else. */
 	if (s->started)
 		kill_session_members(s->pid);
 	maybe_finish(s);
@@ -561,6 +580,7 @@ void session_client_gone(struct enter_session *s)
 	s->gone = true;
 	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
+	spawn_abandon(s);
 	if (!s->exited) {
 		s->hanging_up = true;
 		forward_signal(s, SIGHUP);
@@ -575,9 +595,11 @@ void session_kill(struct enter_session *s, unsigned long long deadline_ns)
 	if (s->finished)
 		return;
 	s->finished = true;
+	spawn_abandon(s);
 	if (!s->exited) {
-		kill(-s->pid, SIGKILL);
-		kill(s->pid, SIGKILL);
+		if (s->started)
+			kill(-s->pid, SIGKILL);
+		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 		/* Bounded: a process stuck in the kernel is left to the exit of
 		 * the supervisor rather than hanging the halt. */
 		unsigned long long now = now_ns();
@@ -677,6 +699,54 @@ static void fds_close(int child[3])
 	}
 }
 
+/* The spawner's answer: the process exists (watch it and its status
+ * pipe), or it never will (the session fails with why). */
+static void spawned(void *ctx, pid_t pid, int pidfd, const struct perr *e)
+{
+	struct enter_session *s = ctx;
+	s->wait = NULL;
+	if (e) {
+		snprintf(s->spawn_err, sizeof s->spawn_err, "%s", e->msg);
+		s->failed = true;
+		s->fail_status = 255;
+		s->fail_msg = s->spawn_err;
+		s->exited = s->status_done = true;
+		handle_close(s, &s->status_watch, &s->status_open);
+		outputs_close(s);
+		handle_close(s, &s->in, &s->in_open);
+		maybe_finish(s);
+		return;
+	}
+	s->pid = pid;
+	s->pidfd = pidfd;
+	/* From here the child exists: only the pidfd watch may fail, and then
+	 * it is killed and reaped right here rather than left unreaped. */
+	if (poll_wrap(s, &s->pid_watch, &s->pid_open, s->pidfd) < 0 ||
+	    uv_poll_start(&s->pid_watch, UV_READABLE, pid_readable) < 0) {
+		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+		siginfo_t si;
+		while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+			;
+		s->exited = true;
+	}
+	uv_poll_start(&s->status_watch, UV_READABLE, status_readable);
+}
+
+/* The session ends before the spawner answered: no process will be
+ * watched (the spawner side kills one that comes after all). */
+static void spawn_abandon(struct enter_session *s)
+{
+	if (!s->wait)
+		return;
+	inbox_spawn_cancel(s->wait);
+	s->wait = NULL;
+	s->exited = s->status_done = true;
+	s->failed = true;
+	s->fail_status = 255;
+	s->fail_msg = "the session ended before its process started";
+	handle_close(s, &s->status_watch, &s->status_open);
+}
+
 static int spawn(struct enter_session *s, const struct proto_exec *x, struct perr *e)
 {
 	int child[3] = { -1, -1, -1 };
@@ -701,24 +771,10 @@ static int spawn(struct enter_session *s, const struct proto_exec *x, struct per
 		.tty = x->tty,
 		.status_w = sp[1],
 	};
-	int rc = inbox_spawn(&r, &s->pid, &s->pidfd, e);
+	int rc = inbox_spawn(conn_loop(s->c), &r, spawned, s, &s->wait, e);
 	fds_close(child);
 	close(sp[1]);
-	if (rc < 0)
-		return -1;
-	/* From here the child exists: only the pidfd watch may fail, and then
-	 * we wait for it right here rather than leave it unreaped. */
-	if (poll_wrap(s, &s->pid_watch, &s->pid_open, s->pidfd) < 0 ||
-	    uv_poll_start(&s->pid_watch, UV_READABLE, pid_readable) < 0) {
-		kill(s->pid, SIGKILL);
-		siginfo_t si;
-		while (waitid(P_PID, (id_t)s->pid, &si, WEXITED) < 0 && errno == EINTR)
-			;
-		s->exited = true;
-		return perr_set(e, ENOMEM, "pidfd handle");
-	}
-	uv_poll_start(&s->status_watch, UV_READABLE, status_readable);
-	return 0;
+	return rc;
 }
 
 int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr *e)

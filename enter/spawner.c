@@ -1,221 +1,357 @@
-/* The session spawner: a small process that already sits where every
- * session process must go, so that starting one costs a fork and nothing
- * else.
+/* The session spawner, supervisor side: starting it, asking it for session
+ * processes without ever blocking the loop, and trusting none of its
+ * answers. The process itself is spawner_proc.c.
  *
- * Why: moving a process into a cgroup (a write to cgroup.procs) takes the
- * kernel's cgroup_threadgroup_rwsem for writing, which waits for an RCU
- * grace period unless another writer came just before: ~8-15 ms for a lone
- * `planet exec` on this kind of host (docs/BENCHMARKS.md, Finding 1). A
- * fork inherits every cgroup and takes no such lock. So the supervisor
- * forks one spawner per box, right after init (when a migration has just
- * happened and the next one is cheap), and the spawner:
+ * Why a spawner: moving a process into a cgroup (a write to cgroup.procs)
+ * takes the kernel's cgroup_threadgroup_rwsem for writing, which waits for
+ * an RCU grace period unless another writer came just before: ~8-15 ms for
+ * a lone `planet exec` on this kind of host (docs/BENCHMARKS.md). A fork
+ * inherits every cgroup and takes no such lock. So each box has one
+ * process that already sits where every session process must go, and a
+ * session costs a fork.
  *
- *   joins the box's cgroups         on cgroup v2 the leaf <box>/planet-enter,
- *                                   always: a process in the box's own cgroup
- *                                   would stop systemd inside from enabling
- *                                   controllers for its children
- *   sets pid_for_children to the    setns(CLONE_NEWPID) on init's pidfd; the
- *   box's pid namespace             spawner itself stays outside it, unseen
- *                                   by the box's ps
- *   joins mnt|uts|ipc|net|cgroup    once, instead of once per session
+ * Why asynchronous: the spawner sits in the box's cgroups, and the box can
+ * freeze them. A request is written without waiting (the socket's buffer
+ * holds several maximal requests), its answer is read when the socket is
+ * readable, and a spawner that has not answered within REPLY_TIMEOUT_MS is
+ * killed, thawed and replaced by the next request; its pending requests
+ * fail. status, stop and other sessions never wait.
  *
- * and then serves one request at a time on a socketpair: a session's
- * request (the EXEC payload, re-encoded) plus its descriptors (SCM_RIGHTS;
- * internal only, the client socket never carries any). It clones the
- * session process with CLONE_PARENT, so the process is the *supervisor's*
- * child (pidfd, waitid, reaping stay where they were), and answers with its
- * pid. The session process then runs inbox_child_main.
- *
- * Lifetime: the supervisor's child, with PDEATHSIG SIGKILL; killed and
- * reaped when the enter server closes (before the box's cgroups go). One
- * that dies meanwhile (only the host's root can kill it) is reaped and
- * replaced by the next session, or reaped when the server closes. */
+ * Why the answers are checked: the box can reach a session process for
+ * the few instructions between its clone and its closing of the socket,
+ * so a reply may be forged. It must carry a pidfd (never a bare pid) of a
+ * process that is this supervisor's own child (waitid on the pidfd), at
+ * the box's pid-namespace depth, and neither init nor the spawner. */
 #include "enter/enter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
-#include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
-/* fd numbers inside the spawner */
-#define SPAWNER_SOCK 3
-/* the supervisor waits this long for an answer before it gives up on a
- * spawner (it answers in well under a millisecond; only a process the host
- * stopped or a box whose cgroup is frozen can keep it longer) */
+#include "cgroupns/cgroupns.h"
+#include "config/config.h"
+#include "enter/spawner_wire.h"
+
 #define REPLY_TIMEOUT_MS 5000
-#define REQ_FDS 4 /* stdin?, stdout, stderr, status pipe */
+#define SNDBUF (4 * PROTO_MAX_FRAME) /* several maximal requests at once */
+#define STOP_POLL_MS 100
+#define STOP_TRIES 10
 
-enum { REQ_STDIN = 1, REQ_TTY = 2 };
-
-struct spawn_hdr {
-	uint32_t len;  /* of the EXEC payload that follows */
-	uint32_t flags;
-};
-struct spawn_reply {
-	int32_t pid; /* > 0, or -errno */
-	char msg[512]; /* the whole message, errno's text included */
+struct inbox_wait {
+	struct inbox_wait *next;
+	uv_loop_t *loop;
+	const struct enter_box *box;
+	struct inbox_spawner **slot;
+	struct strbuf req; /* spawn_hdr + EXEC payload */
+	int fds[SPAWN_REQ_FDS];
+	size_t nfds;
+	inbox_spawned_cb cb; /* NULL once cancelled */
+	void *ctx;
 };
 
 struct inbox_spawner {
+	uv_loop_t *loop;
+	const struct enter_box *box;
+	struct inbox_spawner **slot; /* the server's pointer to us */
 	pid_t pid;
-	int pidfd;
-	int sock;
+	int pidfd, sock;
+	uv_poll_t watch;
+	uv_timer_t timer;
+	struct inbox_wait *head, *tail; /* sent, answers due in this order */
+	uint8_t buf[sizeof(struct spawn_reply)];
+	size_t got;
+	int got_fd;
+	int handles;
+	bool retired;
 };
 
-/* ---- inside the spawner ---------------------------------------------------- */
+/* ---- the binary the spawner runs ------------------------------------------ */
 
-static int recv_request(int sock, uint8_t **payload, struct spawn_hdr *h, int fds[REQ_FDS],
-			size_t *nfds)
+/* A sealed memfd copy of our own binary, made once: what the spawner and
+ * every session process run until their exec, so that /proc/PID/exe of a
+ * process the box can see is no file of the host's. */
+static int exe_memfd(struct perr *e)
 {
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * REQ_FDS)];
-	} ctl;
-	struct iovec iov = { .iov_base = h, .iov_len = sizeof *h };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-			    .msg_controllen = sizeof ctl.buf };
+	static int memfd = -1;
+	if (memfd >= 0)
+		return memfd;
+	_cleanup_fd_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (src < 0)
+		return perr_set(e, errno, "open /proc/self/exe");
+	_cleanup_fd_ int fd = memfd_create("planet", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return perr_set(e, errno, "memfd_create");
 	ssize_t n;
-	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 && errno == EINTR)
+	while ((n = sendfile(fd, src, NULL, 1 << 20)) > 0)
 		;
-	if (n != (ssize_t)sizeof *h)
-		return -1; /* the supervisor is gone */
-	*nfds = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			*nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			memcpy(fds, CMSG_DATA(c), *nfds * sizeof(int));
-		}
-	if (h->len > PROTO_MAX_FRAME || !(*payload = malloc(h->len ? h->len : 1)))
+	if (n < 0)
+		return perr_set(e, errno, "copy /proc/self/exe");
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return perr_set(e, errno, "seal the spawner's binary");
+	memfd = take_fd(&fd);
+	return memfd;
+}
+
+/* ---- reaping without waiting ------------------------------------------------ */
+
+struct reaper {
+	uv_poll_t poll;
+	int pidfd;
+};
+
+static void reaper_closed(uv_handle_t *h)
+{
+	struct reaper *r = h->data;
+	close(r->pidfd);
+	free(r);
+}
+
+static void reaper_ready(uv_poll_t *h, int status, int events)
+{
+	struct reaper *r = h->data;
+	siginfo_t si = { 0 };
+	if (waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0)
+		return;
+	uv_close((uv_handle_t *)&r->poll, reaper_closed);
+}
+
+/* SIGKILL to a child of ours, reaped once it is gone (a frozen one may
+ * take until its thaw). Takes pidfd. */
+static void kill_and_reap(uv_loop_t *loop, int pidfd)
+{
+	(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+	struct reaper *r = malloc(sizeof *r);
+	if (r && uv_poll_init(loop, &r->poll, pidfd) == 0) {
+		r->poll.data = r;
+		r->pidfd = pidfd;
+		uv_poll_start(&r->poll, UV_READABLE, reaper_ready);
+		return;
+	}
+	free(r);
+	siginfo_t si;
+	(void)waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
+	close(pidfd);
+}
+
+/* ---- pending requests -------------------------------------------------------- */
+
+static void wait_free(struct inbox_wait *w)
+{
+	for (size_t i = 0; i < w->nfds; i++)
+		close(w->fds[i]);
+	sb_free(&w->req);
+	free(w);
+}
+
+static void wait_done(struct inbox_wait *w, pid_t pid, int pidfd, const struct perr *e)
+{
+	if (w->cb)
+		w->cb(w->ctx, pid, pidfd, e);
+	else if (pidfd >= 0)
+		kill_and_reap(w->loop, pidfd);
+	wait_free(w);
+}
+
+void inbox_spawn_cancel(struct inbox_wait *w)
+{
+	if (w)
+		w->cb = NULL;
+}
+
+/* ---- checking an answer ---------------------------------------------------- */
+
+/* "Pid:" and the number of "NSpid:" levels of a pidfd, from its fdinfo. */
+static int pidfd_info(int pidfd, pid_t *pid, int *levels)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	if (read_file_at(AT_FDCWD, path, 4096, &buf, &len, NULL) < 0)
 		return -1;
-	for (size_t got = 0; got < h->len;) {
-		n = read(sock, *payload + got, h->len - got);
-		if (n <= 0 && !(n < 0 && errno == EINTR))
-			return -1;
-		got += n > 0 ? (size_t)n : 0;
+	const char *p = strstr(buf, "\nPid:"), *ns = strstr(buf, "\nNSpid:");
+	if (!p || !ns)
+		return -1;
+	*pid = (pid_t)strtol(p + 5, NULL, 10);
+	*levels = 0;
+	for (const char *q = ns + 7; *q && *q != '\n';) {
+		q += strspn(q, " \t");
+		if (*q < '0' || *q > '9')
+			break;
+		(*levels)++;
+		q += strspn(q, "0123456789");
 	}
 	return 0;
 }
 
-static void reply(int sock, int32_t pid, const char *msg)
+static int reply_check(const struct inbox_spawner *sp, int pidfd, pid_t *pid, struct perr *e)
 {
-	struct spawn_reply r = { .pid = pid };
-	if (msg)
-		memcpy(r.msg, msg, strnlen(msg, sizeof r.msg - 1));
-	(void)write_all(sock, &r, sizeof r);
-}
-
-/* One request: build the session's inbox_req and clone its process. */
-static void serve_one(const struct enter_box *box, int sock, const struct perr *broken)
-{
-	_cleanup_free_ uint8_t *payload = NULL;
-	struct spawn_hdr h;
-	int fds[REQ_FDS] = { -1, -1, -1, -1 };
-	size_t nfds = 0;
-	if (recv_request(sock, &payload, &h, fds, &nfds) < 0)
-		_exit(0);
-	struct proto_exec x;
-	struct perr e = { 0 };
-	size_t want = (h.flags & REQ_TTY) ? 2 : (h.flags & REQ_STDIN) ? 4 : 3;
-	if (broken->msg[0]) {
-		reply(sock, -(broken->errnum ? broken->errnum : EIO), broken->msg);
-	} else if (nfds != want || proto_exec_parse(payload, h.len, &x, &e) < 0) {
-		reply(sock, -EPROTO, nfds != want ? "spawner: wrong descriptors" : e.msg);
-	} else {
-		struct inbox_req r = { .box = box, .x = &x, .tty = (h.flags & REQ_TTY) != 0 };
-		size_t k = 0;
-		r.stdio[0] = r.tty || (h.flags & REQ_STDIN) ? fds[k++] : -1;
-		r.stdio[1] = r.tty ? r.stdio[0] : fds[k++];
-		r.stdio[2] = r.tty ? r.stdio[0] : fds[k++];
-		r.status_w = fds[k];
-		/* A plain fork, except that the child's parent is the
-		 * supervisor: the raw syscall, as glibc has no fork with flags. */
-		long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), 0, 0, 0, 0);
-		if (pid == 0)
-			inbox_child_main(&r);
-		int err = errno;
-		proto_exec_free(&x);
-		if (pid < 0) {
-			/* ENOMEM: the box's pid namespace has no init any more. */
-			perr_set(&e, err, err == ENOMEM ? "fork into the box (is it stopping?)" : "fork");
-			reply(sock, -err, e.msg);
-		} else
-			reply(sock, (int32_t)pid, NULL);
-	}
-	for (size_t i = 0; i < nfds; i++)
-		close(fds[i]);
-}
-
-static _Noreturn void spawner_main(const struct enter_box *box, int sock, pid_t supervisor)
-{
-	inbox_signals_reset();
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Never outlive the supervisor (it may have died before the prctl). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != supervisor)
-		_exit(1);
-	(void)prctl(PR_SET_NAME, "planet-spawner");
-	/* A failure to join is reported to every request rather than by
-	 * dying: the supervisor would only start another one that fails. */
-	struct perr broken = { 0 };
-	if (inbox_join_box(box, &broken) < 0 && !broken.msg[0])
-		perr_set(&broken, EIO, "join the box");
-	/* Only the request socket stays: nothing of the supervisor's (its
-	 * loop, clients, the console, init's pidfd) may reach a session. */
-	if (dup2(sock, SPAWNER_SOCK) < 0)
-		_exit(1);
-	(void)close_range(SPAWNER_SOCK + 1, ~0u, 0);
-	for (;;)
-		serve_one(box, SPAWNER_SOCK, &broken);
-}
-
-/* ---- supervisor side ----------------------------------------------------- */
-
-void inbox_spawner_stop(struct inbox_spawner *sp)
-{
-	if (!sp)
-		return;
-	if (sp->pidfd >= 0) {
-		(void)pidfd_send_signal(sp->pidfd, SIGKILL, NULL, 0);
-		siginfo_t si;
-		while (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED) < 0 && errno == EINTR)
-			;
-		close(sp->pidfd);
-	}
-	if (sp->sock >= 0)
-		close(sp->sock);
-	free(sp);
-}
-
-bool inbox_spawner_reap(struct inbox_spawner *sp)
-{
+	pid_t init_pid;
+	int levels, init_levels;
 	siginfo_t si = { 0 };
-	return waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0;
+	if (pidfd < 0)
+		return perr_set(e, 0, "session spawner: an answer without a process");
+	if (pidfd_info(pidfd, pid, &levels) < 0 ||
+	    pidfd_info(sp->box->init_pidfd, &init_pid, &init_levels) < 0)
+		return perr_set(e, errno, "session spawner: read the process's pidfd");
+	if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return perr_set(e, 0, "session spawner: pid %d is not the supervisor's child",
+				(int)*pid);
+	if (*pid <= 1 || *pid == init_pid || *pid == sp->pid || levels != init_levels)
+		return perr_set(e, 0, "session spawner: pid %d is not a new session process",
+				(int)*pid);
+	return 0;
 }
 
-struct inbox_spawner *inbox_spawner_start(const struct enter_box *box, struct perr *e)
+/* ---- the spawner's lifetime ------------------------------------------------ */
+
+static void spawner_closed(uv_handle_t *h)
 {
-	struct inbox_spawner *sp = calloc(1, sizeof *sp);
-	if (!sp) {
-		perr_set(e, ENOMEM, "session spawner");
-		return NULL;
-	}
-	sp->pidfd = sp->sock = -1;
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		perr_set(e, errno, "session spawner socket");
+	struct inbox_spawner *sp = h->data;
+	if (--sp->handles == 0) {
+		close(sp->sock);
 		free(sp);
-		return NULL;
 	}
+}
+
+/* Take a spawner out of service: killed, then thawed (the box may have
+ * frozen it: the kill is pending before it can run again, so it cannot
+ * clone anything more). What it still owed fails: it may have cloned the
+ * process already, and a command must never run twice. */
+static void retire(struct inbox_spawner *sp, const char *why)
+{
+	if (sp->retired)
+		return;
+	sp->retired = true;
+	if (sp->slot && *sp->slot == sp)
+		*sp->slot = NULL;
+	if (sp->got_fd >= 0)
+		close(sp->got_fd);
+	kill_and_reap(sp->loop, sp->pidfd);
+	cg_box_thaw(sp->box->cg);
+	uv_close((uv_handle_t *)&sp->watch, spawner_closed);
+	uv_close((uv_handle_t *)&sp->timer, spawner_closed);
+	struct inbox_wait *w = sp->head;
+	sp->head = sp->tail = NULL;
+	while (w) {
+		struct inbox_wait *next = w->next;
+		struct perr e = { 0 };
+		perr_set(&e, 0, "session spawner: %s", why);
+		wait_done(w, 0, -1, &e);
+		w = next;
+	}
+}
+
+static void answer(struct inbox_spawner *sp, int pidfd)
+{
+	struct spawn_reply rep;
+	memcpy(&rep, sp->buf, sizeof rep);
+	rep.msg[sizeof rep.msg - 1] = 0;
+	struct inbox_wait *w = sp->head;
+	pid_t pid = 0;
+	struct perr e = { 0 };
+	if (!w) {
+		/* A forged answer took this one's place: the process is ours
+		 * all the same, and must be reaped (a zombie of ours in the box
+		 * keeps its init from ever finishing its exit). */
+		if (pidfd >= 0 && reply_check(sp, pidfd, &pid, &e) == 0)
+			kill_and_reap(sp->loop, pidfd);
+		else if (pidfd >= 0)
+			close(pidfd);
+		retire(sp, "an answer nobody asked for");
+		return;
+	}
+	if (!(sp->head = w->next))
+		sp->tail = NULL;
+	if (sp->head)
+		uv_timer_again(&sp->timer);
+	else
+		uv_timer_stop(&sp->timer);
+	if (rep.err) {
+		if (pidfd >= 0)
+			close(pidfd);
+		perr_set(&e, 0, "session spawner: %s", rep.msg);
+		e.errnum = rep.err;
+		wait_done(w, 0, -1, &e);
+	} else if (reply_check(sp, pidfd, &pid, &e) < 0) {
+		if (pidfd >= 0)
+			close(pidfd);
+		wait_done(w, 0, -1, &e);
+		retire(sp, "a forged answer");
+	} else {
+		wait_done(w, pid, pidfd, NULL);
+	}
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+	struct inbox_spawner *sp = h->data;
+	while (!sp->retired) {
+		union {
+			struct cmsghdr align;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} ctl;
+		struct iovec iov = { sp->buf + sp->got, sizeof sp->buf - sp->got };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+				    .msg_controllen = sizeof ctl.buf };
+		ssize_t n = recvmsg(sp->sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			retire(sp, n ? strerror(errno) : "it died");
+			return;
+		}
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			int *fds = (int *)CMSG_DATA(c);
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				if (sp->got_fd < 0)
+					sp->got_fd = fds[i];
+				else
+					close(fds[i]);
+			}
+		}
+		if ((sp->got += (size_t)n) < sizeof sp->buf)
+			continue;
+		int fd = sp->got_fd;
+		sp->got = 0;
+		sp->got_fd = -1;
+		answer(sp, fd);
+	}
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	retire(t->data, "no answer within 5 s (is the box frozen?)");
+}
+
+static int setup_send(int sock, const struct enter_box *box)
+{
+	const char *f = box->cfg->proxy_env_file ? box->cfg->proxy_env_file : "";
+	uint32_t len = (uint32_t)strnlen(f, SPAWN_SETUP_MAX);
+	if (write_all(sock, &len, sizeof len) < 0 || write_all(sock, f, len) < 0)
+		return -1;
+	return 0;
+}
+
+static int spawner_fork(struct inbox_spawner *sp, int memfd, struct perr *e)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return perr_set(e, errno, "session spawner socket");
 	/* Signals blocked across the fork: libuv's handlers must never run in
 	 * the child, which shares the loop's signal pipe. */
 	sigset_t all, old;
@@ -225,44 +361,94 @@ struct inbox_spawner *inbox_spawner_start(const struct enter_box *box, struct pe
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		spawner_main(box, sv[1], self);
+		spawner_proc_start(sp->box, sv[1], memfd, self);
 	}
 	int err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(sv[1]);
 	sp->sock = sv[0];
-	if (pid < 0) {
-		inbox_spawner_stop(sp);
-		perr_set(e, err, "fork the session spawner");
-		return NULL;
-	}
+	if (pid < 0)
+		return perr_set(e, err, "fork the session spawner");
 	sp->pid = pid;
-	/* A spawner the host stopped must not hang the loop on a big request. */
-	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_MS / 1000 };
-	(void)setsockopt(sp->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	sp->pidfd = pidfd_open(pid, 0);
-	if (sp->pidfd < 0) {
+	if ((sp->pidfd = pidfd_open(pid, 0)) < 0) {
 		err = errno;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		inbox_spawner_stop(sp);
-		perr_set(e, err, "pidfd_open");
+		return perr_set(e, err, "pidfd_open");
+	}
+	int size = SNDBUF;
+	(void)setsockopt(sp->sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+	if (setup_send(sp->sock, sp->box) < 0 || fcntl(sp->sock, F_SETFL, O_NONBLOCK) < 0)
+		return perr_set(e, errno, "session spawner socket");
+	return 0;
+}
+
+struct inbox_spawner *inbox_spawner_start(uv_loop_t *loop, const struct enter_box *box,
+					  struct inbox_spawner **slot, struct perr *e)
+{
+	int memfd = exe_memfd(e);
+	if (memfd < 0)
+		return NULL;
+	struct inbox_spawner *sp = calloc(1, sizeof *sp);
+	if (!sp) {
+		perr_set(e, ENOMEM, "session spawner");
 		return NULL;
 	}
+	*sp = (struct inbox_spawner){ .loop = loop, .box = box, .slot = slot, .pidfd = -1,
+				      .sock = -1, .got_fd = -1 };
+	int err = 0;
+	if (spawner_fork(sp, memfd, e) < 0 ||
+	    (err = uv_poll_init(loop, &sp->watch, sp->sock)) < 0) {
+		if (err)
+			perr_set(e, -err, "session spawner");
+		if (sp->pidfd >= 0)
+			kill_and_reap(loop, sp->pidfd);
+		if (sp->sock >= 0)
+			close(sp->sock);
+		free(sp);
+		return NULL;
+	}
+	uv_timer_init(loop, &sp->timer);
+	sp->watch.data = sp->timer.data = sp;
+	sp->handles = 2;
+	uv_poll_start(&sp->watch, UV_READABLE, on_readable);
 	return sp;
 }
 
-static int send_request(struct inbox_spawner *sp, const struct inbox_req *r, struct perr *e)
+/* At the server's close, before the box's cgroups go: the spawner is in
+ * them. Bounded: a spawner the host itself stopped is left to the reaper. */
+void inbox_spawner_stop(struct inbox_spawner *sp)
 {
-	struct strbuf b = { 0 };
-	if (proto_put_exec(&b, r->x) < 0) {
-		sb_free(&b);
-		return perr_set(e, errno, "session request");
+	if (!sp || sp->retired)
+		return;
+	int pidfd = fcntl(sp->pidfd, F_DUPFD_CLOEXEC, 3);
+	retire(sp, "the box is stopping");
+	for (int i = 0; pidfd >= 0 && i < STOP_TRIES; i++) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		if (poll(&p, 1, STOP_POLL_MS) > 0)
+			break;
+		cg_box_thaw(sp->box->cg);
 	}
-	struct spawn_hdr h = { .len = (uint32_t)(b.len - PROTO_HDR),
-			       .flags = (r->tty ? REQ_TTY : 0) | (r->stdio[0] >= 0 ? REQ_STDIN : 0) };
-	int fds[REQ_FDS];
+	if (pidfd >= 0)
+		close(pidfd);
+}
+
+/* ---- requests ------------------------------------------------------------- */
+
+static int request_encode(struct inbox_wait *w, const struct inbox_req *r, struct perr *e)
+{
+	struct spawn_hdr h = { .flags = (r->tty ? SPAWN_REQ_TTY : 0) |
+					(r->stdio[0] >= 0 ? SPAWN_REQ_STDIN : 0) };
+	if (sb_append(&w->req, (const char *)&h, sizeof h) < 0 || proto_put_exec(&w->req, r->x) < 0)
+		return perr_set(e, ENOMEM, "session request");
+	/* The frame header goes: the spawner reads the bare EXEC payload. */
+	size_t plen = w->req.len - sizeof h - PROTO_HDR;
+	memmove(w->req.s + sizeof h, w->req.s + sizeof h + PROTO_HDR, plen);
+	w->req.len = sizeof h + plen;
+	h.len = (uint32_t)plen;
+	memcpy(w->req.s, &h, sizeof h);
+	int fds[SPAWN_REQ_FDS];
 	size_t n = 0;
 	if (r->tty) {
 		fds[n++] = r->stdio[0];
@@ -272,102 +458,79 @@ static int send_request(struct inbox_spawner *sp, const struct inbox_req *r, str
 				fds[n++] = r->stdio[i];
 	}
 	fds[n++] = r->status_w;
+	for (size_t i = 0; i < n; i++) {
+		if ((w->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)) < 0)
+			return perr_set(e, errno, "session request");
+		w->nfds = i + 1;
+	}
+	return 0;
+}
+
+/* All of it at once or not at all: a spawner that cannot take a request
+ * now is not reading (frozen, stopped): the request waits for the next. */
+static int request_send(struct inbox_spawner *sp, struct inbox_wait *w, struct perr *e)
+{
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int) * REQ_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * SPAWN_REQ_FDS)];
 	} ctl = { 0 };
-	struct iovec iov[2] = { { &h, sizeof h }, { b.s + PROTO_HDR, h.len } };
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = ctl.buf,
-			    .msg_controllen = CMSG_SPACE(sizeof(int) * n) };
+	struct iovec iov = { w->req.s, w->req.len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			    .msg_controllen = CMSG_SPACE(sizeof(int) * w->nfds) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-	size_t total = sizeof h + h.len;
-	ssize_t w;
-	while ((w = sendmsg(sp->sock, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+	c->cmsg_len = CMSG_LEN(sizeof(int) * w->nfds);
+	memcpy(CMSG_DATA(c), w->fds, sizeof(int) * w->nfds);
+	ssize_t n;
+	while ((n = sendmsg(sp->sock, &m, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 && errno == EINTR)
 		;
-	/* The rest of a big request (the socket buffer takes ~200 KiB at once). */
-	if (w >= 0 && (size_t)w < total)
-		w = write_all(sp->sock, (const char *)b.s + PROTO_HDR + ((size_t)w - sizeof h),
-			      total - (size_t)w) < 0
-			    ? -1
-			    : (ssize_t)total;
-	int err = errno;
-	sb_free(&b);
-	return w < 0 ? perr_set(e, err, "session spawner") : 0;
+	if (n == (ssize_t)w->req.len)
+		return 0;
+	int err = n < 0 ? errno : EAGAIN;
+	/* Nothing or a part of it went: the spawner is not reading, or the
+	 * stream is no longer in step. It cannot have acted on this request:
+	 * the caller may send it to another. */
+	retire(sp, n > 0 ? "a request only partly sent" : strerror(err));
+	return perr_set(e, err, "session spawner");
 }
 
-static int read_reply(struct inbox_spawner *sp, struct spawn_reply *rep, struct perr *e)
+static int submit(struct inbox_wait *w, struct perr *e)
 {
-	size_t got = 0;
-	while (got < sizeof *rep) {
-		struct pollfd p = { .fd = sp->sock, .events = POLLIN };
-		int rc = poll(&p, 1, REPLY_TIMEOUT_MS);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			return perr_set(e, rc ? errno : ETIMEDOUT, "session spawner");
-		ssize_t n = read(sp->sock, (char *)rep + got, sizeof *rep - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return perr_set(e, n ? errno : EPIPE, "session spawner");
-		got += (size_t)n;
-	}
+	struct inbox_spawner *sp = *w->slot;
+	if (!sp && !(sp = *w->slot = inbox_spawner_start(w->loop, w->box, w->slot, e)))
+		return -1;
+	if (request_send(sp, w, e) < 0)
+		return -1;
+	w->next = NULL;
+	if (sp->tail)
+		sp->tail->next = w;
+	else
+		sp->head = w;
+	sp->tail = w;
+	if (!uv_is_active((uv_handle_t *)&sp->timer))
+		uv_timer_start(&sp->timer, on_timeout, REPLY_TIMEOUT_MS, REPLY_TIMEOUT_MS);
 	return 0;
 }
 
-/* One request to a live spawner. 1 = the spawner failed (start another),
- * 0 = done (*pid set), -1 = the request failed (e). */
-static int ask(struct inbox_spawner *sp, const struct inbox_req *r, pid_t *pid, struct perr *e)
+int inbox_spawn(uv_loop_t *loop, const struct inbox_req *r, inbox_spawned_cb cb, void *ctx,
+		struct inbox_wait **wp, struct perr *e)
 {
-	struct spawn_reply rep = { 0 };
-	if (send_request(sp, r, e) < 0 || read_reply(sp, &rep, e) < 0)
-		return 1;
-	if (rep.pid <= 0) {
-		rep.msg[sizeof rep.msg - 1] = 0;
-		perr_set(e, 0, "%s", rep.msg);
-		e->errnum = -rep.pid;
+	struct inbox_wait *w = calloc(1, sizeof *w);
+	if (!w)
+		return perr_set(e, ENOMEM, "session request");
+	*w = (struct inbox_wait){ .loop = loop, .box = r->box, .slot = r->spawner, .cb = cb,
+				  .ctx = ctx };
+	if (request_encode(w, r, e) < 0) {
+		wait_free(w);
 		return -1;
 	}
-	*pid = rep.pid;
-	return 0;
-}
-
-int inbox_spawn(const struct inbox_req *r, pid_t *pidp, int *pidfdp, struct perr *e)
-{
-	struct inbox_spawner **spp = r->spawner;
-	pid_t pid = 0;
-	int rc = 1;
-	/* A spawner that died or hung is replaced once, then we give up. */
-	for (int attempt = 0; rc == 1 && attempt < 2; attempt++) {
-		if (*spp && inbox_spawner_reap(*spp)) {
-			inbox_spawner_stop(*spp);
-			*spp = NULL;
-		}
-		if (!*spp && !(*spp = inbox_spawner_start(r->box, e)))
-			return -1;
-		rc = ask(*spp, r, &pid, e);
-		if (rc == 1) {
-			inbox_spawner_stop(*spp);
-			*spp = NULL;
-		}
-	}
-	if (rc)
+	/* A spawner that failed to take it (it died while idle) is replaced
+	 * once. */
+	if (submit(w, e) < 0 && submit(w, e) < 0) {
+		wait_free(w);
 		return -1;
-	/* pid is our child (CLONE_PARENT) and only we reap it: it cannot be
-	 * recycled before this pidfd_open, even if it already exited. */
-	int pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0) {
-		int err = errno;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		return perr_set(e, err, "pidfd_open");
 	}
-	*pidp = pid;
-	*pidfdp = pidfd;
+	*wp = w;
 	return 0;
 }

@@ -206,6 +206,12 @@ while True:
         c.sendall(frame(0x81, b'\0\0\0\1') + struct.pack('>IB', 200001, 0x82) + b'x' * 100000)
     elif mode == 'cut-header':   # three bytes of a header
         c.sendall(frame(0x81, b'\0\0\0\1') + b'\0\0\0')
+    elif mode == 'forged':       # a box process's pre-exec message, marked
+        c.sendall(frame(0x85, struct.pack('>I', 255) +
+                        b'in the box: EXEC: protocol version %d is not supported (this side speaks 1)' % version))
+    elif mode == 'quoted':       # the refusal's words quoted inside a message
+        c.sendall(frame(0x85, struct.pack('>I', 255) +
+                        b'exec x: EXEC: protocol version %d is not supported' % version))
     elif version != 1:           # 'v1': what an older planet answers
         c.sendall(frame(0x85, struct.pack('>I', 255) +
                         b'EXEC: protocol version %d is not supported (this side speaks 1)' % version))
@@ -233,6 +239,12 @@ done
 run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-v1.sock" -- x
 check_eq "a version 1 server: the session runs on version 1" "7 v1-ok" "$r_rc $r"
 check_eq "... asked for 2, then for 1" "2 1" "$(tr '\n' ' ' <"$T/fake-v1.sock.log" | sed 's/ $//')"
+fake forged
+fake quoted
+for m in forged quoted; do
+	run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-$m.sock" -- x
+	check_eq "$m refusal text: no retry, exit 255" "255 2" "$r_rc $(tr '\n' ' ' <"$T/fake-$m.sock.log" | sed 's/ $//')"
+done
 bg_cleanup
 
 rm -f "$ROOTFS/tmp/a" "$ROOTFS/tmp/b"
