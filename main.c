@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "box/box.h"
+#include "client/client.h"
 #include "enter/enter.h"
 
 static void usage(FILE *out)

@@ -24,7 +24,7 @@
 
 #include "cgroupns/cgroupns.h"
 #include "config/config.h"
-#include "core/core.h"
+#include "base/base.h"
 
 /* A volume after glob expansion: one bind mount. */
 struct box_bind {

@@ -3,7 +3,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "cgroupns/cgroupns.h"
+#include "cgroupns/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

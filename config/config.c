@@ -3,7 +3,7 @@
  * go through, so that a key means the same thing and fails the same way
  * whichever layer it comes from), and validation. The INI file and PLANET_*
  * variables are read in sources.c, `planet start` flags in flags.c. */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* config: `planet start` flags (getopt_long over the key table),
  * config_load_all (which applies the layers in their order), and --help. */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <errno.h>
 #include <getopt.h>

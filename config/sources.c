@@ -1,7 +1,7 @@
 /* config: the layers read from outside planet's command line: the INI file
  * (--config FILE or PLANET_CONFIG) and PLANET_* environment variables. Each
  * value goes through config_key_apply, with its origin for messages. */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <errno.h>
 #include <ini.h>

@@ -1,6 +1,6 @@
 /* The spec parsers: pure functions from operator-typed strings to structs.
  * No I/O; every error names the offending entry and what was expected. */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * of the host, resolved here). Two gates: the socket file itself (created
  * 0600, then opened up to root:group 0660), and each peer's credentials as
  * the kernel recorded them at connect(). */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

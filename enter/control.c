@@ -2,7 +2,7 @@
  * reply, then the close) and STOP (an acknowledgement, then the halt; the
  * connection stays open until the box is gone). EXEC sessions are
  * session.c's. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <time.h>
 

@@ -1,7 +1,7 @@
 /* enter: helpers shared by the module's server side: the one read scratch
  * buffer of the loop, stream writes that copy only what the kernel did not
  * take, and the audit lines (with their quoting) that go to the journal. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <poll.h>

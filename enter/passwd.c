@@ -7,7 +7,7 @@
  * so the files are the box's; they are still opened through the root fd
  * with RESOLVE_IN_ROOT and checked to be regular files, so a box cannot make
  * the lookup hang on a FIFO or wander off through a magic link. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -30,7 +30,7 @@
  * time one is seen full: bulk output then moves in few large frames, while
  * the pipe buffers that an idle or chatty session pins (accounted to root's
  * pipe-user-pages, which the box's own root processes share) stay small. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -28,7 +28,7 @@
  * Client gone (EOF, error, protocol error): SIGHUP to the session's process
  * group, SIGKILL to it HANGUP_GRACE_MS later; the leader is reaped whatever
  * happens, and the session's memory goes when its last handle has closed. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -22,7 +22,7 @@
  * so a reply may be forged. It must carry a pidfd (never a bare pid) of a
  * process that is this supervisor's own child (waitid on the pidfd), at
  * the box's pid-namespace depth, and neither init nor the spawner. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -21,7 +21,7 @@
  * process is the supervisor's child; the child closes the socket as its
  * first act; the pidfd goes back to the supervisor (SCM_RIGHTS), which
  * checks it rather than trusting a pid. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "config/config.h"
+#include "config/internal.h"
 
 static const char *const keys[] = {
 	"rootfs",	"state_dir",	  "socket",	  "hostname",	   "init",

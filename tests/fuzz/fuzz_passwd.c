@@ -10,7 +10,7 @@
  * matches the spec when the spec names a user.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
- *     tests/fuzz/fuzz_passwd.c enter/passwd.c core/core.c */
+ *     tests/fuzz/fuzz_passwd.c enter/passwd.c base/base.c */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 static char dir[64];
 static int rootfd = -1;

@@ -5,11 +5,11 @@
  * as well as memory safety.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
- *     tests/fuzz/fuzz_proto.c enter/proto.c core/core.c */
+ *     tests/fuzz/fuzz_proto.c proto/proto.c base/base.c */
 #include <stdlib.h>
 #include <string.h>
 
-#include "enter/enter.h"
+#include "proto/proto.h"
 
 static void exec_roundtrip(const struct proto_frame *f)
 {

@@ -8,11 +8,11 @@
  * frame and must agree with what the decoder accepted.
  *
  * clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
- *     tests/fuzz/fuzz_proto_split.c enter/proto.c core/core.c */
+ *     tests/fuzz/fuzz_proto_split.c proto/proto.c base/base.c */
 #include <stdlib.h>
 #include <string.h>
 
-#include "enter/enter.h"
+#include "proto/proto.h"
 
 #define MAXF 64
 

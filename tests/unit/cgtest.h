@@ -10,7 +10,7 @@
 #ifndef PLANET_TEST_CGTEST_H
 #define PLANET_TEST_CGTEST_H
 
-#include "cgroupns/cgroupns.h"
+#include "cgroupns/internal.h"
 
 #include <limits.h>
 #include <stdbool.h>

@@ -1,7 +1,7 @@
 /* Unit tests for config/'s layers: config keys, the INI file, PLANET_*
  * variables, flags, precedence and validation (the spec parsers are
  * test_config_specs.c's). */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,7 +1,7 @@
 /* Unit tests for config/'s pure spec parsers: volumes, devices, dns lists,
  * the --init command line, and scalar values (durations, booleans,
  * hostnames). The config layers are test_config.c's. */
-#include "config/config.h"
+#include "config/internal.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enter/enter.h"
+#include "proto/proto.h"
 #include "tests/unit/check.h"
 
 /* ---- helpers ------------------------------------------------------------ */

@@ -5,7 +5,7 @@
  * in a first pass that allocates nothing, so no count read off the wire is
  * ever used to size an allocation before the payload is known to hold it.
  * docs/PROTOCOL.md is the normative description; keep the two in step. */
-#include "enter/enter.h"
+#include "proto/proto.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * server says (ERROR frames, unexpected frames) safely on a terminal. Shared
  * by the exec/enter session (client_exec.c) and stop/status
  * (client_control.c). */
-#include "enter/enter.h"
+#include "client/internal.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -18,7 +18,7 @@
  * Every failure before execve is reported on the status pipe (see enter.h)
  * with the exit status the client should use: 127 not found, 126 found but
  * not executable, 255 anything else. */
-#include "enter/enter.h"
+#include "enter/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* planet stop and planet status: one control request, one answer (and for
  * stop, the connection held open until the box is gone); the status reply
  * printed as key=value lines or one JSON object. */
-#include "enter/enter.h"
+#include "client/internal.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -14,7 +14,7 @@
  * BENCHMARKS.md, finding 2). To leave payloads in the socket, reads are then
  * small (RX_PEEK): they take headers and small frames, whose payloads are
  * written as before. */
-#include "enter/enter.h"
+#include "client/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* The client's terminal: raw mode while an interactive TTY session runs (and
  * the saved mode put back afterwards), the window size, and the signalfd that
  * carries SIGWINCH and the signals a session forwards. */
-#include "enter/enter.h"
+#include "client/internal.h"
 
 #include <signal.h>
 #include <sys/ioctl.h>

@@ -1,4 +1,4 @@
-#include "core.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>

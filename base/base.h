@@ -1,4 +1,4 @@
-/* core: what every planet module shares.
+/* base: what every planet module shares.
  *
  * - struct perr: an error that carries errno plus a message, with context
  *   prepended as it travels up the stack ("mount /proc: Permission denied").
@@ -11,8 +11,8 @@
  *
  * Nothing here allocates behind the caller's back except where a function
  * returns an allocated buffer, and nothing here exits the process. */
-#ifndef PLANET_CORE_H
-#define PLANET_CORE_H
+#ifndef PLANET_BASE_H
+#define PLANET_BASE_H
 
 #include <limits.h>
 #include <stdarg.h>

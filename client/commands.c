@@ -7,7 +7,7 @@
  * One connection per command, framed as docs/PROTOCOL.md says. Every status
  * planet makes up itself is 255 (EXIT_PLANET), so a script can tell it from
  * the process's own codes; a lost connection is never reported as success. */
-#include "enter/enter.h"
+#include "client/internal.h"
 
 #include <errno.h>
 #include <getopt.h>

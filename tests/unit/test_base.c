@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/core.h"
+#include "base/base.h"
 #include "tests/unit/check.h"
 
 static char top[] = "/var/tmp/planet-test-core.XXXXXX";

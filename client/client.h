@@ -1,0 +1,15 @@
+/* client: the commands that talk to a running box through its enter
+ * socket (planet exec, enter, stop, status), their command lines, the
+ * client's terminal, and the connection helper. */
+#ifndef PLANET_CLIENT_H
+#define PLANET_CLIENT_H
+
+/* argv[0] is the command name ("exec", "enter", "stop", "status"). They
+ * return the process exit status to use (255 when planet itself failed). */
+int planet_exec_main(int argc, char **argv);
+
+int planet_enter_main(int argc, char **argv);
+int planet_stop_main(int argc, char **argv);
+int planet_status_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,87 @@
+/* client: what only the module's own files share. */
+#ifndef PLANET_CLIENT_INTERNAL_H
+#define PLANET_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "client/client.h"
+#include "proto/proto.h"
+
+/* commands.c: one command's options. */
+struct client_opts {
+	const char *cmd; /* "exec", ... for messages */
+	const char *socket;
+	bool tty, interactive, json;
+	const char *user, *workdir;
+	uint32_t timeout;
+	struct strbuf envs; /* NUL-separated K=V entries */
+	size_t nenv;
+	char **argv; /* the command, into the caller's argv */
+	int argc;
+};
+/* --socket, else $PLANET_SOCKET, else the default path. */
+const char *client_socket_path(const char *opt);
+
+/* exec.c: run an exec/enter session; returns the exit status. */
+int client_exec_session(const struct client_opts *o);
+/* control.c: planet stop, planet status; return the exit status. */
+int client_stop_box(const struct client_opts *o);
+int client_status_box(const struct client_opts *o);
+
+/* tty.c: the client's terminal and signals. */
+/* The window size of fd 0, 1 or 2 (the first that has one); 0, 0 unknown. */
+void client_winsize(uint16_t *rows, uint16_t *cols);
+/* Put stdin, when it is a terminal, in raw mode; restore puts back the mode
+ * saved then (a no-op when none was changed). */
+void client_term_raw(void);
+void client_term_restore(void);
+/* Block the signals a session forwards (and SIGWINCH, SIGTSTP, SIGCONT); a
+ * non-blocking signalfd that reads them, or -1. */
+int client_signals_fd(void);
+/* A signal read from that signalfd. SIGTSTP puts the saved terminal mode
+ * back and stops the client (as the shell's job control expects); SIGCONT
+ * makes the terminal raw again when the session wants it and the client is
+ * in the foreground. Returns what the session does with it: forward it to
+ * the process, send a resize with the current window size (after WINCH,
+ * CONT, or a stop that was never carried out), or nothing. */
+enum client_sig { CSIG_FORWARD, CSIG_RESIZE, CSIG_NONE };
+enum client_sig client_tty_signal(int signo);
+
+/* conn.c: the connection to the server, shared by the commands. */
+/* Print s with control characters (newlines too, unless kept) as '?'. */
+void client_print_clean(FILE *out, const uint8_t *s, size_t n, bool keep_newlines);
+/* Write everything, waiting out EAGAIN and EINTR. 0 or -1 (errno). */
+int client_write_full(int fd, const void *buf, size_t len);
+/* Connect to the socket at path; the fd (close-on-exec), or -1 with e. */
+int client_dial(const char *path, struct perr *e);
+/* Received bytes: frames are decoded in place, consumed from `off`, and the
+ * remainder moved to the front before the next read. Never more than one
+ * maximal frame is held. */
+struct client_rx {
+	uint8_t *buf;
+	size_t len, off;
+};
+/* Room for one maximal frame: 0, or -1 (errno). free is safe after a
+ * failed init and on a zeroed client_rx. */
+int client_rx_init(struct client_rx *r);
+void client_rx_free(struct client_rx *r);
+int client_rx_next(struct client_rx *r, struct proto_frame *f, struct perr *e);
+ssize_t client_rx_fill(struct client_rx *r, int fd);
+/* The same, reading at most max bytes: leaves a large payload in the socket
+ * for splice. */
+ssize_t client_rx_fill_upto(struct client_rx *r, int fd, size_t max);
+/* After client_rx_next returned 0 (so a header held has been checked): 1
+ * with the frame's kind, its payload length (*total) and the part of the
+ * payload held (f->payload, f->len); 0 when not even the header is held. */
+int client_rx_begun(const struct client_rx *r, struct proto_frame *f, size_t *total);
+/* Forget everything held (after taking a begun frame's part). */
+void client_rx_drop(struct client_rx *r);
+int client_rx_wait(struct client_rx *r, int fd, struct proto_frame *f, struct perr *e);
+/* Print the server's ERROR frame; the exit status to use, never 0. */
+int client_report_error(const struct proto_frame *f);
+/* Report a frame of a kind not expected `when`; returns EXIT_PLANET. */
+int client_unexpected(const struct proto_frame *f, const char *when);
+
+#endif

@@ -1,0 +1,30 @@
+/* config: what only the module's own files share. */
+#ifndef PLANET_CONFIG_INTERNAL_H
+#define PLANET_CONFIG_INTERNAL_H
+
+#include "config/config.h"
+
+
+/* spec.c: quote a value for an error message (bounded, control characters
+ * escaped), and normalise an absolute path (NULL with *why set when it is
+ * not acceptable). */
+const char *spec_quote(char *buf, size_t size, const char *s, size_t n);
+char *spec_path_normalize(const char *in, const char **why);
+
+/* config.c: the key table, one entry per setting, in --help order. */
+enum config_key_kind { CK_SCALAR, CK_LIST, CK_BOOL };
+struct config_key {
+	const char *name; /* config_set's name */
+	const char *section, *ini, *env, *flag;
+	enum config_key_kind kind;
+	int (*set)(struct box_config *c, const char *v, struct perr *e);
+	const char *arg, *help; /* for --help */
+};
+extern const struct config_key config_keys[];
+extern const size_t config_nkeys;
+/* config_set for a key already looked up: an empty list value adds
+ * nothing; an error is prefixed with origin. */
+int config_key_apply(struct box_config *c, const struct config_key *k, const char *value,
+		     const char *origin, struct perr *e);
+
+#endif

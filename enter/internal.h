@@ -1,0 +1,272 @@
+/* enter: what only the server's own files share. */
+#ifndef PLANET_ENTER_INTERNAL_H
+#define PLANET_ENTER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "enter/enter.h"
+#include "proto/proto.h"
+
+/* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group). */
+struct box_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups, the primary one included */
+	size_t n_groups;
+	char *name;    /* NULL for a uid the box does not list */
+	char *home;
+	char *shell;
+};
+/* spec: "" (root), "name", "uid", "name:group", "uid:gid" (any mix). The
+ * files are opened below rootfd with RESOLVE_IN_ROOT. An unknown name is an
+ * error; an unknown numeric uid runs with gid 0 and HOME=/ (as docker). */
+int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
+void box_user_free(struct box_user *u);
+
+/* child.c, spawner*.c: one process started inside the box. */
+struct inbox_spawner;
+struct inbox_wait;
+struct inbox_req {
+	const struct enter_box *box;
+	const struct proto_exec *x;
+	struct inbox_spawner **spawner; /* the server's; started or replaced here */
+	int stdio[3];	/* the child's ends; stdio[0] == -1: the box's /dev/null */
+	bool tty;	/* stdio[] is a pty slave: it becomes the controlling tty */
+	int status_w;	/* write end of the status pipe (close-on-exec) */
+};
+/* The status pipe carries, from child to supervisor: the child's pid as seen
+ * inside the box (u32, host byte order), then, only when it fails before
+ * exec, u32 exit status (126, 127, 255) and a one-line message. EOF right
+ * after the pid means execve succeeded. Everything on it comes from inside
+ * the box: the server never takes it for its own word. */
+#define INBOX_STATUS_MAX (8 + 1024)
+/* The spawner's answer to one request: pid > 0 and a pidfd that was
+ * checked to be the supervisor's own new child in the box's pid namespace,
+ * or e set. */
+typedef void (*inbox_spawned_cb)(void *ctx, pid_t pid, int pidfd, const struct perr *e);
+/* Have the box's spawner clone the session process (the supervisor's direct
+ * child, in the box's pid namespace and cgroups). Never blocks the loop: cb
+ * runs later, from the loop, exactly once unless the wait is cancelled. The
+ * request's descriptors are duplicated; the caller keeps its own. The
+ * child's own errors arrive on the status pipe, never here. */
+int inbox_spawn(struct uv_loop_s *loop, const struct inbox_req *r, inbox_spawned_cb cb, void *ctx,
+		struct inbox_wait **w, struct perr *e);
+/* The session no longer wants its process: cb never runs, and a process
+ * the spawner clones for it after all is killed and reaped. */
+void inbox_spawn_cancel(struct inbox_wait *w);
+/* The spawner (spawner.c): started with the server (right after init's
+ * cgroup migration, when its own is cheap); stopped when the server
+ * closes: thawed, killed, its pending requests failed. */
+struct inbox_spawner *inbox_spawner_start(struct uv_loop_s *loop, const struct enter_box *box,
+					  struct inbox_spawner **slot, struct perr *e);
+void inbox_spawner_stop(struct inbox_spawner *sp);
+/* spawner_proc.c: the spawner process itself. Forked by the supervisor, it
+ * joins the box's cgroups and pid namespace and takes the box's bounding
+ * set and seccomp filter, then re-executes itself from memfd (a sealed copy
+ * of planet, so that no process the box can see runs a host file) as
+ * `planet-spawner BOXID` on sock; it never returns. */
+_Noreturn void spawner_proc_start(const struct enter_box *box, int sock, int exe_memfd,
+				  pid_t supervisor);
+/* What a session process needs, all of it from the request. */
+struct inbox_child {
+	const struct proto_exec *x;
+	const char *env_file; /* the box's proxy env file, a path inside it */
+	int stdio[3];
+	bool tty;
+	int status_w;
+};
+/* Used by the spawner: join the box's cgroups (v2: the planet-enter leaf). */
+int inbox_join_cgroup(const struct enter_box *box, struct perr *e);
+/* Every signal back to its default disposition (nothing of libuv's). */
+void inbox_signals_reset(void);
+/* A session process, from its clone to execve; reports on r->status_w. */
+_Noreturn void inbox_child_main(const struct inbox_child *r);
+/* A pty from the box's own devpts, with the window size already set. The
+ * master stays with the supervisor; the slave goes to the child. */
+int inbox_open_pty(const struct enter_box *box, uint16_t rows, uint16_t cols, int *master,
+		   int *slave, struct perr *e);
+
+/* server.c: one client connection, the socket side of a session. */
+struct enter_conn;
+struct enter_session;
+struct uv_stream_s;
+struct uv_loop_s *conn_loop(const struct enter_conn *c);
+const struct enter_box *conn_box(const struct enter_conn *c);
+struct inbox_spawner **conn_spawner(struct enter_conn *c);
+void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid);
+/* Queue one frame for the client. Bytes are copied only when the socket
+ * cannot take them at once. A failed write closes the connection; the
+ * session learns it through session_client_gone. */
+int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len);
+/* Bytes that continue a frame whose start went to the socket by other means
+ * (relay.c's splice); same queueing and failure handling as conn_send. */
+int conn_send_raw(struct enter_conn *c, const void *bytes, size_t len);
+/* The client socket, while frames may still be sent on it; else -1. The fd
+ * stays the connection's: use it for send/splice/ioctl, never close it. */
+int conn_fd(const struct enter_conn *c);
+/* Bytes waiting to be written to the client. */
+size_t conn_queued(const struct enter_conn *c);
+/* Stop / resume reading the client (stdin backpressure). */
+void conn_pause(struct enter_conn *c, bool pause);
+/* Hold the client's frames while the session starts: they are kept, and
+ * handled in order when the hold is lifted (so STARTED always comes first). */
+void conn_hold(struct enter_conn *c, bool hold);
+/* The session is over: flush what is queued, then close. Idempotent. */
+void conn_end(struct enter_conn *c);
+/* Send an ERROR frame (status, msg), then end the connection. */
+void conn_fail(struct enter_conn *c, uint32_t status, const char *msg);
+/* The connection's memory (and its session's) lives while references are
+ * held: one per open libuv handle. */
+void conn_ref(struct enter_conn *c);
+void conn_unref(struct enter_conn *c);
+
+/* io.c: helpers of the server side. */
+/* Write a then b to st: what the kernel takes at once is not copied; the
+ * rest is copied and queued. cb(data, status) runs when a queued rest has
+ * been written (or failed); it does not run when everything went at once.
+ * Returns 0 or a negative libuv error. */
+typedef void (*enter_sent_cb)(void *data, int status);
+int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const void *b,
+		      size_t blen, enter_sent_cb cb, void *data);
+/* One scratch buffer for every read on the loop: libuv calls alloc, read
+ * and the read callback back to back, and every read callback consumes or
+ * copies what it got before returning. */
+void *enter_scratch(size_t *len);
+/* One line on the supervisor's stdout (the journal). */
+void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Quote s for a log line: printable ASCII as is, the rest as \xNN; at
+ * most max bytes are appended ("..." marks a cut). */
+void enter_quote(struct strbuf *b, const char *s, size_t max);
+
+/* Attach a session to its connection: the connection frees it (and counts
+ * it in enter_server_sessions) from then on. */
+void conn_attach(struct enter_conn *c, struct enter_session *s);
+
+/* access.c: who may connect: root, and members of the [enter] group. */
+struct enter_group {
+	bool set; /* a group is configured */
+	gid_t gid;
+};
+/* name "" or NULL: no group. A name the host does not know may be a gid. */
+int enter_group_resolve(const char *name, struct enter_group *g, struct perr *e);
+/* Create the socket at path (replacing a stale one, refusing a live one),
+ * bound, 0600, or root:group 0660 with a group. Returns its fd (not yet
+ * listening); *dev, *ino identify the socket file. */
+int enter_socket_bind(const char *path, const struct enter_group *g, dev_t *dev, ino_t *ino,
+		      struct perr *e);
+/* May the peer on fd (uid, gid from SO_PEERCRED) connect? */
+bool enter_peer_allowed(int fd, uid_t uid, gid_t gid, const struct enter_group *g);
+/* The message a refused peer gets. */
+void enter_peer_refusal(char *msg, size_t len, uid_t uid, const struct enter_group *g,
+			const char *group_name);
+
+/* control.c: a connection's first frame was STATUS (sessions: how many are
+ * open) or STOP (the connection is already in its stop state). */
+void control_status(struct enter_conn *c, unsigned sessions);
+void control_stop(struct enter_conn *c, const struct proto_frame *f);
+
+/* relay.c: a session's output (stdout and stderr pipes, or the pty master)
+ * to its client: spliced from the pipes into the socket, read and copied
+ * from a pty. It owns the fds it is given and takes one connection
+ * reference per open handle. */
+struct enter_relay;
+enum { RELAY_OUT, RELAY_ERR };
+/* n > 0: n bytes of stream i went to the client (or into its queue);
+ * n == 0: stream i reached EOF (or failed) and is closed. Not called for
+ * relay_close. */
+typedef void (*relay_cb)(void *ctx, int i, size_t n);
+/* fds[i] < 0: no such stream. tty: fds[RELAY_OUT] is a pty master (no
+ * splice). max_frame: the session's data frame limit. The fds are the relay's from here on, also when it fails; on
+ * failure *out may still be set, and is closed and freed as usual. */
+int relay_new(struct enter_relay **out, struct enter_conn *c, const int fds[2], bool tty,
+	      size_t max_frame, relay_cb cb, void *ctx, struct perr *e);
+/* Read the process while on (and while the client keeps up). */
+void relay_reading(struct enter_relay *r, bool on);
+/* The connection's write queue went down. */
+void relay_drained(struct enter_relay *r);
+/* Bytes waiting in stream i's pipe (FIONREAD); 0 when closed. */
+size_t relay_buffered(const struct enter_relay *r, int i);
+bool relay_open(const struct enter_relay *r, int i);
+/* Close stream i, or every handle with i < 0. Idempotent. */
+void relay_close(struct enter_relay *r, int i);
+/* Free the memory once every handle is closed (session_free). */
+void relay_free(struct enter_relay *r);
+
+/* session.c: one exec session. */
+/* Spawn x's process for connection c (x stays the caller's). On failure the
+ * session is attached but finished: the caller reports e and ends c. */
+int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr *e);
+/* A frame from the client during the session; -1 = protocol error (e). */
+int session_frame(struct enter_session *s, const struct proto_frame *f, struct perr *e);
+/* The client socket is closed (EOF, error, or a protocol error). */
+void session_client_gone(struct enter_session *s);
+/* The client's write queue went down: resume reading the process. */
+void session_client_drained(struct enter_session *s);
+/* The server is closing: SIGKILL the process group, reap the leader (waiting
+ * until deadline_ns at most), close every handle. No callback afterwards. */
+void session_kill(struct enter_session *s, unsigned long long deadline_ns);
+/* Still open: neither ended nor abandoned by its client (status). */
+bool session_open(const struct enter_session *s);
+/* Free the memory once every handle is closed. */
+void session_free(struct enter_session *s);
+
+/* server.c, conn.c: the server and its connections.
+ *
+ * A connection's life:
+ *   accept        peer credentials (SO_PEERCRED, SO_PEERGROUPS): root or a
+ *                 member of [enter] group, else an ERROR and close
+ *   C_NEW         the first complete frame must arrive within HANDSHAKE_MS
+ *   (STATUS)      reply, flush, close
+ *   C_STOP        acknowledge, start the halt, stay open: the close at the
+ *                 end of the halt is the client's "box is gone"
+ *   C_SESSION     frames go to the session until it ends
+ *   C_ENDING      flushing the last frames before the close */
+enum conn_state { C_NEW, C_STOP, C_SESSION, C_ENDING };
+
+struct enter_server {
+	uv_loop_t *loop;
+	const struct enter_box *box;
+	uv_pipe_t listener;
+	uv_timer_t retry; /* accept again after an allocation failure */
+	char *path;
+	dev_t sock_dev;
+	ino_t sock_ino;
+	struct inbox_spawner *spawner; /* NULL until started, or after it died */
+	struct enter_group group; /* who may connect besides root */
+	unsigned max_sessions;
+	struct enter_conn *conns;
+	unsigned n_conns, n_sessions;
+	unsigned refs; /* listener, retry timer, connections */
+	bool closing;
+};
+
+struct enter_conn {
+	struct enter_server *srv;
+	struct enter_conn *prev, *next;
+	uv_pipe_t sock;
+	uv_timer_t timer; /* handshake deadline */
+	uv_shutdown_t shut;
+	enum conn_state state;
+	struct ucred peer;
+	uint8_t *part; /* an incomplete frame */
+	size_t part_len, part_cap;
+	unsigned refs;
+	bool paused, held, reading, sock_closing;
+	struct enter_session *sess;
+};
+
+/* A new connection on srv (one server reference), or NULL. */
+struct enter_conn *conn_new(struct enter_server *srv);
+/* Accepted and let in: start the handshake deadline and reading. */
+void conn_begin(struct enter_conn *c);
+void conn_close_sock(struct enter_conn *c);
+/* A connection or handle of the server is gone: the last one frees it. */
+void server_unref(struct enter_server *srv);
+
+#endif
