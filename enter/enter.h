@@ -133,11 +133,6 @@ unsigned enter_server_sessions(const struct enter_server *s);
  * its handles. */
 void enter_server_close(struct enter_server *s);
 
-/* Where the audit lines go: the supervisor queues them on its stdout in
- * order with the console relay, between two console lines, never blocking
- * its loop. NULL: straight to stdout. */
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
-
 /* ---- client commands ---------------------------------------------------
  * argv[0] is the command name ("exec", "enter", "stop", "status"). They
  * return the process exit status to use (255 when planet itself failed). */
@@ -251,10 +246,12 @@ int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const 
  * and the read callback back to back, and every read callback consumes or
  * copies what it got before returning. */
 void *enter_scratch(size_t *len);
-/* One line on the supervisor's stdout (the journal). */
+/* One audit record (core/log: the journal as planet-audit, or stderr). */
 void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Quote s for a log line: printable ASCII as is, the rest as \xNN; at
- * most max bytes are appended ("..." marks a cut). */
+/* Quote s for a log line, C-style: printable ASCII as is, '"' and '\'
+ * backslashed, \n \t \r, the rest as \xNN, so that a value a client or
+ * the box chose stays inside its quotes on one line; at most max bytes
+ * are appended ("..." marks a cut). */
 void enter_quote(struct strbuf *b, const char *s, size_t max);
 
 /* Attach a session to its connection: the connection frees it (and counts
