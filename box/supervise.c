@@ -117,7 +117,7 @@ static size_t console_drop_cr(char *buf, size_t n)
 static void console_line(struct sup *s, const char *p, size_t n)
 {
 	static char esc[4 * CONSOLE_LINE_MAX + 1];
-	size_t m = log_escape(esc, p, n);
+	size_t m = log_escape(esc, p, n, true);
 	esc[m++] = '\n';
 	/* best effort, as console_emit: a line that finds no memory is lost */
 	size_t len = s->cout.len;

@@ -32,13 +32,13 @@ void log_set_stderr_sink(void (*sink)(void *ctx, const char *line, size_t len), 
 	stderr_sink_ctx = ctx;
 }
 
-size_t log_escape(char *out, const char *s, size_t n)
+size_t log_escape(char *out, const char *s, size_t n, bool backslash)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t j = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != 0x7f && c != '\\') {
+		if (c >= 0x20 && c != 0x7f && (c != '\\' || !backslash)) {
 			out[j++] = (char)c;
 			continue;
 		}
@@ -106,7 +106,9 @@ static void log_v(int prio, const char *ident, const char *fmt, va_list ap)
 	if (r < 0)
 		return;
 	size_t n = (size_t)r < sizeof raw ? (size_t)r : sizeof raw - 1;
-	size_t m = log_escape(msg, raw, n);
+	/* planet quotes the values it logs (enter_quote); this only keeps a
+	 * record on one line whatever a message holds. */
+	size_t m = log_escape(msg, raw, n, false);
 	if (journal_send(prio, ident, msg, m)) {
 		/* An operator running planet in a terminal sees the lines too. */
 		if (isatty(STDERR_FILENO))

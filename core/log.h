@@ -13,6 +13,7 @@
 #ifndef PLANET_CORE_LOG_H
 #define PLANET_CORE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h> /* LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO */
 
@@ -26,9 +27,11 @@ void plog_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the console relay when stdout and stderr are one file. NULL: write it. */
 void log_set_stderr_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
 
-/* Append s[0..n) to out with control characters, DEL and '\' escaped
- * C-style (\n \t \r \\ \xNN). out must hold 4*n bytes; returns the length
- * written. Bytes >= 0x80 (UTF-8 text) are kept. */
-size_t log_escape(char *out, const char *s, size_t n);
+/* Append s[0..n) to out with control characters and DEL escaped C-style
+ * (\n \t \r \xNN), and '\' as \\ when backslash is set (text whose
+ * escapes must be told from its own backslashes: the console's). out must
+ * hold 4*n bytes; returns the length written. Bytes >= 0x80 (UTF-8 text)
+ * are kept. */
+size_t log_escape(char *out, const char *s, size_t n, bool backslash);
 
 #endif
