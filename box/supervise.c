@@ -151,35 +151,42 @@ static void partial_timeout(uv_timer_t *t)
 		console_flush_partial(s);
 }
 
+/* Keep text of an unfinished line back in s->partial; what does not fit
+ * is passed on in pieces of CONSOLE_LINE_MAX, each a line. */
+static void console_keep(struct sup *s, const char *buf, size_t len)
+{
+	while (len) {
+		if (s->n_partial == sizeof s->partial) {
+			console_line(s, s->partial, s->n_partial);
+			s->n_partial = 0;
+		}
+		size_t k = sizeof s->partial - s->n_partial;
+		k = k < len ? k : len;
+		memcpy(s->partial + s->n_partial, buf, k);
+		s->n_partial += k;
+		buf += k;
+		len -= k;
+	}
+}
+
 /* Console bytes -> whole prefixed lines. Text after the last newline is
- * kept back (bounded, and for a short while only); a line longer than
- * CONSOLE_LINE_MAX is passed on in pieces, each a line. */
+ * kept back (bounded, and for a short while only). */
 static void console_feed(struct sup *s, const char *buf, size_t n)
 {
-	while (n) {
-		const char *nl = memchr(buf, '\n', n);
-		size_t len = nl ? (size_t)(nl - buf) : n;
-		if (nl && !s->n_partial && len <= CONSOLE_LINE_MAX) {
+	const char *nl;
+	while (n && (nl = memchr(buf, '\n', n))) {
+		size_t len = (size_t)(nl - buf);
+		if (!s->n_partial && len <= CONSOLE_LINE_MAX) {
 			console_line(s, buf, len); /* the common case: no copy */
 		} else {
-			for (size_t k; len; buf += k, n -= k, len -= k) {
-				if (s->n_partial == sizeof s->partial) {
-					console_line(s, s->partial, s->n_partial);
-					s->n_partial = 0;
-				}
-				k = sizeof s->partial - s->n_partial;
-				k = k < len ? k : len;
-				memcpy(s->partial + s->n_partial, buf, k);
-				s->n_partial += k;
-			}
-			if (!nl)
-				break;
+			console_keep(s, buf, len);
 			console_line(s, s->partial, s->n_partial);
 			s->n_partial = 0;
 		}
 		buf = nl + 1;
 		n -= len + 1;
 	}
+	console_keep(s, buf, n);
 	console_out_flush(s);
 	if (s->n_partial)
 		uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);

@@ -84,12 +84,10 @@ static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
 static void stderr_line(const char *ident, const char *msg, size_t n)
 {
 	char line[MSG_MAX * 4 + 64];
-	size_t il = strlen(ident);
-	memcpy(line, ident, il);
-	memcpy(line + il, ": ", 2);
-	memcpy(line + il + 2, msg, n);
-	size_t len = il + 2 + n;
-	line[len++] = '\n';
+	int k = snprintf(line, sizeof line, "%s: %.*s\n", ident, (int)n, msg);
+	if (k < 0 || (size_t)k >= sizeof line)
+		return; /* cannot be: msg is at most 4 * MSG_MAX */
+	size_t len = (size_t)k;
 	if (stderr_sink) {
 		stderr_sink(stderr_sink_ctx, line, len);
 		return;

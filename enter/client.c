@@ -96,8 +96,8 @@ static bool allowed(const char *accepts, int c)
 {
 	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
 		return true;
-	char k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : (char)c;
-	return strchr(accepts, k) != NULL;
+	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c;
+	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
 
 static int apply_opt(struct client_opts *o, int c, const char *arg)

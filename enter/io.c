@@ -47,7 +47,7 @@ void enter_quote(struct strbuf *b, const char *s, size_t max)
 			esc[0] = (char)ch;
 			n = 1;
 		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
-			esc[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+			esc[1] = (char)(ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
 		} else if (ch < 0x20 || ch >= 0x7f) {
 			esc[1] = 'x';
 			esc[2] = hex[ch >> 4];

@@ -39,6 +39,11 @@ check "the box's control characters are escaped C-style" \
 check_eq "no raw control character in the supervisor's output" "" \
 	"$(LC_ALL=C grep -n '[[:cntrl:]]' "$BOX_LOG" | head -n 3)"
 
+in_box sh -c 'head -c 10000 /dev/zero | tr "\0" y >/dev/console; echo >/dev/console'
+check "a 10000-byte console line arrives" wait_for 5 sh -c '[ "$(grep -cE "^console: y+$" "$1")" -ge 3 ]' sh "$BOX_LOG"
+check_eq "... in pieces of at most 4096 bytes, each a prefixed line" "4096 4096 1808" \
+	"$(grep -E '^console: y+$' "$BOX_LOG" | awk '{ printf "%s%d", (NR > 1 ? " " : ""), length($0) - 9 }')"
+
 echo "# the real audit line"
 run r px -- echo hello
 check_eq "exec works" hello "$r"
