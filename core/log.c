@@ -9,6 +9,7 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 /* For the tests only: a stand-in for journald's socket. */
 #define JOURNAL_SOCKET_ENV "PLANET_TEST_JOURNAL_SOCKET"
 #define MSG_MAX 2048
+#define STDERR_WAIT_MS 100 /* for room on a stalled stderr pipe */
 
 static void (*stderr_sink)(void *ctx, const char *line, size_t len);
 static void *stderr_sink_ctx;
@@ -91,6 +93,21 @@ static void stderr_line(const char *ident, const char *msg, size_t n)
 	if (stderr_sink) {
 		stderr_sink(stderr_sink_ctx, line, len);
 		return;
+	}
+	/* A reader that stopped reading must not stop the supervisor: wait a
+	 * little for room, then drop the line and say so with the next one. */
+	static unsigned long dropped;
+	struct pollfd p = { .fd = STDERR_FILENO, .events = POLLOUT };
+	if (poll(&p, 1, STDERR_WAIT_MS) != 1 || !(p.revents & POLLOUT)) {
+		dropped++;
+		return;
+	}
+	if (dropped) {
+		char m[96];
+		int mk = snprintf(m, sizeof m, "planet: %lu log lines dropped: stderr was stalled\n",
+				  dropped);
+		dropped = 0;
+		(void)write_all(STDERR_FILENO, m, (size_t)mk);
 	}
 	/* One write: stderr may be shared with other writers (the console
 	 * relay on the same journal stream or file). */

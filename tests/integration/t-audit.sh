@@ -74,6 +74,8 @@ check_eq "SIGTERM -> 0" 0 "$BOX_STATUS"
 check "lifecycle lines are planet's: planet: box halted" grep -qx "planet: box halted" "$BOX_LOG"
 check_eq "every line is the console's or planet's" "" \
 	"$(grep -vE '^(console|planet|planet-audit): ' "$BOX_LOG" | head -n 3)"
+check_eq "every audit line is whole (nothing glued after duration_ms)" "" \
+	"$(grep '^planet-audit: ' "$BOX_LOG" | grep -vE ' duration_ms=[0-9]+$' | head -n 3)"
 assert_nothing_left
 
 echo "# a journal socket: native records"
