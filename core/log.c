@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -83,6 +84,21 @@ static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
 	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
 }
 
+/* systemd sets JOURNAL_STREAM=DEV:INO for a unit whose stdout or stderr
+ * is a journal stream; it is ours when it names our stderr. */
+static bool stderr_is_journal(void)
+{
+	static int cached = -1;
+	if (cached < 0) {
+		const char *js = getenv("JOURNAL_STREAM");
+		unsigned long long dev, ino;
+		struct stat st;
+		cached = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+			 fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+	}
+	return cached;
+}
+
 static void stderr_line(const char *ident, const char *msg, size_t n)
 {
 	char line[MSG_MAX * 4 + 64];
@@ -124,13 +140,10 @@ static void log_v(int prio, const char *ident, const char *fmt, va_list ap)
 	/* planet quotes the values it logs (enter_quote); this only keeps a
 	 * record on one line whatever a message holds. */
 	size_t m = log_escape(msg, raw, n, false);
-	if (journal_send(prio, ident, msg, m)) {
-		/* An operator running planet in a terminal sees the lines too. */
-		if (isatty(STDERR_FILENO))
-			stderr_line(ident, msg, m);
-		return;
-	}
-	stderr_line(ident, msg, m);
+	/* Under a unit, stderr is the journal already: once is enough. Run
+	 * by hand or by a script, stderr shows the line too. */
+	if (!journal_send(prio, ident, msg, m) || !stderr_is_journal())
+		stderr_line(ident, msg, m);
 }
 
 void plog(int prio, const char *fmt, ...)

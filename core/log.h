@@ -2,9 +2,10 @@
  *
  * Each line is one record: to the journal's native socket when it exists
  * (SYSLOG_IDENTIFIER=planet or planet-audit, PRIORITY=<syslog level>,
- * MESSAGE=...), else to stderr as "planet: MSG" or "planet-audit: MSG",
- * always in one write ending in "\n", so that no other output can land
- * inside it. Control characters in the message are escaped C-style (\n,
+ * MESSAGE=...), and to stderr as "planet: MSG" or "planet-audit: MSG"
+ * unless stderr is the journal's stream already (JOURNAL_STREAM, as under
+ * planet.service); on stderr always in one write ending in "\n", so that
+ * no other output can land inside it. Control characters in the message are escaped C-style (\n,
  * \t, \x1b), so one record is always one line.
  *
  * The box's console is not logged here: box/supervise.c relays it to

@@ -8,7 +8,8 @@
 #   an argv holding a newline gives one line. With a journal socket (a fake
 #   one, PLANET_TEST_JOURNAL_SOCKET), planet's lines go there as native
 #   journal records: SYSLOG_IDENTIFIER planet or planet-audit, PRIORITY,
-#   MESSAGE on one line, and not to stderr.
+#   MESSAGE on one line; not to stderr too when JOURNAL_STREAM says stderr
+#   is the journal (as under the unit), to both when it is not.
 # shellcheck disable=SC2016,SC2154
 # (run VAR sets VAR_rc and VAR_err through printf -v; '$x' is for the box's shell)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -112,9 +113,15 @@ PY
 python3 "$T/journal.py" "$JSOCK" "$JOUT" &
 JPID=$!
 wait_for 5 test -S "$JSOCK" || fail "fake journal socket bound"
-BOX_WRAP=(env "PLANET_TEST_JOURNAL_SOCKET=$JSOCK")
+# As under the unit: stderr is the journal's stream (JOURNAL_STREAM names
+# it), so planet's lines go to the journal only. box_start truncates the
+# log file it is given, keeping its inode.
+next_log=$T/console-$((BOX_N + 1)).log
+: >"$next_log"
+BOX_WRAP=(env "PLANET_TEST_JOURNAL_SOCKET=$JSOCK" "JOURNAL_STREAM=$(stat -c '%d:%i' "$next_log")")
 box_start
 BOX_WRAP=()
+check_eq "the box logs where JOURNAL_STREAM says" "$next_log" "$BOX_LOG"
 check "the start record: planet, priority 6 (info)" \
 	wait_for 5 grep -qE "^6	planet	box $BOX_ID running, init pid $INIT_PID" "$JOUT"
 run r px -- echo "$nl_arg"
@@ -128,7 +135,19 @@ check_eq "SIGTERM -> 0 (with a journal)" 0 "$BOX_STATUS"
 check "the halt records: planet, priority 5" grep -qE '^5	planet	box halted$' "$JOUT"
 check_eq "every datagram was a well-formed native record" "" "$(grep '^BAD' "$JOUT" | head -n 3)"
 check_eq "no record from the box" "" "$(grep -F 'pid=4242' "$JOUT")"
-check_eq "with a journal, planet's lines are not on stderr too" "" "$(grep -E '^planet(-audit)?: ' "$BOX_LOG")"
+check_eq "with a journal that has stderr too, planet's lines are not written twice" "" "$(grep -E '^planet(-audit)?: ' "$BOX_LOG")"
+
+echo "# a journal, stderr elsewhere (run by hand): both have planet's lines"
+: >"$JOUT"
+BOX_WRAP=(env "PLANET_TEST_JOURNAL_SOCKET=$JSOCK")
+box_start
+BOX_WRAP=()
+run r px -- echo both
+check "the audit record reaches the journal" wait_for 5 grep -qE '^5	planet-audit	enter: .* argv="echo" "both" ' "$JOUT"
+check "... and stderr" wait_for 5 grep -qE '^planet-audit: enter: .* argv="echo" "both" ' "$BOX_LOG"
+box_stop
+check_eq "SIGTERM -> 0" 0 "$BOX_STATUS"
+check "the halt line is in both" sh -c 'grep -qE "^5	planet	box halted$" "$1" && grep -qx "planet: box halted" "$2"' sh "$JOUT" "$BOX_LOG"
 kill "$JPID" 2>/dev/null
 wait "$JPID" 2>/dev/null
 assert_nothing_left
