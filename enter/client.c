@@ -183,7 +183,8 @@ static const char exec_help[] =
 	"                         socket, or STATE_DIR/enter.sock)\n"
 	"\n"
 	"Exit status: the process's; 128+N if killed by signal N; 126 not executable;\n"
-	"127 not found; 255 if planet itself failed (connection, refusal, protocol).\n";
+	"127 not found; 255 if planet itself failed (a bad option or configuration,\n"
+	"connection, refusal, protocol).\n";
 
 static const char enter_help[] =
 	"usage: planet enter [OPTIONS] [--] [CMD [ARG...]]\n"

@@ -116,6 +116,17 @@ nested_checks() { # TAG
 	out=$(pexec -- journalctl -u planet --no-pager 2>&1)
 	check_contains "[$tag] the inner busybox init ran its shutdown (clean halt)" "$out" "box halting"
 	check_not_contains "[$tag] every inner console line is text in the journal (no [blob data])" "$out" "blob data"
+	# planet's own lines: native journal records with their identifiers
+	# (docs/LOGGING.md), each once (stderr is the unit's journal stream).
+	out=$(pexec -- journalctl -u planet -t planet-audit -o cat --no-pager 2>&1)
+	check_match "[$tag] journalctl -t planet-audit: the exec's audit record" \
+		'enter: uid=0 pid=[0-9]+ user="root" cwd="~" tty=no argv="hostname" result=exit:0 duration_ms=' "$out"
+	out=$(pexec -- journalctl -u planet -t planet _TRANSPORT=journal -o cat --no-pager 2>&1)
+	check_contains "[$tag] journalctl -t planet: lifecycle lines (box halted), natively" "$out" "box halted"
+	check_eq "[$tag] planet's lines are in the journal once (not also through stderr)" 1 \
+		"$(pexec -- journalctl -u planet -o cat --no-pager 2>&1 | grep -c 'box halted$')"
+	check_eq "[$tag] console lines in the journal all carry the prefix" "" \
+		"$(pexec -- journalctl -u planet _TRANSPORT=stdout -o cat --no-pager 2>&1 | grep -v '^console: ' | head -n 3)"
 	check_not "[$tag] inner state file removed" pexec -- test -e /run/planet/state
 	check_not "[$tag] inner enter socket removed" pexec -- test -e /run/planet/enter.sock
 	if [ -n "$ip" ]; then
