@@ -134,11 +134,6 @@ unsigned enter_server_sessions(const struct enter_server *s);
  * its handles. */
 void enter_server_close(struct enter_server *s);
 
-/* Where the audit lines go: the supervisor queues them on its stdout in
- * order with the console relay, between two console lines, never blocking
- * its loop. NULL: straight to stdout. */
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
-
 /* ---- client commands ---------------------------------------------------
  * argv[0] is the command name ("exec", "enter", "stop", "status"). They
  * return the process exit status to use (255 when planet itself failed). */
@@ -280,10 +275,12 @@ int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const 
  * and the read callback back to back, and every read callback consumes or
  * copies what it got before returning. */
 void *enter_scratch(size_t *len);
-/* One line on the supervisor's stdout (the journal). */
+/* One audit record (core/log: the journal as planet-audit, or stderr). */
 void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Quote s for a log line: printable ASCII as is, the rest as \xNN; at
- * most max bytes are appended ("..." marks a cut). */
+/* Quote s for a log line, C-style: printable ASCII as is, '"' and '\'
+ * backslashed, \n \t \r, the rest as \xNN, so that a value a client or
+ * the box chose stays inside its quotes on one line; at most max bytes
+ * are appended ("..." marks a cut). */
 void enter_quote(struct strbuf *b, const char *s, size_t max);
 
 /* Attach a session to its connection: the connection frees it (and counts
@@ -365,7 +362,9 @@ void session_free(struct enter_session *s);
 /* client.c: one command's options. */
 struct client_opts {
 	const char *cmd; /* "exec", ... for messages */
-	const char *socket;
+	const char *socket; /* --socket; once located, the socket to use */
+	const char *state_dir_opt, *config; /* --state-dir, --config */
+	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
 	const char *user, *workdir;
 	uint32_t timeout;
@@ -374,7 +373,9 @@ struct client_opts {
 	char **argv; /* the command, into the caller's argv */
 	int argc;
 };
-/* --socket, else $PLANET_SOCKET, else the default path. */
+/* The socket the command uses: as `planet start` would place it, from
+ * --config/PLANET_CONFIG, PLANET_STATE_DIR, PLANET_SOCKET, --state-dir and
+ * --socket (config_locate); client.c sets o->socket to it. */
 const char *client_socket_path(const char *opt);
 
 /* client_exec.c: run an exec/enter session; returns the exit status. */
@@ -382,6 +383,9 @@ int client_exec_session(const struct client_opts *o);
 /* client_control.c: planet stop, planet status; return the exit status. */
 int client_stop_box(const struct client_opts *o);
 int client_status_box(const struct client_opts *o);
+/* client_leftovers.c: when no box answers, one line on stderr about a
+ * state file in state_dir that a dead (or unreachable) supervisor left. */
+void client_leftovers(const char *state_dir, const char *socket);
 
 /* client_tty.c: the client's terminal and signals. */
 /* The window size of fd 0, 1 or 2 (the first that has one); 0, 0 unknown. */

@@ -19,6 +19,7 @@
  * header, before any of its payload is buffered. Reads land in one shared
  * scratch buffer; only an incomplete frame is copied to the connection. */
 #include "enter/enter.h"
+#include "core/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -660,7 +661,7 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 	 * a failure here is retried by the first session, which reports it. */
 	struct perr se = { 0 };
 	if (!(srv->spawner = inbox_spawner_start(loop, box, &srv->spawner, &se)))
-		enter_audit("planet: session spawner: %s", se.msg);
+		plog(LOG_ERR, "session spawner: %s", se.msg);
 	*out = srv;
 	return 0;
 }
