@@ -1,6 +1,6 @@
 /* The box's mount tree, built by the child in its new mount namespace before
  * it execs init. Every target inside the rootfs is resolved with
- * RESOLVE_IN_ROOT (core/root_*), so a symlink planted in the rootfs can
+ * RESOLVE_IN_ROOT (base/ root_*), so a symlink planted in the rootfs can
  * never send a mount or a write to the host; mounts are then made on the
  * resolved fd through /proc/self/fd, and binds go through open_tree +
  * move_mount so their flags are set before they become visible. */

@@ -10,6 +10,7 @@
  *                    closes), or one message {errno, text} saying what
  *                    failed and where. */
 #include "box/box.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -302,7 +303,7 @@ void box_run_teardown(struct box_run *r)
 	}
 	box_volumes_release(r);
 	if (cg_box_destroy(&r->cg, &e) < 0)
-		fprintf(stderr, "planet: %s\n", e.msg);
+		plog(LOG_ERR, "%s", e.msg);
 	cg_box_free(&r->cg);
 	if (r->init_pidfd >= 0)
 		close(r->init_pidfd);

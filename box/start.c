@@ -2,6 +2,7 @@
  * wrong with the input is found here, before the host is touched), then the
  * state dir, the box, the loop, and the clean-up whatever way it ends. */
 #include "box/box.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,9 +149,9 @@ static enum box_end run_once(const struct box_plan *p, struct box_state *st,
 	*status = 1;
 	if ((p->cfg->notify_ready == NOTIFY_INIT && notify_socket_open(&r, st->dir, &e) < 0) ||
 	    box_spawn(&r, p, &e) < 0 || box_state_write(st, p, r.init_pid, &r.cg, &e) < 0) {
-		fprintf(stderr, "planet: %s\n", e.msg);
+		plog(LOG_ERR, "%s", e.msg);
 	} else {
-		fprintf(stderr, "planet: box %s running, init pid %d, exec'd %.2f ms after start\n",
+		plog(LOG_INFO, "box %s running, init pid %d, exec'd %.2f ms after start",
 			p->box_id, (int)r.init_pid, (double)(now_ns() - t0) / 1e6);
 		end = box_supervise(&r, p, status);
 	}
@@ -192,7 +193,7 @@ int box_start_main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	nofile_limit_raise();
 	while (run_once(&plan, &st, t0, &status) == BOX_END_RESTART) {
-		fprintf(stderr, "planet: restarting the box\n");
+		plog(LOG_NOTICE, "restarting the box");
 		t0 = now_ns();
 	}
 	box_state_release(&st, &cfg);

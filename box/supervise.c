@@ -4,6 +4,7 @@
  * staged halt. Every handle has one job. */
 #include "box/box.h"
 #include "enter/enter.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,6 +24,7 @@
 #define CONSOLE_QUEUE_MAX (256 * 1024)
 #define CONSOLE_LINE_MAX 4096	/* longer console lines are passed on in pieces */
 #define CONSOLE_PARTIAL_MS 200	/* an unfinished line (a prompt) waits this long */
+#define CONSOLE_PREFIX "console: " /* docs/LOGGING.md */
 #define LOG_QUEUE_MAX (1024 * 1024) /* log lines beyond this are dropped and counted */
 
 struct sup {
@@ -35,8 +38,8 @@ struct sup {
 	uv_timer_t stop_timer;
 	uv_timer_t partial_timer;
 	char partial[CONSOLE_LINE_MAX]; /* console text after the last newline */
+	struct strbuf cout;		/* prefixed console lines being built */
 	size_t n_partial;
-	bool mid_line;		/* stdout's last byte is not a newline */
 	unsigned long log_dropped;
 	uv_stream_t *out; /* stdout as a stream, NULL when it is a plain file */
 	union {
@@ -71,8 +74,6 @@ static void console_written(uv_write_t *req, int status)
 
 static void console_emit(struct sup *s, const char *buf, size_t n)
 {
-	if (n)
-		s->mid_line = buf[n - 1] != '\n';
 	if (!s->out) {
 		(void)write_all(STDOUT_FILENO, buf, n);
 		return;
@@ -109,16 +110,40 @@ static size_t console_drop_cr(char *buf, size_t n)
 	return j;
 }
 
+/* One console line for stdout: the prefix, which planet's own lines never
+ * carry, then the line with the box's control characters escaped, so that
+ * nothing the box prints passes for planet's word or moves the reader's
+ * terminal. Appended to s->cout, written by console_out_flush. */
+static void console_line(struct sup *s, const char *p, size_t n)
+{
+	static char esc[4 * CONSOLE_LINE_MAX + 1];
+	size_t m = log_escape(esc, p, n, true);
+	esc[m++] = '\n';
+	/* best effort, as console_emit: a line that finds no memory is lost */
+	size_t len = s->cout.len;
+	if (sb_append(&s->cout, CONSOLE_PREFIX, sizeof CONSOLE_PREFIX - 1) < 0 ||
+	    sb_append(&s->cout, esc, m) < 0)
+		s->cout.len = len;
+}
+
+static void console_out_flush(struct sup *s)
+{
+	if (s->cout.len)
+		console_emit(s, s->cout.s, s->cout.len);
+	s->cout.len = 0;
+}
+
 static void console_flush_partial(struct sup *s)
 {
 	if (s->n_partial)
-		console_emit(s, s->partial, s->n_partial);
+		console_line(s, s->partial, s->n_partial);
 	s->n_partial = 0;
+	console_out_flush(s);
 }
 
 /* An unfinished line that stays so (a login prompt) is passed on after a
- * while; not while the console is paused: then the rest of the line is
- * still in the pty, unread. */
+ * while, as a line of its own; not while the console is paused: then the
+ * rest of the line is still in the pty, unread. */
 static void partial_timeout(uv_timer_t *t)
 {
 	struct sup *s = t->data;
@@ -126,41 +151,52 @@ static void partial_timeout(uv_timer_t *t)
 		console_flush_partial(s);
 }
 
-/* Keep text after the last newline back (bounded, and for a short while
- * only), so that the supervisor's own log lines, which share stdout, land
- * between console lines and never inside one. */
-static void console_keep(struct sup *s, const char *buf, size_t n)
+/* Keep text of an unfinished line back in s->partial; what does not fit
+ * is passed on in pieces of CONSOLE_LINE_MAX, each a line. */
+static void console_keep(struct sup *s, const char *buf, size_t len)
 {
-	if (s->n_partial + n > sizeof s->partial)
-		console_flush_partial(s);
-	if (n > sizeof s->partial) {
-		console_emit(s, buf, n);
-		return;
+	while (len) {
+		if (s->n_partial == sizeof s->partial) {
+			console_line(s, s->partial, s->n_partial);
+			s->n_partial = 0;
+		}
+		size_t k = sizeof s->partial - s->n_partial;
+		k = k < len ? k : len;
+		memcpy(s->partial + s->n_partial, buf, k);
+		s->n_partial += k;
+		buf += k;
+		len -= k;
 	}
-	memcpy(s->partial + s->n_partial, buf, n);
-	s->n_partial += n;
-	uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);
 }
 
+/* Console bytes -> whole prefixed lines. Text after the last newline is
+ * kept back (bounded, and for a short while only). */
 static void console_feed(struct sup *s, const char *buf, size_t n)
 {
-	const char *nl = memrchr(buf, '\n', n);
-	if (!nl) {
-		console_keep(s, buf, n);
-		return;
+	const char *nl;
+	while (n && (nl = memchr(buf, '\n', n))) {
+		size_t len = (size_t)(nl - buf);
+		if (!s->n_partial && len <= CONSOLE_LINE_MAX) {
+			console_line(s, buf, len); /* the common case: no copy */
+		} else {
+			console_keep(s, buf, len);
+			console_line(s, s->partial, s->n_partial);
+			s->n_partial = 0;
+		}
+		buf = nl + 1;
+		n -= len + 1;
 	}
-	size_t head = (size_t)(nl - buf) + 1;
-	console_flush_partial(s);
-	console_emit(s, buf, head);
-	if (head < n)
-		console_keep(s, buf + head, n - head);
+	console_keep(s, buf, n);
+	console_out_flush(s);
+	if (s->n_partial)
+		uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);
 	else
 		uv_timer_stop(&s->partial_timer);
 }
 
-/* A line of the supervisor's own (enter audit) for stdout: queued behind
- * the console output, between two console lines, never blocking; dropped
- * (and counted) while stdout is far behind. */
+/* A line of the supervisor's own (base/log.c) bound for stderr, when stderr
+ * is the same file as stdout: queued behind the console output, never
+ * blocking; dropped (and counted) while stdout is far behind. */
 static void sup_log_line(void *ctx, const char *line, size_t n)
 {
 	struct sup *s = ctx;
@@ -168,8 +204,6 @@ static void sup_log_line(void *ctx, const char *line, size_t n)
 		s->log_dropped++;
 		return;
 	}
-	if (s->mid_line)
-		console_emit(s, "\n", 1);
 	if (s->log_dropped) {
 		char m[96];
 		int k = snprintf(m, sizeof m, "planet: %lu log lines dropped: stdout was stalled\n",
@@ -199,6 +233,15 @@ static void sup_console_resume(struct sup *s)
 	if (s->n_partial)
 		uv_timer_start(&s->partial_timer, partial_timeout, CONSOLE_PARTIAL_MS, 0);
 	uv_poll_start(&s->console_watch, UV_READABLE, console_readable);
+}
+
+/* stdout and stderr lead to one file or stream (2>&1, the unit's journal
+ * stream): then planet's lines must queue behind the console's. */
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 static void sup_stdout_open(struct sup *s)
@@ -250,13 +293,13 @@ static int detect_stop_signal(pid_t pid)
 static void send_init(struct sup *s, int sig)
 {
 	if (syscall(SYS_pidfd_send_signal, s->run->init_pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
-		fprintf(stderr, "planet: signal init: %s\n", strerror(errno));
+		plog(LOG_ERR, "signal init: %s", strerror(errno));
 }
 
 static void stop_deadline(uv_timer_t *t)
 {
 	struct sup *s = t->data;
-	fprintf(stderr, "planet: init did not halt within %us: killing the box\n",
+	plog(LOG_WARNING, "init did not halt within %us: killing the box",
 		s->plan->cfg->stop_timeout_sec);
 	cg_box_kill(&s->run->cg, SIGKILL);
 	send_init(s, SIGKILL);
@@ -271,7 +314,7 @@ static void begin_halt(struct sup *s, unsigned timeout_sec)
 	box_sd_notify("STOPPING=1");
 	int sig = s->plan->stop_signal ? s->plan->stop_signal : detect_stop_signal(s->run->init_pid);
 	char name[32];
-	fprintf(stderr, "planet: halting: %s to init, %us before it is killed\n",
+	plog(LOG_NOTICE, "halting: %s to init, %us before it is killed",
 		signal_name(sig, name, sizeof name), timeout_sec);
 	send_init(s, sig);
 	uv_timer_start(&s->stop_timer, stop_deadline, (uint64_t)timeout_sec * 1000, 0);
@@ -304,7 +347,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	s->end = BOX_END_EXIT;
 	if (si->si_code == CLD_EXITED) {
 		s->status = si->si_status;
-		fprintf(stderr, "planet: init exited with status %d\n", s->status);
+		plog(LOG_NOTICE, "init exited with status %d", s->status);
 		return;
 	}
 	int sig = si->si_status;
@@ -313,14 +356,14 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	if (sig == SIGINT || (sig == SIGHUP && s->ebox.halting)) {
 		/* A reboot while we asked for a halt is a halt. */
 		s->status = 0;
-		fprintf(stderr, "planet: box halted\n");
+		plog(LOG_NOTICE, "box halted");
 	} else if (sig == SIGHUP && s->plan->cfg->on_reboot == ON_REBOOT_RESTART) {
 		s->status = 0;
 		s->end = BOX_END_RESTART;
-		fprintf(stderr, "planet: box rebooting\n");
+		plog(LOG_NOTICE, "box rebooting");
 	} else {
 		s->status = 128 + sig;
-		fprintf(stderr, "planet: init killed by %s\n", signal_name(sig, name, sizeof name));
+		plog(LOG_WARNING, "init killed by %s", signal_name(sig, name, sizeof name));
 	}
 }
 
@@ -368,7 +411,7 @@ static void notify_readable(uv_poll_t *h, int status, int events)
 		if (strcmp(l, "READY=1") == 0 && !s->ready_sent) {
 			s->ready_sent = true;
 			box_sd_notify("READY=1");
-			fprintf(stderr, "planet: init reports ready\n");
+			plog(LOG_INFO, "init reports ready");
 		}
 	}
 }
@@ -411,7 +454,8 @@ static int sup_setup(struct sup *s, struct perr *e)
 		.ctx = s,
 	};
 	snprintf(s->ebox.box_id, sizeof s->ebox.box_id, "%s", s->plan->box_id);
-	enter_set_log_sink(sup_log_line, s);
+	if (same_file(STDOUT_FILENO, STDERR_FILENO))
+		log_set_stderr_sink(sup_log_line, s);
 	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
 		return perr_wrap(e, "enter socket");
 	return 0;
@@ -426,7 +470,7 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 		return BOX_END_EXIT;
 	}
 	if (sup_setup(&s, &e) < 0) {
-		fprintf(stderr, "planet: %s\n", e.msg);
+		plog(LOG_ERR, "%s", e.msg);
 		begin_halt(&s, 0);
 	} else if (p->cfg->notify_ready == NOTIFY_START) {
 		box_sd_notify("READY=1");
@@ -435,7 +479,8 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 	/* Anything left (init died while a write was queued): close and drain. */
 	uv_walk(&s.loop, close_all, NULL);
 	uv_run(&s.loop, UV_RUN_DEFAULT);
-	enter_set_log_sink(NULL, NULL);
+	log_set_stderr_sink(NULL, NULL);
+	sb_free(&s.cout);
 	uv_loop_close(&s.loop);
 	*status = s.status;
 	return s.end;

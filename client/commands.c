@@ -8,21 +8,20 @@
  * planet makes up itself is 255 (EXIT_PLANET), so a script can tell it from
  * the process's own codes; a lost connection is never reported as success. */
 #include "client/internal.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/planet/enter.sock"
 
 const char *client_socket_path(const char *opt)
 {
-	const char *env = getenv("PLANET_SOCKET");
-	if (opt)
-		return opt;
-	return env && *env ? env : DEFAULT_SOCKET;
+	return opt ? opt : DEFAULT_SOCKET;
 }
 
 /* ---- option parsing ---------------------------------------------------- */
@@ -73,10 +72,12 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 	return 0;
 }
 
-enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON };
+enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG };
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "tty", no_argument, NULL, 't' },
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "user", required_argument, NULL, 'u' },
@@ -89,11 +90,14 @@ static const struct option long_opts[] = {
 };
 
 /* Is option c one that command `allowed` (a list of option chars, with
- * S=socket T=timeout J=json) accepts? */
+ * T=timeout J=json) accepts? Every command takes the options that find
+ * the box (--socket, --state-dir, --config). */
 static bool allowed(const char *accepts, int c)
 {
-	char k = c == OPT_SOCKET ? 'S' : c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : (char)c;
-	return strchr(accepts, k) != NULL;
+	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
+		return true;
+	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c;
+	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
 
 static int apply_opt(struct client_opts *o, int c, const char *arg)
@@ -103,6 +107,16 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 		if (!*arg)
 			return usage_error(o, "--socket%s: empty path", "");
 		o->socket = arg;
+		return 0;
+	case OPT_STATE_DIR:
+		if (!*arg)
+			return usage_error(o, "--state-dir%s: empty path", "");
+		o->state_dir_opt = arg;
+		return 0;
+	case OPT_CONFIG:
+		if (!*arg)
+			return usage_error(o, "--config%s: empty path", "");
+		o->config = arg;
 		return 0;
 	case 't': o->tty = true; return 0;
 	case 'i': o->interactive = true; return 0;
@@ -160,10 +174,17 @@ static const char exec_help[] =
 	"  -u, --user USER[:GROUP] run as a user of the box's /etc/passwd (default root)\n"
 	"  -e, --env NAME=VALUE   set a variable (repeatable); -e NAME passes ours\n"
 	"  -w, --workdir DIR      working directory (default: the user's home)\n"
-	"      --socket PATH      enter socket (default $PLANET_SOCKET or " DEFAULT_SOCKET ")\n"
+	"\n"
+	"Where the box is (every command, as planet start places its socket):\n"
+	"      --config FILE      the box's INI file (default $PLANET_CONFIG)\n"
+	"      --state-dir DIR    its state dir (default $PLANET_STATE_DIR, the file's\n"
+	"                         state_dir, or /run/planet)\n"
+	"      --socket PATH      its enter socket (default $PLANET_SOCKET, the file's\n"
+	"                         socket, or STATE_DIR/enter.sock)\n"
 	"\n"
 	"Exit status: the process's; 128+N if killed by signal N; 126 not executable;\n"
-	"127 not found; 255 if planet itself failed (connection, refusal, protocol).\n";
+	"127 not found; 255 if planet itself failed (a bad option or configuration,\n"
+	"connection, refusal, protocol).\n";
 
 static const char enter_help[] =
 	"usage: planet enter [OPTIONS] [--] [CMD [ARG...]]\n"
@@ -173,20 +194,29 @@ static const char enter_help[] =
 	"  -u, --user USER[:GROUP] run as a user of the box (default root)\n"
 	"  -e, --env NAME=VALUE   set a variable (repeatable); -e NAME passes ours\n"
 	"  -w, --workdir DIR      working directory (default: the user's home)\n"
-	"      --socket PATH      enter socket (default $PLANET_SOCKET or " DEFAULT_SOCKET ")\n"
+	"\n"
+	"Where the box is (every command, as planet start places its socket):\n"
+	"      --config FILE      the box's INI file (default $PLANET_CONFIG)\n"
+	"      --state-dir DIR    its state dir (default $PLANET_STATE_DIR, the file's\n"
+	"                         state_dir, or /run/planet)\n"
+	"      --socket PATH      its enter socket (default $PLANET_SOCKET, the file's\n"
+	"                         socket, or STATE_DIR/enter.sock)\n"
 	"\n"
 	"Exit status as for planet exec.\n";
 
 static const char stop_help[] =
-	"usage: planet stop [--socket PATH] [--timeout SEC]\n"
+	"usage: planet stop [--config FILE] [--state-dir DIR] [--socket PATH] [--timeout SEC]\n"
 	"Halt the box (init's halt signal, then SIGKILL after the timeout) and wait\n"
 	"until it is gone. --timeout 0 or none: the box's configured timeout.\n"
+	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
 	"Exit status: 0 when the box is gone or was not running, 255 on failure.\n";
 
 static const char status_help[] =
-	"usage: planet status [--socket PATH] [--json]\n"
+	"usage: planet status [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
 	"Show whether the box runs, its id, init pid, uptime, rootfs and open\n"
-	"sessions, as key=value lines or one JSON object.\n"
+	"sessions, as key=value lines or one JSON object. When none runs, say so\n"
+	"of the leftovers of a box that did not stop cleanly, if any.\n"
+	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
 	"Exit status: 0 running, 3 not running, 255 on failure.\n";
 
 /* ---- the commands ------------------------------------------------------- */
@@ -205,53 +235,71 @@ static int client_main(struct client_opts *o, int argc, char **argv, const char 
 	}
 	if (r < 0)
 		return EXIT_PLANET;
+	struct perr e = { 0 };
+	if (config_locate(o->config, o->state_dir_opt, o->socket, environ, &o->located_socket,
+			  &o->state_dir, &e) < 0) {
+		fprintf(stderr, "planet %s: %s\n", o->cmd, e.msg);
+		return EXIT_PLANET;
+	}
+	o->socket = o->located_socket;
 	return GO_ON;
+}
+
+static void client_opts_free(struct client_opts *o)
+{
+	sb_free(&o->envs);
+	free(o->located_socket);
+	free(o->state_dir);
 }
 
 int planet_exec_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "exec" };
-	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "Stiuewh", exec_help);
+	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewh", exec_help);
 	if (r == GO_ON && o.argc == 0) {
 		usage_error(&o, "a command is required%s", "");
 		r = EXIT_PLANET;
 	}
 	if (r == GO_ON)
 		r = client_exec_session(&o);
-	sb_free(&o.envs);
+	client_opts_free(&o);
 	return r;
 }
 
 int planet_enter_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "enter" };
-	int r = client_main(&o, argc, argv, "+:hu:e:w:", "Suewh", enter_help);
+	int r = client_main(&o, argc, argv, "+:hu:e:w:", "uewh", enter_help);
 	if (r == GO_ON) {
 		o.tty = o.interactive = true;
 		r = client_exec_session(&o);
 	}
-	sb_free(&o.envs);
+	client_opts_free(&o);
 	return r;
 }
 
 int planet_stop_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "stop" };
-	int r = client_main(&o, argc, argv, "+:h", "STh", stop_help);
+	int r = client_main(&o, argc, argv, "+:h", "Th", stop_help);
 	if (r == GO_ON && o.argc) {
 		usage_error(&o, "unexpected argument '%s'", o.argv[0]);
 		r = EXIT_PLANET;
 	}
-	return r == GO_ON ? client_stop_box(&o) : r;
+	r = r == GO_ON ? client_stop_box(&o) : r;
+	client_opts_free(&o);
+	return r;
 }
 
 int planet_status_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "status" };
-	int r = client_main(&o, argc, argv, "+:h", "SJh", status_help);
+	int r = client_main(&o, argc, argv, "+:h", "Jh", status_help);
 	if (r == GO_ON && o.argc) {
 		usage_error(&o, "unexpected argument '%s'", o.argv[0]);
 		r = EXIT_PLANET;
 	}
-	return r == GO_ON ? client_status_box(&o) : r;
+	r = r == GO_ON ? client_status_box(&o) : r;
+	client_opts_free(&o);
+	return r;
 }

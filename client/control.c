@@ -187,6 +187,9 @@ int client_status_box(const struct client_opts *o)
 				 &status);
 	if (r == 0) {
 		fputs(o->json ? "{\"running\":false}\n" : "running=no\n", stdout);
+		fflush(stdout);
+		if (o->state_dir)
+			client_leftovers(o->state_dir, path);
 		return EXIT_NOT_RUNNING;
 	}
 	if (r < 0)

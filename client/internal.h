@@ -12,7 +12,9 @@
 /* commands.c: one command's options. */
 struct client_opts {
 	const char *cmd; /* "exec", ... for messages */
-	const char *socket;
+	const char *socket; /* --socket; once located, the socket to use */
+	const char *state_dir_opt, *config; /* --state-dir, --config */
+	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
 	const char *user, *workdir;
 	uint32_t timeout;
@@ -21,7 +23,9 @@ struct client_opts {
 	char **argv; /* the command, into the caller's argv */
 	int argc;
 };
-/* --socket, else $PLANET_SOCKET, else the default path. */
+/* The socket the command uses: as `planet start` would place it, from
+ * --config/PLANET_CONFIG, PLANET_STATE_DIR, PLANET_SOCKET, --state-dir and
+ * --socket (config_locate); commands.c sets o->socket to it. */
 const char *client_socket_path(const char *opt);
 
 /* exec.c: run an exec/enter session; returns the exit status. */
@@ -29,6 +33,9 @@ int client_exec_session(const struct client_opts *o);
 /* control.c: planet stop, planet status; return the exit status. */
 int client_stop_box(const struct client_opts *o);
 int client_status_box(const struct client_opts *o);
+/* leftovers.c: when no box answers, one line on stderr about a state file
+ * in state_dir that a dead (or unreachable) supervisor left. */
+void client_leftovers(const char *state_dir, const char *socket);
 
 /* tty.c: the client's terminal and signals. */
 /* The window size of fd 0, 1 or 2 (the first that has one); 0, 0 unknown. */

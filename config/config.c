@@ -409,12 +409,9 @@ static int default_str(char **field, const char *v, struct perr *e)
 	return *field ? 0 : replace_str(field, v, e);
 }
 
-static int fill_defaults(struct box_config *c, struct perr *e)
+int config_fill_location(struct box_config *c, struct perr *e)
 {
-	if (default_str(&c->state_dir, DEFAULT_STATE_DIR, e) < 0 ||
-	    default_str(&c->hostname, DEFAULT_HOSTNAME, e) < 0 ||
-	    default_str(&c->env_file, DEFAULT_ENV_FILE, e) < 0 ||
-	    default_str(&c->proxy_env_file, c->env_file, e) < 0)
+	if (default_str(&c->state_dir, DEFAULT_STATE_DIR, e) < 0)
 		return -1;
 	if (!c->socket_path) {
 		struct strbuf b = { 0 };
@@ -423,6 +420,16 @@ static int fill_defaults(struct box_config *c, struct perr *e)
 			return perr_set(e, ENOMEM, "config");
 		c->socket_path = b.s;
 	}
+	return 0;
+}
+
+static int fill_defaults(struct box_config *c, struct perr *e)
+{
+	if (config_fill_location(c, e) < 0 ||
+	    default_str(&c->hostname, DEFAULT_HOSTNAME, e) < 0 ||
+	    default_str(&c->env_file, DEFAULT_ENV_FILE, e) < 0 ||
+	    default_str(&c->proxy_env_file, c->env_file, e) < 0)
+		return -1;
 	if (!c->init_argv && set_init(c, DEFAULT_INIT, e) < 0)
 		return -1;
 	return 0;
@@ -458,19 +465,26 @@ static int check_abs(const char *what, const char *v, struct perr *e)
 	return 0;
 }
 
-int config_validate(struct box_config *c, struct perr *e)
+int config_check_location(const struct box_config *c, struct perr *e)
 {
 	char q[QLEN];
-	if (fill_defaults(c, e) < 0 || check_rootfs(c, e) < 0)
-		return -1;
-	if (check_abs("state_dir", c->state_dir, e) < 0 || check_abs("socket", c->socket_path, e) < 0 ||
-	    check_abs("env_file", c->env_file, e) < 0 ||
-	    check_abs("proxy_env_file", c->proxy_env_file, e) < 0)
+	if (check_abs("state_dir", c->state_dir, e) < 0 || check_abs("socket", c->socket_path, e) < 0)
 		return -1;
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 	if (strlen(c->socket_path) > max)
 		return perr_set(e, 0, "socket %s: %zu bytes long, a unix socket path holds at most %zu",
 				Q(q, c->socket_path), strlen(c->socket_path), max);
+	return 0;
+}
+
+int config_validate(struct box_config *c, struct perr *e)
+{
+	char q[QLEN];
+	if (fill_defaults(c, e) < 0 || check_rootfs(c, e) < 0)
+		return -1;
+	if (config_check_location(c, e) < 0 || check_abs("env_file", c->env_file, e) < 0 ||
+	    check_abs("proxy_env_file", c->proxy_env_file, e) < 0)
+		return -1;
 	if (!hostname_valid(c->hostname))
 		return perr_set(e, 0, "hostname %s: not a valid hostname", Q(q, c->hostname));
 	if (!c->init_argv[0] || c->init_argv[0][0] != '/')

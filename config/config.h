@@ -125,6 +125,16 @@ int config_validate(struct box_config *c, struct perr *e);
  * -1 with e naming the bad value (the caller exits 2). */
 int config_load_all(struct box_config *c, int argc, char **argv, char *const *envp,
 		    struct perr *e);
+/* For the client commands (exec, enter, stop, status): the socket that
+ * `planet start` with the same file, environment and flags would create.
+ * The layers and their order are start's: the INI file (config, else
+ * PLANET_CONFIG; every key is parsed and checked as start does), then
+ * PLANET_STATE_DIR and PLANET_SOCKET, then the flags state_dir and socket
+ * (NULL when not given); the socket defaults to <state_dir>/enter.sock.
+ * Other PLANET_* variables are not read: they do not move the socket.
+ * On success *socket and *state_dir are allocated (the caller frees). */
+int config_locate(const char *config, const char *state_dir, const char *socket,
+		  char *const *envp, char **socket_out, char **state_dir_out, struct perr *e);
 /* The `planet start --help` text. */
 void config_usage(FILE *out);
 

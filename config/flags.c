@@ -100,13 +100,19 @@ static int parse_flags(int argc, char **argv, struct flag_val *fv, size_t *nfv,
 	return 0;
 }
 
-static const char *env_lookup(char *const *envp, const char *name)
+const char *config_env_lookup(char *const *envp, const char *name)
 {
 	size_t n = strlen(name);
 	for (; envp && *envp; envp++)
 		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
 			return *envp + n + 1;
 	return NULL;
+}
+
+const char *config_file_name(char *const *envp)
+{
+	const char *config = config_env_lookup(envp, "PLANET_CONFIG");
+	return config && *config ? config : NULL;
 }
 
 int config_load_all(struct box_config *c, int argc, char **argv, char *const *envp,
@@ -124,11 +130,8 @@ int config_load_all(struct box_config *c, int argc, char **argv, char *const *en
 		config_usage(stdout);
 		return 1;
 	}
-	if (!config) {
-		config = env_lookup(envp, "PLANET_CONFIG");
-		if (config && !*config)
-			config = NULL;
-	}
+	if (!config)
+		config = config_file_name(envp);
 	if (config && config_load_file(c, config, e) < 0)
 		return -1;
 	if (config_load_env(c, envp, e) < 0)

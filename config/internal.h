@@ -26,5 +26,13 @@ extern const size_t config_nkeys;
  * nothing; an error is prefixed with origin. */
 int config_key_apply(struct box_config *c, const struct config_key *k, const char *value,
 		     const char *origin, struct perr *e);
+/* config.c: default state_dir and socket (<state_dir>/enter.sock), and
+ * their checks (absolute; the socket path fits sun_path). */
+int config_fill_location(struct box_config *c, struct perr *e);
+int config_check_location(const struct box_config *c, struct perr *e);
+/* flags.c: NAME's value in envp, or NULL; the INI file PLANET_CONFIG names
+ * (NULL when unset or empty). */
+const char *config_env_lookup(char *const *envp, const char *name);
+const char *config_file_name(char *const *envp);
 
 #endif

@@ -47,11 +47,6 @@ unsigned enter_server_sessions(const struct enter_server *s);
  * its handles. */
 void enter_server_close(struct enter_server *s);
 
-/* Where the audit lines go: the supervisor queues them on its stdout in
- * order with the console relay, between two console lines, never blocking
- * its loop. NULL: straight to stdout. */
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
-
 /* `planet-spawner BOXID`: the session spawner after its re-exec (argv[0]
  * names it; only the supervisor starts it). */
 int planet_spawner_main(int argc, char **argv);

@@ -1,10 +1,10 @@
 /* enter: helpers shared by the module's server side: the one read scratch
  * buffer of the loop, stream writes that copy only what the kernel did not
- * take, and the audit lines (with their quoting) that go to the journal. */
+ * take, and the audit lines (with their quoting), which base/log.c sends
+ * to the journal. */
 #include "enter/internal.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,44 +22,15 @@ void *enter_scratch(size_t *len)
 	return scratch;
 }
 
-static void (*log_sink)(void *ctx, const char *line, size_t len);
-static void *log_sink_ctx;
-
-void enter_set_log_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx)
-{
-	log_sink = sink;
-	log_sink_ctx = ctx;
-}
-
 void enter_audit(const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 2)
-		n = sizeof line - 2;
-	line[n++] = '\n';
-	if (log_sink) {
-		log_sink(log_sink_ctx, line, (size_t)n);
-		return;
-	}
-	/* stdout may be non-blocking (box/ relays the console through it):
-	 * wait a little for room rather than lose an audit line, never long. */
-	for (int tries = 0; tries < 3; tries++) {
-		ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
-		if (w == n || (w < 0 && errno != EAGAIN && errno != EINTR))
-			return;
-		if (w > 0) {
-			memmove(line, line + w, (size_t)(n - w));
-			n -= (int)w;
-		}
-		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
-		(void)poll(&p, 1, 50);
-	}
+	if (n >= 0)
+		plog_audit("%s", line);
 }
 
 void enter_quote(struct strbuf *b, const char *s, size_t max)
@@ -74,6 +45,8 @@ void enter_quote(struct strbuf *b, const char *s, size_t max)
 		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
 			esc[0] = (char)ch;
 			n = 1;
+		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
+			esc[1] = (char)(ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
 		} else if (ch < 0x20 || ch >= 0x7f) {
 			esc[1] = 'x';
 			esc[2] = hex[ch >> 4];

@@ -136,7 +136,7 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 	 * a failure here is retried by the first session, which reports it. */
 	struct perr se = { 0 };
 	if (!(srv->spawner = inbox_spawner_start(loop, box, &srv->spawner, &se)))
-		enter_audit("planet: session spawner: %s", se.msg);
+		plog(LOG_ERR, "session spawner: %s", se.msg);
 	*out = srv;
 	return 0;
 }

@@ -84,6 +84,7 @@ struct enter_session {
 
 	char *audit_argv;
 	char *audit_user;
+	char *audit_cwd;
 	unsigned long long t0;
 };
 
@@ -165,9 +166,12 @@ static int audit_prepare(struct enter_session *s, const struct proto_exec *x)
 	}
 	struct strbuf u = { 0 };
 	enter_quote(&u, *x->user ? x->user : "root", 64);
+	struct strbuf w = { 0 };
+	enter_quote(&w, *x->cwd ? x->cwd : "~", 256);
 	s->audit_argv = b.s;
 	s->audit_user = u.s;
-	return b.s && u.s ? 0 : -1;
+	s->audit_cwd = w.s;
+	return b.s && u.s && w.s ? 0 : -1;
 }
 
 static void audit(struct enter_session *s, const char *result)
@@ -175,9 +179,10 @@ static void audit(struct enter_session *s, const char *result)
 	uid_t uid;
 	pid_t pid;
 	conn_peer(s->c, &uid, &pid);
-	enter_audit("enter: uid=%u pid=%d user=%s tty=%s argv=%s result=%s%s duration_ms=%llu",
+	enter_audit("enter: uid=%u pid=%d user=%s cwd=%s tty=%s argv=%s result=%s%s duration_ms=%llu",
 		    (unsigned)uid, (int)pid, s->audit_user ? s->audit_user : "?",
-		    s->tty ? "yes" : "no", s->audit_argv ? s->audit_argv : "?", result,
+		    s->audit_cwd ? s->audit_cwd : "?", s->tty ? "yes" : "no",
+		    s->audit_argv ? s->audit_argv : "?", result,
 		    s->gone ? " client=gone" : "", (now_ns() - s->t0) / 1000000ull);
 }
 
@@ -633,6 +638,7 @@ void session_free(struct enter_session *s)
 {
 	free(s->audit_argv);
 	free(s->audit_user);
+	free(s->audit_cwd);
 	relay_free(s->relay);
 	free(s);
 }

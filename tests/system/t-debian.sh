@@ -116,6 +116,17 @@ nested_checks() { # TAG
 	out=$(pexec -- journalctl -u planet --no-pager 2>&1)
 	check_contains "[$tag] the inner busybox init ran its shutdown (clean halt)" "$out" "box halting"
 	check_not_contains "[$tag] every inner console line is text in the journal (no [blob data])" "$out" "blob data"
+	# planet's own lines: native journal records with their identifiers
+	# (docs/LOGGING.md), each once (stderr is the unit's journal stream).
+	out=$(pexec -- journalctl -u planet -t planet-audit -o cat --no-pager 2>&1)
+	check_match "[$tag] journalctl -t planet-audit: the exec's audit record" \
+		'enter: uid=0 pid=[0-9]+ user="root" cwd="~" tty=no argv="hostname" result=exit:0 duration_ms=' "$out"
+	out=$(pexec -- journalctl -u planet -t planet _TRANSPORT=journal -o cat --no-pager 2>&1)
+	check_contains "[$tag] journalctl -t planet: lifecycle lines (box halted), natively" "$out" "box halted"
+	check_eq "[$tag] planet's lines are in the journal once (not also through stderr)" 1 \
+		"$(pexec -- journalctl -u planet -o cat --no-pager 2>&1 | grep -c 'box halted$')"
+	check_eq "[$tag] console lines in the journal all carry the prefix" "" \
+		"$(pexec -- journalctl -u planet _TRANSPORT=stdout -o cat --no-pager 2>&1 | grep -v '^console: ' | head -n 3)"
 	check_not "[$tag] inner state file removed" pexec -- test -e /run/planet/state
 	check_not "[$tag] inner enter socket removed" pexec -- test -e /run/planet/enter.sock
 	if [ -n "$ip" ]; then
@@ -144,7 +155,9 @@ else
 	fail "[main] console: 'Welcome to Debian' reaches the supervisor's stdout while the box runs" "$(head -n 20 "$BOX_LOG")"
 fi
 # One line per status line: every "[  OK  ]" starts its own line.
-clean_log=$(tr -d '\r' <"$BOX_LOG" | sed 's/\x1b\[[0-9;]*m//g')
+# Console lines are "console: LINE" with the box's escape sequences
+# written out C-style (\x1b[0;32m): drop both.
+clean_log=$(sed -n 's/^console: //p' "$BOX_LOG" | sed 's/\\x1b\[[0-9;]*m//g')
 n_ok=$(grep -c '^\[  OK  \] ' <<<"$clean_log")
 if [ "$n_ok" -ge 10 ]; then pass "[main] console: $n_ok '[  OK  ]' lines"; else fail "[main] console: '[  OK  ]' lines (>= 10)" "found $n_ok"; fi
 check_eq "[main] console: no status line glued to another" "" "$(grep -E '.\[  OK  \]' <<<"$clean_log")"
@@ -400,15 +413,14 @@ else
 	fail "[halt] the console writer finished once stdout drained" "still blocked 20 s after the reader resumed"
 fi
 check_eq "[halt] all 5000 flood lines arrived, whole and in order" "5000 0" \
-	"$(tr -d '\r' <"$T/console-pipe.log" | grep -E '^flood [0-9]{5} x{82}$' |
+	"$(grep -E '^console: flood [0-9]{5} x{82}$' "$T/console-pipe.log" |
 		sed 's/.*flood //' | awk '{ if ($1 + 0 != n) bad++; n++ } END { print n + 0, bad + 0 }')"
 check_eq "[halt] no console line garbled (every line with 'flood' is whole)" "" \
-	"$(tr -d '\r' <"$T/console-pipe.log" | grep -v '^enter: ' | grep 'flood' | grep -v -E '^flood [0-9]{5} x{82}$' | head -n 3)"
-# The supervisor's audit line for that session shares stdout with the
-# console: it must wait its turn (not be lost, not block the loop) and land
-# between two console lines.
+	"$(grep 'flood' "$T/console-pipe.log" | grep -v -E '^console: flood [0-9]{5} x{82}$' | head -n 3)"
+# The supervisor's audit lines do not share the stalled stdout: they go to
+# stderr (no journal here), whole, and are not lost.
 check_eq "[halt] the audit lines of the 21 sessions run while stdout was stalled are all kept, each on a line of its own" 21 \
-	"$(tr -d '\r' <"$T/console-pipe.log" | grep -c -E '^enter: .*argv="echo" "alive(-[0-9]+)?" result=exit:0 duration_ms=[0-9]+$')"
+	"$(grep -c -E '^planet-audit: enter: .*argv="echo" "alive(-[0-9]+)?" result=exit:0 duration_ms=[0-9]+$' "$BOX_LOG")"
 pexec -- systemctl halt >/dev/null 2>&1
 box_wait 30
 check_eq "[halt] systemctl halt -> exit 0" 0 "$BOX_STATUS"

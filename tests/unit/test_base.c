@@ -161,6 +161,23 @@ static void test_root_confined(void)
 	close(root);
 }
 
+/* Escaping for the console relay and planet's log records: one line
+ * always, the box's bytes never taken for planet's. */
+static void test_log_escape(void)
+{
+	char out[64];
+	const char in[] = "a\nb\tc\rd\x1b[2J\\e\x7f\x01\xc3\xa9";
+	size_t n = log_escape(out, in, sizeof in - 1, true);
+	out[n] = 0;
+	CHECK(strcmp(out, "a\\nb\\tc\\rd\\x1b[2J\\\\e\\x7f\\x01\xc3\xa9") == 0);
+	n = log_escape(out, in, sizeof in - 1, false);
+	out[n] = 0;
+	CHECK(strcmp(out, "a\\nb\\tc\\rd\\x1b[2J\\e\\x7f\\x01\xc3\xa9") == 0);
+	CHECK(log_escape(out, "", 0, true) == 0);
+	/* the worst case is 4 bytes per byte */
+	CHECK(log_escape(out, "\x01\x02", 2, true) == 8);
+}
+
 int main(void)
 {
 	if (!mkdtemp(top)) {
@@ -171,6 +188,7 @@ int main(void)
 	test_signals();
 	test_strbuf_and_read();
 	test_root_confined();
+	test_log_escape();
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
 	if (system(cmd) != 0)
