@@ -118,6 +118,12 @@ void box_run_teardown(struct box_run *r);
 int box_apply_security(const struct box_config *cfg, struct perr *e);
 /* Validate cfg->capabilities and cfg->seccomp_file without applying. */
 int box_security_check(const struct box_config *cfg, struct perr *e);
+/* box/seccomp.c: compile the filter cfg->seccomp asks for (nothing for
+ * none), given the bounding set `keep` (a bit per capability): the
+ * default filter lets through the calls of the capabilities kept. */
+struct sock_filter;
+int box_seccomp_build(const struct box_config *cfg, unsigned long long keep,
+		      struct sock_filter **out, unsigned short *out_len, struct perr *e);
 
 /* ---- supervision (box/supervise.c) ---- */
 enum box_end { BOX_END_EXIT, BOX_END_RESTART };
