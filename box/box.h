@@ -107,6 +107,9 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e);
 int box_rootfs_prepare(const struct box_plan *p, const char *console_path,
 		       const struct box_run *r, struct perr *e);
 int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct perr *e);
+/* Mask the host-wide /proc and /sys files and make the host's /proc
+ * tunables read-only (box/procmask.c; child, after /proc, /sys, /dev). */
+int box_procmask(const struct box_plan *p, int rootfd, struct perr *e);
 /* Create the planned device nodes (child, before pivot). */
 int box_devices_create(const struct box_plan *p, int devfd, struct perr *e);
 /* Kill everything, remove the cgroup; safe to call twice. */
