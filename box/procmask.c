@@ -16,8 +16,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#define FDPATH(buf, fd) snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd)
-
 /* Hidden whatever the knobs say: nothing in a box needs them. */
 static const char *const masked[] = {
 	"/proc/kallsyms",		 /* every kernel symbol's address: defeats KASLR */
@@ -67,7 +65,7 @@ static int mask_one(int rootfd, int nullfd, const char *path, struct perr *e)
 	if (!S_ISDIR(st.st_mode))
 		return perr_set(e, EINVAL, "mask %s: not a file or a directory", path);
 	char p[64];
-	FDPATH(p, fd);
+	snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
 	if (mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "mode=0555,size=4k,nr_inodes=1") < 0)
 		return perr_set(e, errno, "mask %s", path);
