@@ -132,6 +132,9 @@ int box_volumes_clone(struct box_run *r, const struct box_plan *p, struct perr *
 int box_volumes_attach(const struct box_plan *p, const struct box_run *r, int rootfd,
 		       struct perr *e);
 void box_volumes_release(struct box_run *r);
+/* Mask the host-wide /proc and /sys files and make the host's /proc
+ * tunables read-only (box/procmask.c; child, after /proc, /sys, /dev). */
+int box_procmask(const struct box_plan *p, int rootfd, struct perr *e);
 /* Create the planned device nodes (child, before pivot). */
 int box_devices_create(const struct box_plan *p, int devfd, struct perr *e);
 /* Kill everything, remove the cgroup; safe to call twice. */
@@ -143,6 +146,12 @@ void box_run_teardown(struct box_run *r);
 int box_apply_security(const struct box_config *cfg, struct perr *e);
 /* Validate cfg->capabilities and cfg->seccomp_file without applying. */
 int box_security_check(const struct box_config *cfg, struct perr *e);
+/* box/seccomp.c: compile the filter cfg->seccomp asks for (nothing for
+ * none), given the bounding set `keep` (a bit per capability): the
+ * default filter lets through the calls of the capabilities kept. */
+struct sock_filter;
+int box_seccomp_build(const struct box_config *cfg, unsigned long long keep,
+		      struct sock_filter **out, unsigned short *out_len, struct perr *e);
 
 /* ---- supervision (box/supervise.c) ---- */
 enum box_end { BOX_END_EXIT, BOX_END_RESTART };

@@ -67,8 +67,7 @@ static int mount_proc_sys(const struct box_plan *p, int rootfd, struct perr *e)
 	if (mount_fs(rootfd, "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e) < 0)
 		return -1;
 	/* Kernel tunables are the host's: read-only unless asked (as for /sys). */
-	if (ro && (bind_self_ro(rootfd, "/proc/sys", e) < 0 ||
-		   bind_self_ro(rootfd, "/proc/sysrq-trigger", e) < 0))
+	if (ro && bind_self_ro(rootfd, "/proc/sys", e) < 0)
 		return -1;
 	/* A read-only /sys keeps systemd from starting udevd to fight the host. */
 	if (mount_fs(rootfd, "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (ro ? MS_RDONLY : 0),
@@ -204,8 +203,10 @@ int box_rootfs_prepare(const struct box_plan *p, const char *console_path, const
 	_cleanup_fd_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(e, errno, "rootfs %s", c->rootfs);
-	if (mount_proc_sys(p, rootfd, e) < 0 || mount_dev(p, rootfd, console_path, e) < 0 ||
-	    mount_run(p, r, rootfd, e) < 0)
+	if (mount_proc_sys(p, rootfd, e) < 0 || mount_dev(p, rootfd, console_path, e) < 0)
+		return -1;
+	/* Once /dev has its null: box/procmask.c. */
+	if (box_procmask(p, rootfd, e) < 0 || mount_run(p, r, rootfd, e) < 0)
 		return -1;
 	/* The env file lives in the rootfs itself (the enter API reads it). */
 	if (root_write_file(rootfd, c->env_file, p->envfile.s ? p->envfile.s : "", p->envfile.len,

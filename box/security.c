@@ -1,30 +1,48 @@
-/* The box's capability bounding set and seccomp filter. Both are computed
- * once in the supervisor (box_security_check, at plan time) and applied in
- * every process that enters the box just before it execs: init and each
- * enter session. Applying is then a handful of prctl calls, no parsing and no
- * allocation, which keeps `planet exec` fast. */
+/* The box's capability bounding set and seccomp filter (box/seccomp.c).
+ * Both are computed once in the supervisor (box_security_check, at plan
+ * time) and applied in every process that enters the box just before it
+ * execs: init and each enter session. Applying is then a handful of prctl
+ * calls, no parsing and no allocation, which keeps `planet exec` fast. */
 #include "box/box.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
-#include <seccomp.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/capability.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-/* Denied by `seccomp = default`: calls that reach past the box into the host
- * kernel's identity. reboot is not here: in a pid namespace the kernel turns
- * it into the end of init, which the supervisor handles. */
-static const char *const default_deny[] = {
-	"kexec_load", "kexec_file_load", "open_by_handle_at", "uselib", "lookup_dcookie",
-	"nfsservctl", NULL,
-};
+#define CAPBIT(c) (1ull << (c))
+
+/* The default bounding set: nspawn's retained set, which is what a system
+ * inside (systemd, its services, package managers) needs, plus net_admin
+ * (the box shares the host's network and configures it) and ipc_lock
+ * (locked memory is charged to the box's memory cgroup). Dropped: the
+ * capabilities whose only use is the host's kernel or hardware (modules,
+ * raw I/O, the clock, accounting, the kernel log, MAC policy, wake-up
+ * alarms, suspend blocking, bpf, perf, checkpoint/restore) and the audit
+ * ones (the audit subsystem is not namespaced). docs/SECURITY.md has the
+ * table, with the reason for each. */
+static const unsigned long long caps_default =
+	CAPBIT(CAP_CHOWN) | CAPBIT(CAP_DAC_OVERRIDE) | CAPBIT(CAP_DAC_READ_SEARCH) |
+	CAPBIT(CAP_FOWNER) | CAPBIT(CAP_FSETID) | CAPBIT(CAP_KILL) | CAPBIT(CAP_SETGID) |
+	CAPBIT(CAP_SETUID) | CAPBIT(CAP_SETPCAP) | CAPBIT(CAP_LINUX_IMMUTABLE) |
+	CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_NET_BROADCAST) | CAPBIT(CAP_NET_ADMIN) |
+	CAPBIT(CAP_NET_RAW) | CAPBIT(CAP_IPC_LOCK) | CAPBIT(CAP_IPC_OWNER) |
+	CAPBIT(CAP_SYS_CHROOT) | CAPBIT(CAP_SYS_PTRACE) | CAPBIT(CAP_SYS_ADMIN) |
+	CAPBIT(CAP_SYS_BOOT) | CAPBIT(CAP_SYS_NICE) | CAPBIT(CAP_SYS_RESOURCE) |
+	CAPBIT(CAP_SYS_TTY_CONFIG) | CAPBIT(CAP_MKNOD) | CAPBIT(CAP_LEASE) | CAPBIT(CAP_SETFCAP);
+
+/* `all`: the set planet kept before it had a default of its own, every
+ * capability but CAP_AUDIT_* (systemd's container interface asks for those
+ * to stay out); an audit capability is kept only when named. */
+static const unsigned long long caps_all =
+	~(CAPBIT(CAP_AUDIT_WRITE) | CAPBIT(CAP_AUDIT_CONTROL) | CAPBIT(CAP_AUDIT_READ));
 
 static struct {
 	bool ready;
@@ -39,7 +57,9 @@ static int cap_set_name(unsigned long long *set, const char *tok, struct perr *e
 	const char *name = drop ? tok + 1 : tok;
 	unsigned long long bits;
 	if (strcasecmp(name, "all") == 0) {
-		bits = ~0ull;
+		bits = caps_all;
+	} else if (strcasecmp(name, "default") == 0) {
+		bits = caps_default;
 	} else {
 		cap_value_t v;
 		char lower[64];
@@ -49,8 +69,9 @@ static int cap_set_name(unsigned long long *set, const char *tok, struct perr *e
 		lower[i] = 0;
 		if (cap_from_name(lower, &v) < 0 || v < 0 || v > 63)
 			return perr_set(e, 0, "capabilities: \"%s\" is not a capability name "
-					      "(expected e.g. cap_sys_admin, all, -cap_sys_module)", tok);
-		bits = 1ull << v;
+					      "(expected e.g. cap_sys_admin, all, default, -cap_sys_module)",
+					tok);
+		bits = CAPBIT(v);
 	}
 	*set = drop ? (*set & ~bits) : (*set | bits);
 	return 0;
@@ -59,8 +80,7 @@ static int cap_set_name(unsigned long long *set, const char *tok, struct perr *e
 static int caps_compute(const char *spec, unsigned long long *keep, struct perr *e)
 {
 	if (!spec) {
-		*keep = ~0ull & ~((1ull << CAP_AUDIT_WRITE) | (1ull << CAP_AUDIT_CONTROL) |
-				  (1ull << CAP_AUDIT_READ));
+		*keep = caps_default;
 		return 0;
 	}
 	_cleanup_free_ char *copy = strdup(spec);
@@ -74,90 +94,27 @@ static int caps_compute(const char *spec, unsigned long long *keep, struct perr 
 	return 0;
 }
 
-static int deny_list_add(scmp_filter_ctx ctx, const char *name, bool strict, struct perr *e)
+/* Raw capget/capset: this runs in every exec'd process, where libcap's
+ * allocations are not wanted. */
+static int inheritable_restrict(unsigned long long keep, struct perr *e)
 {
-	int nr = seccomp_syscall_resolve_name(name);
-	if (nr == __NR_SCMP_ERROR) {
-		if (strict)
-			return perr_set(e, 0, "seccomp: \"%s\" is not a system call name", name);
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	if (syscall(SYS_capget, &h, d) < 0)
+		return perr_set(e, errno, "capget");
+	if ((d[0].inheritable & ~(uint32_t)keep) == 0 && (d[1].inheritable & ~(uint32_t)(keep >> 32)) == 0)
 		return 0;
-	}
-	int r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
-	if (r < 0 && r != -EEXIST)
-		return perr_set(e, -r, "seccomp rule for %s", name);
+	d[0].inheritable &= (uint32_t)keep;
+	d[1].inheritable &= (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return perr_set(e, errno, "restrict the inheritable capabilities");
 	return 0;
-}
-
-/* A deny-list file: one system call name per line, # comments. */
-static int deny_file_add(scmp_filter_ctx ctx, const char *path, struct perr *e)
-{
-	_cleanup_free_ char *text = NULL;
-	if (read_file_at(AT_FDCWD, path, 1 << 20, &text, NULL, e) < 0)
-		return perr_wrap(e, "seccomp file");
-	char *save = NULL;
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *hash = strchr(line, '#');
-		if (hash)
-			*hash = 0;
-		char *name = line + strspn(line, " \t");
-		name[strcspn(name, " \t\r")] = 0;
-		if (*name && deny_list_add(ctx, name, true, e) < 0)
-			return perr_wrap(e, "%s", path);
-	}
-	return 0;
-}
-
-/* Export the compiled filter into memory once, so a child only has to hand
- * it to the kernel. */
-static int filter_export(scmp_filter_ctx ctx, struct perr *e)
-{
-	_cleanup_fd_ int fd = memfd_create("planet-seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return perr_set(e, errno, "seccomp export");
-	int r = seccomp_export_bpf(ctx, fd);
-	if (r < 0)
-		return perr_set(e, -r, "seccomp export");
-	off_t len = lseek(fd, 0, SEEK_END);
-	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > 65535 * 8)
-		return perr_set(e, EINVAL, "seccomp export");
-	struct sock_filter *f = malloc((size_t)len);
-	if (!f)
-		return perr_set(e, ENOMEM, "seccomp export");
-	if (pread(fd, f, (size_t)len, 0) != len) {
-		free(f);
-		return perr_set(e, EIO, "seccomp export");
-	}
-	free(sec.filter);
-	sec.filter = f;
-	sec.filter_len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
-	return 0;
-}
-
-static int seccomp_compute(const struct box_config *cfg, struct perr *e)
-{
-	if (cfg->seccomp == SECCOMP_NONE)
-		return 0;
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return perr_set(e, ENOMEM, "seccomp");
-	/* Without no_new_privs: setuid programs inside (su, sudo) must work;
-	 * the filter is loaded while CAP_SYS_ADMIN is still held. */
-	int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	if (r < 0)
-		r = perr_set(e, -r, "seccomp");
-	for (size_t i = 0; r == 0 && cfg->seccomp == SECCOMP_DEFAULT && default_deny[i]; i++)
-		r = deny_list_add(ctx, default_deny[i], false, e);
-	if (r == 0 && cfg->seccomp == SECCOMP_FILE)
-		r = deny_file_add(ctx, cfg->seccomp_file, e);
-	if (r == 0)
-		r = filter_export(ctx, e);
-	seccomp_release(ctx);
-	return r;
 }
 
 int box_security_check(const struct box_config *cfg, struct perr *e)
 {
-	if (caps_compute(cfg->capabilities, &sec.keep, e) < 0 || seccomp_compute(cfg, e) < 0)
+	if (caps_compute(cfg->capabilities, &sec.keep, e) < 0 ||
+	    box_seccomp_build(cfg, sec.keep, &sec.filter, &sec.filter_len, e) < 0)
 		return -1;
 	sec.ready = true;
 	return 0;
@@ -173,7 +130,10 @@ int box_apply_security(const struct box_config *cfg, struct perr *e)
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
 			return perr_set(e, errno, "drop capability %d from the bounding set", c);
 	}
-	/* Keep inheritable and ambient inside the bounding set as well. */
+	/* A dropped capability still in the inheritable set would come back
+	 * at the exec of a root program (P' = (I & F) | (F & bounding)). */
+	if (inheritable_restrict(sec.keep, e) < 0)
+		return -1;
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (sec.filter) {
 		struct sock_fprog prog = { .len = sec.filter_len, .filter = sec.filter };

@@ -286,7 +286,7 @@ const struct config_key config_keys[] = {
 	{ "dns_zones", "box", "dns_zones", "PLANET_DNS_ZONES", "dns-zones", CK_LIST,
 	  set_dns_zones, "ZONE/IP,...", "nameservers for zones (list)" },
 	{ "capabilities", "box", "capabilities", "PLANET_CAPABILITIES", "capabilities",
-	  CK_SCALAR, set_capabilities, "LIST", "bounding set (all but CAP_AUDIT_*)" },
+	  CK_SCALAR, set_capabilities, "LIST", "bounding set (default; docs/SECURITY.md)" },
 	{ "seccomp", "box", "seccomp", "PLANET_SECCOMP", "seccomp", CK_SCALAR, set_seccomp,
 	  "none|default|FILE", "syscall filter (default)" },
 	{ "block_devices", "box", "block_devices", "PLANET_BLOCK_DEVICES", "block-devices",

@@ -86,9 +86,10 @@ struct box_config {
 	struct dns_zone *dns_zones;
 	size_t n_dns_zones;
 
-	/* Capability bounding set: NULL = all but CAP_AUDIT_*; otherwise an
-	 * explicit comma/space list of names ("cap_sys_admin,CAP_MKNOD" or
-	 * "all" or "all,-cap_sys_module"). Parsed by box/security.c. */
+	/* Capability bounding set: NULL = the default set; otherwise a
+	 * comma/space list of names, "default", "all" and "-name"
+	 * ("default,cap_sys_time", "all,-cap_sys_module"). Parsed by
+	 * box/security.c; docs/SECURITY.md. */
 	char *capabilities;
 	enum seccomp_mode seccomp;
 	char *seccomp_file; /* SECCOMP_FILE: one syscall name per line to deny */
