@@ -113,6 +113,9 @@ struct enter_box {
 	 * the supervisor): STATUS then says state=stopping until the box is
 	 * gone and the server with it. */
 	bool halting;
+	/* Set by box/ when the halt's deadline passed and the box was killed:
+	 * a waiting `planet stop` gets ERROR EXIT_STOP_KILLED before the close. */
+	bool killed;
 	/* Drop the box's capability bounding set and load its seccomp filter
 	 * in a child about to exec (provided by box/). */
 	int (*apply_security)(const struct box_config *cfg, struct perr *e);
@@ -332,6 +335,9 @@ void session_free(struct enter_session *s);
 /* ---- client*.c: the client commands ---------------------------------------- */
 /* Every status planet makes up itself (connection, refusal, protocol). */
 #define EXIT_PLANET 255
+/* planet stop: the box did not halt in time and was killed at the deadline
+ * (3 is status's "not running"). */
+#define EXIT_STOP_KILLED 4
 
 /* client.c: one command's options. */
 struct client_opts {
@@ -353,6 +359,10 @@ int client_exec_session(const struct client_opts *o);
 /* client_control.c: planet stop, planet status; return the exit status. */
 int client_stop_box(const struct client_opts *o);
 int client_status_box(const struct client_opts *o);
+/* Ask quietly whether the box at path still runs: 1 with its state
+ * ("running", "stopping") in state, 0 when no box answers there, -1 when
+ * the question failed. */
+int client_box_state(const char *path, char *state, size_t len);
 
 /* client_tty.c: the client's terminal and signals. */
 /* The window size of fd 0, 1 or 2 (the first that has one); 0, 0 unknown. */
