@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #define EXIT_NOT_RUNNING 3 /* planet status: LSB "program is not running" */
 
@@ -115,6 +117,9 @@ int client_box_state(const char *path, char *state, size_t len)
 	sb_free(&req);
 	if (fd < 0)
 		return not_running ? 0 : -1;
+	/* Only a remark after the session: never hang on a stuck supervisor. */
+	struct timeval tv = { .tv_sec = 2 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	struct client_rx rx;
 	struct proto_frame f;
 	if (client_rx_init(&rx) < 0)
