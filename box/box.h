@@ -7,6 +7,7 @@
  *   box_plan_build()   expand globs, stat devices, render generated files;
  *                      everything that can fail on bad input fails here,
  *                      before the host is touched
+ *   box_rootfs_lock()  one box per rootfs (refuse a busy one)
  *   box_state_lock()   take the state dir (refuse a running box, clear a
  *                      stale one)
  *   box_spawn()        cgroup, clone3 into new namespaces, child builds the
@@ -70,6 +71,9 @@ void box_plan_free(struct box_plan *p);
 int box_volumes_plan(struct box_plan *p, struct perr *e);
 void box_volumes_free(struct box_plan *p);
 int box_devices_plan(struct box_plan *p, struct perr *e);
+/* Refuse a directory that is no rootfs (no executable init inside it, or a
+ * mount point that is not a directory), before anything is written. */
+int box_rootfs_check(const struct box_config *c, struct perr *e);
 int box_files_render(struct box_plan *p, struct perr *e);
 /* Child, /run mounted: an O_PATH fd of the file to bind a generated file
  * over (/etc/resolv.conf, /etc/hosts), resolved inside the root. A link
@@ -79,6 +83,12 @@ int box_files_render(struct box_plan *p, struct perr *e);
 int box_files_target(int rootfd, const char *path, struct perr *e);
 /* Device cgroup rules: the standard set plus every planned device. */
 int box_device_rules(const struct box_plan *p, struct cg_dev_rule **rules, size_t *n);
+
+/* ---- one box per rootfs (box/rootfs_lock.c) ---- */
+/* Take the rootfs's lock for the supervisor's life (*fd, O_CLOEXEC; closing
+ * it, or the supervisor's death, releases it). Busy: an error naming the
+ * holder's pid and state dir. */
+int box_rootfs_lock(const char *rootfs, int *fd, struct perr *e);
 
 /* ---- state dir (box/state.c) ---- */
 struct box_state {
@@ -163,5 +173,8 @@ int box_start_main(int argc, char **argv);
 
 /* Send a systemd notification ("READY=1") to $NOTIFY_SOCKET, if set. */
 void box_sd_notify(const char *msg);
+/* The same, formatted (at most 511 bytes; a newline is kept only before a
+ * STATUS= field). */
+void box_sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -3,6 +3,7 @@
  * state dir, the box, the loop, and the clean-up whatever way it ends. */
 #include "box/box.h"
 #include "base/base.h"
+#include "enter/enter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -91,10 +92,40 @@ static void warn_rootfs_mode(const char *rootfs)
 			rootfs, (unsigned)(st.st_mode & 07777));
 }
 
+/* systemd SIGKILLs the whole unit TimeoutStopSec after it sent SIGTERM,
+ * and does not tell the service that value. The shipped unit passes it as
+ * TIMEOUT_STOP_SEC (set next to TimeoutStopSec=, from one value): a
+ * stop_timeout that long or longer means planet's staged halt never ends
+ * the way it is configured (systemd kills the box first, and planet's
+ * clean-up with it). */
+static void warn_unit_timeout(const struct box_config *c)
+{
+	const char *v = getenv("TIMEOUT_STOP_SEC");
+	unsigned unit;
+	if (v && *v && duration_parse(v, &unit) == 0 && c->stop_timeout_sec >= unit)
+		fprintf(stderr,
+			"planet: warning: stop_timeout %us is not below the unit's TimeoutStopSec %us: "
+			"systemd will kill the box before planet does (raise TimeoutStopSec and "
+			"TIMEOUT_STOP_SEC in the unit)\n",
+			c->stop_timeout_sec, unit);
+}
+
+/* The enter group is the host's; resolved here so that a missing one is
+ * bad input (exit 2), not a box that boots and is killed again. */
+static int check_enter_group(const struct box_config *c, struct perr *e)
+{
+	struct enter_group g;
+	return enter_group_resolve(c->enter_group, &g, e);
+}
+
 int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e)
 {
-	warn_rootfs_mode(cfg->rootfs);
 	*p = (struct box_plan){ .cfg = cfg, .stop_signal = cfg->stop_signal };
+	/* First: a directory that is no rootfs gets one line, no warnings. */
+	if (box_rootfs_check(cfg, e) < 0 || check_enter_group(cfg, e) < 0)
+		return -1;
+	warn_rootfs_mode(cfg->rootfs);
+	warn_unit_timeout(cfg);
 	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || box_volumes_plan(p, e) < 0 || box_devices_plan(p, e) < 0 ||
 	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)
 		return -1;
@@ -147,9 +178,11 @@ static enum box_end run_once(const struct box_plan *p, struct box_state *st,
 	struct perr e = { 0 };
 	enum box_end end = BOX_END_EXIT;
 	*status = 1;
+	box_sd_notify("STATUS=booting: building the box and starting init");
 	if ((p->cfg->notify_ready == NOTIFY_INIT && notify_socket_open(&r, st->dir, &e) < 0) ||
 	    box_spawn(&r, p, &e) < 0 || box_state_write(st, p, r.init_pid, &r.cg, &e) < 0) {
 		plog(LOG_ERR, "%s", e.msg);
+		box_sd_notifyf("STATUS=stopped: the box did not start: %s", e.msg);
 	} else {
 		plog(LOG_INFO, "box %s running, init pid %d, exec'd %.2f ms after start",
 			p->box_id, (int)r.init_pid, (double)(now_ns() - t0) / 1e6);
@@ -164,6 +197,7 @@ int box_start_main(int argc, char **argv)
 	struct box_config cfg;
 	struct box_plan plan = { 0 };
 	struct box_state st = { .lock_fd = -1 };
+	_cleanup_fd_ int rootfs_lock = -1;
 	struct perr e = { 0 };
 	int status = 2;
 	unsigned long long t0 = now_ns();
@@ -182,6 +216,12 @@ int box_start_main(int argc, char **argv)
 	status = 1;
 	if (geteuid() != 0) {
 		fprintf(stderr, "planet: start needs root (it creates namespaces, mounts and cgroups)\n");
+		goto out;
+	}
+	/* The rootfs before the state dir: a refused start must not touch
+	 * the other box's socket (clear_stale) or make a state dir. */
+	if (box_rootfs_lock(cfg.rootfs, &rootfs_lock, &e) < 0) {
+		fprintf(stderr, "planet: %s\n", e.msg);
 		goto out;
 	}
 	if (box_state_lock(&st, &cfg, &e) < 0) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
@@ -48,6 +49,7 @@ struct sup {
 	} out_handle;
 	bool console_paused;
 	bool ready_sent;
+	unsigned halt_timeout; /* of the halt under way, for the deadline's message */
 	struct enter_server *server;
 	struct enter_box ebox;
 	int status;
@@ -299,8 +301,11 @@ static void send_init(struct sup *s, int sig)
 static void stop_deadline(uv_timer_t *t)
 {
 	struct sup *s = t->data;
-	plog(LOG_WARNING, "init did not halt within %us: killing the box",
-		s->plan->cfg->stop_timeout_sec);
+	plog(LOG_WARNING, "init did not halt within %us: killing the box", s->halt_timeout);
+	box_sd_notifyf("STATUS=stopping: init did not halt within %us: killing the box",
+		       s->halt_timeout);
+	/* The enter server tells `planet stop` (it exits non-zero). */
+	s->ebox.killed = true;
 	cg_box_kill(&s->run->cg, SIGKILL);
 	send_init(s, SIGKILL);
 }
@@ -311,11 +316,13 @@ static void begin_halt(struct sup *s, unsigned timeout_sec)
 	if (s->ebox.halting)
 		return;
 	s->ebox.halting = true;
-	box_sd_notify("STOPPING=1");
+	s->halt_timeout = timeout_sec;
 	int sig = s->plan->stop_signal ? s->plan->stop_signal : detect_stop_signal(s->run->init_pid);
 	char name[32];
-	plog(LOG_NOTICE, "halting: %s to init, %us before it is killed",
-		signal_name(sig, name, sizeof name), timeout_sec);
+	signal_name(sig, name, sizeof name);
+	box_sd_notifyf("STOPPING=1\nSTATUS=stopping: %s to init, %us before it is killed", name,
+		       timeout_sec);
+	plog(LOG_NOTICE, "halting: %s to init, %us before it is killed", name, timeout_sec);
 	send_init(s, sig);
 	uv_timer_start(&s->stop_timer, stop_deadline, (uint64_t)timeout_sec * 1000, 0);
 }
@@ -348,6 +355,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	if (si->si_code == CLD_EXITED) {
 		s->status = si->si_status;
 		plog(LOG_NOTICE, "init exited with status %d", s->status);
+		box_sd_notifyf("STATUS=stopped: init exited with status %d", s->status);
 		return;
 	}
 	int sig = si->si_status;
@@ -357,13 +365,18 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 		/* A reboot while we asked for a halt is a halt. */
 		s->status = 0;
 		plog(LOG_NOTICE, "box halted");
+		box_sd_notify(s->ebox.killed ? "STATUS=stopped: killed at the halt deadline"
+					     : "STATUS=stopped: the box halted");
 	} else if (sig == SIGHUP && s->plan->cfg->on_reboot == ON_REBOOT_RESTART) {
 		s->status = 0;
 		s->end = BOX_END_RESTART;
 		plog(LOG_NOTICE, "box rebooting");
+		box_sd_notify("STATUS=booting: the box asked to reboot");
 	} else {
 		s->status = 128 + sig;
 		plog(LOG_WARNING, "init killed by %s", signal_name(sig, name, sizeof name));
+		box_sd_notifyf("STATUS=stopped: init killed by %s%s", name,
+			       s->ebox.killed ? " at the halt deadline" : "");
 	}
 }
 
@@ -410,7 +423,7 @@ static void notify_readable(uv_poll_t *h, int status, int events)
 			*nl = 0;
 		if (strcmp(l, "READY=1") == 0 && !s->ready_sent) {
 			s->ready_sent = true;
-			box_sd_notify("READY=1");
+			box_sd_notify("READY=1\nSTATUS=ready: the system inside reports ready");
 			plog(LOG_INFO, "init reports ready");
 		}
 	}
@@ -473,7 +486,10 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 		plog(LOG_ERR, "%s", e.msg);
 		begin_halt(&s, 0);
 	} else if (p->cfg->notify_ready == NOTIFY_START) {
-		box_sd_notify("READY=1");
+		box_sd_notifyf("READY=1\nSTATUS=running: init pid %d", (int)r->init_pid);
+	} else {
+		box_sd_notifyf("STATUS=running: init pid %d, waiting for it to report ready",
+			       (int)r->init_pid);
 	}
 	uv_run(&s.loop, UV_RUN_DEFAULT);
 	/* Anything left (init died while a write was queued): close and drain. */
@@ -503,4 +519,19 @@ void box_sd_notify(const char *msg)
 		return;
 	(void)sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&a,
 		     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+}
+
+void box_sd_notifyf(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* One line per field: a newline in a message (an error text) would
+	 * start a field of its own. */
+	for (char *c = strchr(msg, '\n'); c; c = strchr(c + 1, '\n'))
+		if (strncmp(c + 1, "STATUS=", 7) != 0)
+			*c = ' ';
+	box_sd_notify(msg);
 }

@@ -61,14 +61,18 @@ static int opt_env(struct client_opts *o, const char *arg)
 	return r;
 }
 
+/* The durations of --stop-timeout (config's parser). 0 is refused: on the
+ * wire it means "the box's configured stop_timeout", while stop_timeout = 0
+ * means "kill at once"; one spelling must not mean both. No --timeout is
+ * the configured one. */
 static int opt_timeout(struct client_opts *o, const char *arg)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(arg, &end, 10);
-	if (!*arg || *end || errno || arg[0] == '-' || v > UINT32_MAX)
-		return usage_error(o, "--timeout '%s': expected a number of seconds", arg);
-	o->timeout = (uint32_t)v;
+	unsigned v;
+	if (duration_parse(arg, &v) < 0 || v == 0)
+		return usage_error(o, "--timeout '%s': expected a duration from 1s to 24h "
+				      "(30, 30s, 2m, 1h; leave it out for the box's stop_timeout)",
+				   arg);
+	o->timeout = v;
 	return 0;
 }
 
@@ -205,11 +209,14 @@ static const char enter_help[] =
 	"Exit status as for planet exec.\n";
 
 static const char stop_help[] =
-	"usage: planet stop [--config FILE] [--state-dir DIR] [--socket PATH] [--timeout SEC]\n"
+	"usage: planet stop [--config FILE] [--state-dir DIR] [--socket PATH] [--timeout DURATION]\n"
 	"Halt the box (init's halt signal, then SIGKILL after the timeout) and wait\n"
-	"until it is gone. --timeout 0 or none: the box's configured timeout.\n"
+	"until it is gone. --timeout: 1s to 24h (30, 30s, 2m, 1h, as --stop-timeout);\n"
+	"without it, the box's configured stop_timeout.\n"
 	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
-	"Exit status: 0 when the box is gone or was not running, 255 on failure.\n";
+	"Exit status: 0 when the box halted or was not running, 4 when it did not\n"
+	"halt in time and was killed at the deadline, 255 on a usage error or\n"
+	"failure.\n";
 
 static const char status_help[] =
 	"usage: planet status [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"

@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #define EXIT_NOT_RUNNING 3 /* planet status: LSB "program is not running" */
 
@@ -92,6 +94,8 @@ int client_stop_box(const struct client_opts *o)
 		status = 0;
 	else if (r < 0)
 		fprintf(stderr, "planet: %s\n", e.msg);
+	else if (f.kind == PK_ERROR) /* killed at the deadline: EXIT_STOP_KILLED */
+		status = client_report_error(&f);
 	else
 		client_unexpected(&f, "after STOP_ACK");
 	client_rx_free(&rx);
@@ -99,6 +103,40 @@ int client_stop_box(const struct client_opts *o)
 }
 
 /* ---- status ---------------------------------------------------------------- */
+
+int client_box_state(const char *path, char *state, size_t len)
+{
+	struct strbuf req = { 0 };
+	struct perr e = { 0 };
+	bool not_running;
+	if (proto_put_status(&req) < 0) {
+		sb_free(&req);
+		return -1;
+	}
+	_cleanup_fd_ int fd = control_request(path, &req, &not_running, &e);
+	sb_free(&req);
+	if (fd < 0)
+		return not_running ? 0 : -1;
+	/* Only a remark after the session: never hang on a stuck supervisor. */
+	struct timeval tv = { .tv_sec = 2 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	struct client_rx rx;
+	struct proto_frame f;
+	if (client_rx_init(&rx) < 0)
+		return -1;
+	int r = client_rx_wait(&rx, fd, &f, &e) == 1 && f.kind == PK_STATUS_REPLY ? 1 : -1;
+	const char *v = r == 1 ? memmem(f.payload, f.len, "state=", 6) : NULL;
+	size_t n = 0;
+	if (v) {
+		v += 6;
+		const char *end = (const char *)f.payload + f.len;
+		while (v + n < end && v[n] != '\n' && n + 1 < len)
+			n++;
+	}
+	snprintf(state, len, "%.*s", (int)n, v ? v : "");
+	client_rx_free(&rx);
+	return r;
+}
 
 /* Keys whose values are integers, printed as JSON numbers. */
 static bool numeric_key(const char *k, size_t n)

@@ -49,6 +49,7 @@ struct sess {
 	bool spl_grown[3];  /* F_SETPIPE_SZ tried on fd 1, fd 2 */
 	bool spl_last;	    /* the last payload was spliced: expect another */
 	int status; /* -1 while running */
+	bool ended_by_signal; /* EXIT said a signal: did the box go away? */
 };
 
 static int fail(struct sess *s, const char *fmt, const char *arg)
@@ -186,6 +187,7 @@ static int on_frame(struct sess *s, const struct proto_frame *f)
 		if (!s->started)
 			break;
 		s->status = exit_status(f);
+		s->ended_by_signal = s->status > 128;
 		return -1;
 	case PK_ERROR:
 		if (!s->started && version_refused(s, f)) {
@@ -393,6 +395,21 @@ static int build_request(const struct client_opts *o, uint16_t version, struct s
 	return r;
 }
 
+/* A process killed by a signal may have been killed by the box's halt
+ * (init's "kill everything" on the way down): then say that the box went
+ * away, as ssh says "Connection to host closed.", once the terminal is
+ * back to normal. Asked of the server only after a signal death. */
+static void report_box_gone(const struct sess *s)
+{
+	char state[32];
+	int r = client_box_state(s->path, state, sizeof state);
+	if (r == 0)
+		fprintf(stderr, "planet: the box at %s is gone: the session ended with it\n", s->path);
+	else if (r == 1 && strcmp(state, "running") != 0)
+		fprintf(stderr, "planet: the box at %s is %s: the session ended with it\n", s->path,
+			state);
+}
+
 /* One connection: the request, then the session. */
 static void attempt(const struct client_opts *o, struct sess *s)
 {
@@ -415,8 +432,11 @@ static void attempt(const struct client_opts *o, struct sess *s)
 	} else {
 		if (o->tty && o->interactive)
 			client_term_raw();
+		s->ended_by_signal = false;
 		run_session(s);
 		client_term_restore();
+		if (s->ended_by_signal)
+			report_box_gone(s);
 	}
 	if (s->sock >= 0)
 		close(s->sock);

@@ -33,6 +33,10 @@ int client_exec_session(const struct client_opts *o);
 /* control.c: planet stop, planet status; return the exit status. */
 int client_stop_box(const struct client_opts *o);
 int client_status_box(const struct client_opts *o);
+/* Ask quietly whether the box at path still runs: 1 with its state
+ * ("running", "stopping") in state, 0 when no box answers there, -1 when
+ * the question failed. */
+int client_box_state(const char *path, char *state, size_t len);
 /* leftovers.c: when no box answers, one line on stderr about a state file
  * in state_dir that a dead (or unreachable) supervisor left. */
 void client_leftovers(const char *state_dir, const char *socket);

@@ -26,6 +26,9 @@ struct enter_box {
 	 * the supervisor): STATUS then says state=stopping until the box is
 	 * gone and the server with it. */
 	bool halting;
+	/* Set by box/ when the halt's deadline passed and the box was killed:
+	 * a waiting `planet stop` gets ERROR EXIT_STOP_KILLED before the close. */
+	bool killed;
 	/* Drop the box's capability bounding set and load its seccomp filter
 	 * in the calling process (provided by box/): the session spawner takes
 	 * them before it clones any session process. */
@@ -34,6 +37,15 @@ struct enter_box {
 	void (*request_stop)(void *ctx, unsigned timeout_sec);
 	void *ctx;
 };
+
+/* Who may connect besides root: the [enter] group, a group of the host
+ * (box/ resolves it at plan time, so that a missing one is bad input). */
+struct enter_group {
+	bool set; /* a group is configured */
+	gid_t gid;
+};
+/* name "" or NULL: no group. A name the host does not know may be a gid. */
+int enter_group_resolve(const char *name, struct enter_group *g, struct perr *e);
 
 struct enter_server;
 /* Create, bind and listen on cfg->socket_path (0660 root:group, or 0600),

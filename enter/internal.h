@@ -150,13 +150,8 @@ void enter_quote(struct strbuf *b, const char *s, size_t max);
  * it in enter_server_sessions) from then on. */
 void conn_attach(struct enter_conn *c, struct enter_session *s);
 
-/* access.c: who may connect: root, and members of the [enter] group. */
-struct enter_group {
-	bool set; /* a group is configured */
-	gid_t gid;
-};
-/* name "" or NULL: no group. A name the host does not know may be a gid. */
-int enter_group_resolve(const char *name, struct enter_group *g, struct perr *e);
+/* access.c: who may connect: root, and members of the [enter] group
+ * (enter_group_resolve: enter.h). */
 /* Create the socket at path (replacing a stale one, refusing a live one),
  * bound, 0600, or root:group 0660 with a group. Returns its fd (not yet
  * listening); *dev, *ino identify the socket file. */

@@ -157,8 +157,19 @@ unsigned enter_server_sessions(const struct enter_server *s)
 static void hold_until_exit(struct enter_conn *c)
 {
 	uv_os_fd_t fd;
-	if (uv_fileno((const uv_handle_t *)&c->sock, &fd) == 0)
-		(void)fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (uv_fileno((const uv_handle_t *)&c->sock, &fd) < 0)
+		return;
+	/* A box killed at the deadline did not halt: say so before the close
+	 * (written directly: the stream is closed next, which would cancel a
+	 * queued write; the frame is tiny and the waiter's buffer empty). */
+	const struct enter_box *box = conn_box(c);
+	struct strbuf b = { 0 };
+	if (box->killed &&
+	    proto_put_error(&b, EXIT_STOP_KILLED,
+			    "the box did not halt in time: it was killed at the deadline") == 0)
+		(void)send(fd, b.s, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	sb_free(&b);
+	(void)fcntl(fd, F_DUPFD_CLOEXEC, 3);
 }
 
 void enter_server_close(struct enter_server *srv)

@@ -20,6 +20,10 @@
  * process: refusals, protocol errors, server and connection failures. Both
  * sides use this one name. */
 #define EXIT_PLANET 255
+/* planet stop: the box did not halt in time and was killed at the deadline
+ * (the server's ERROR status before its close; 3 is status's "not
+ * running"). */
+#define EXIT_STOP_KILLED 4
 
 #define PROTO_VERSION 2	    /* the newest this side speaks: EXEC asks for it */
 #define PROTO_VERSION_MIN 1 /* the oldest it still serves */

@@ -85,6 +85,38 @@ try "relative rootfs that does not exist" "no/such/relative/rootfs" -- --state-d
 try "nonexistent rootfs" "$T/no-such-rootfs" -- "${B[@]}" --rootfs "$T/no-such-rootfs"
 try "rootfs is a file" "$T/afile" -- "${B[@]}" --rootfs "$T/afile"
 
+# ---- a directory that is no rootfs (nothing written into it) -----------------------
+# try compares $ROOTFS before and after; these rootfses are checked here.
+listing_of() { find "$1" -printf '%p %y %s %m %T@ %l\n' | sort; }
+mkdir "$T/empty"
+try "empty directory as rootfs" "$T/empty has no init /sbin/init" -- "${B[@]}" --rootfs "$T/empty" --init /sbin/init
+check_eq "empty directory as rootfs: still empty" "" "$(find "$T/empty" -mindepth 1)"
+# An init that exists on the host but not in the rootfs (an absolute symlink
+# resolved inside the rootfs, as the box would): no init.
+mkdir -p "$T/hostlink/sbin" "$T/hostlink/etc"
+printf '#!/bin/sh\n' >"$T/hostinit" && chmod 755 "$T/hostinit"
+ln -s "$T/hostinit" "$T/hostlink/sbin/init"
+before=$(listing_of "$T/hostlink")
+try "init symlink to a path only the host has" "no init /sbin/init" -- "${B[@]}" --rootfs "$T/hostlink" --init /sbin/init
+check_eq "init symlink to a host path: rootfs unchanged" "$before" "$(listing_of "$T/hostlink")"
+# An init that is not executable, and a mount point that is not a directory.
+cp -a "$ROOTFS" "$T/rootfs-noexec"
+chmod 644 "$T/rootfs-noexec/sbin/planet-test-init"
+before=$(listing_of "$T/rootfs-noexec")
+try "init not executable" "init /sbin/planet-test-init is not an executable file" -- "${B[@]}" \
+	--rootfs "$T/rootfs-noexec" --init /sbin/planet-test-init
+check_eq "init not executable: rootfs unchanged" "$before" "$(listing_of "$T/rootfs-noexec")"
+cp -a "$ROOTFS" "$T/rootfs-procfile"
+rmdir "$T/rootfs-procfile/proc" && echo x >"$T/rootfs-procfile/proc"
+before=$(listing_of "$T/rootfs-procfile")
+try "/proc in the rootfs is a file" "/proc is not a directory" -- "${B[@]}" --rootfs "$T/rootfs-procfile"
+check_eq "/proc is a file: rootfs unchanged" "$before" "$(listing_of "$T/rootfs-procfile")"
+
+# ---- the enter group is resolved before anything happens -----------------------------
+try "enter group that does not exist" "planet-no-such-group" -- "${B[@]}" --enter-group planet-no-such-group
+printf '[box]\nrootfs = %s\n[enter]\ngroup = planet-no-such-group2\n' "$ROOTFS" >"$T/bad-group.conf"
+try "enter group in the config file that does not exist" "planet-no-such-group2" -- "${B[@]}" --config "$T/bad-group.conf"
+
 # ---- volumes ---------------------------------------------------------------------
 try "volume with an empty field" "$V::ro" -- "${B[@]}" --volume "$V::ro"
 try "volume with a relative destination" "relative/dst" -- "${B[@]}" --volume "$V:relative/dst"
@@ -159,11 +191,12 @@ try "PLANET_CONFIG naming a missing file" "$T/no-such-env.conf" PLANET_CONFIG="$
 
 # ---- not bad input, but worth a warning ---------------------------------------------
 # A 0700 rootfs (mktemp -d makes them) boots, but no user but root inside can
-# reach a file: planet says so before it starts. This init does not exist, so
-# the box ends at once (exit 1) and nothing runs.
+# reach a file: planet says so before it starts. This init is a script whose
+# interpreter does not exist, so the box ends at exec (exit 1) and nothing runs.
 mkdir -m 0700 "$T/rootfs-0700"
+printf '#!/no/such/interpreter\n' >"$T/rootfs-0700/init" && chmod 755 "$T/rootfs-0700/init"
 (timeout -s KILL 10 "${CG_WRAP[@]}" "$PLANET" start --rootfs "$T/rootfs-0700" --state-dir "$T/state-0700" \
-	--socket "$T/state-0700/s.sock" --init /no-such-init >"$T/out.0700" 2>"$T/err.0700" </dev/null)
+	--socket "$T/state-0700/s.sock" --init /init >"$T/out.0700" 2>"$T/err.0700" </dev/null)
 check_eq "a 0700 rootfs: the start fails only at exec init (exit 1)" 1 "$?"
 check_contains "a 0700 rootfs: a warning naming the mode and the fix" "$(cat "$T/err.0700")" \
 	"warning: rootfs $T/rootfs-0700 is mode 0700"
