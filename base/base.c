@@ -1,5 +1,6 @@
 #include "base/base.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -11,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +57,29 @@ void cleanup_fdp(int *fd)
 void cleanup_freep(void *p)
 {
 	free(*(void **)p);
+}
+
+void cleanup_dirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+void cleanup_strbufp(struct strbuf *b)
+{
+	sb_free(b);
+}
+
+void cleanup_childp(pid_t *pid)
+{
+	if (*pid <= 0)
+		return;
+	int err = errno;
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*pid = -1;
+	errno = err;
 }
 
 void cleanup_filep(FILE **f)

@@ -14,6 +14,7 @@
 #ifndef PLANET_BASE_H
 #define PLANET_BASE_H
 
+#include <dirent.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -39,15 +40,30 @@ int perr_wrap(struct perr *e, const char *fmt, ...)
 void cleanup_fdp(int *fd);
 void cleanup_freep(void *p);
 void cleanup_filep(FILE **f);
+void cleanup_dirp(DIR **d);
+struct strbuf;
+void cleanup_strbufp(struct strbuf *b);
+/* A child of ours that must not outlive the scope: SIGKILL and reaped
+ * (waitpid), unless the variable was set to -1 (take it with take_pid). */
+void cleanup_childp(pid_t *pid);
 #define _cleanup_fd_ __attribute__((cleanup(cleanup_fdp)))
 #define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
 #define _cleanup_file_ __attribute__((cleanup(cleanup_filep)))
+#define _cleanup_dir_ __attribute__((cleanup(cleanup_dirp)))
+#define _cleanup_strbuf_ __attribute__((cleanup(cleanup_strbufp)))
+#define _cleanup_child_ __attribute__((cleanup(cleanup_childp)))
 
 /* Hand ownership out of a cleanup variable. */
 static inline int take_fd(int *fd)
 {
 	int r = *fd;
 	*fd = -1;
+	return r;
+}
+static inline pid_t take_pid(pid_t *p)
+{
+	pid_t r = *p;
+	*p = -1;
 	return r;
 }
 static inline void *take_ptr(void *pp)
@@ -142,11 +158,20 @@ void plog_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the console relay when stdout and stderr are one file. NULL: write it. */
 void log_set_stderr_sink(void (*sink)(void *ctx, const char *line, size_t len), void *ctx);
 
-/* Append s[0..n) to out with control characters and DEL escaped C-style
- * (\n \t \r \xNN), and '\' as \\ when backslash is set (text whose
- * escapes must be told from its own backslashes: the console's). out must
- * hold 4*n bytes; returns the length written. Bytes >= 0x80 (UTF-8 text)
- * are kept. */
-size_t log_escape(char *out, const char *s, size_t n, bool backslash);
+
+/* text.c: the one C-style escaper. Control characters and DEL always
+ * become \n \t \r or \xNN; the flags add '"' (ESC_DQUOTE), '\'
+ * (ESC_BACKSLASH) and bytes >= 0x80 (ESC_HIGH, for text that must be
+ * ASCII; without it UTF-8 passes). out gets at most size-1 bytes and a
+ * NUL; a value that does not fit ends in "..." . Returns the length. */
+enum { ESC_DQUOTE = 1, ESC_BACKSLASH = 2, ESC_HIGH = 4 };
+size_t str_escape(char *out, size_t size, const char *s, size_t n, unsigned flags);
+/* s[0..n) in double quotes, escaped (ESC_DQUOTE|ESC_BACKSLASH), for an
+ * error message naming a value: into buf (bounded, "..." marks a cut). */
+const char *str_quote(char *buf, size_t size, const char *s, size_t n);
+/* The same appended to b, at most max bytes, and bytes >= 0x80 escaped
+ * too (ESC_HIGH), so that a line that quotes an argv, a user name or a path
+ * is ASCII whatever bytes a client sent. 0, or -1 on ENOMEM. */
+int sb_quote(struct strbuf *b, const char *s, size_t max);
 
 #endif

@@ -34,31 +34,6 @@ void log_set_stderr_sink(void (*sink)(void *ctx, const char *line, size_t len), 
 	stderr_sink_ctx = ctx;
 }
 
-size_t log_escape(char *out, const char *s, size_t n, bool backslash)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t j = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != 0x7f && (c != '\\' || !backslash)) {
-			out[j++] = (char)c;
-			continue;
-		}
-		out[j++] = '\\';
-		switch (c) {
-		case '\\': out[j++] = '\\'; break;
-		case '\n': out[j++] = 'n'; break;
-		case '\t': out[j++] = 't'; break;
-		case '\r': out[j++] = 'r'; break;
-		default:
-			out[j++] = 'x';
-			out[j++] = hex[c >> 4];
-			out[j++] = hex[c & 15];
-		}
-	}
-	return j;
-}
-
 /* Send one record to the journal; false when there is no journal (or it
  * cannot take the record now: never wait for it, the line goes to stderr). */
 static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
@@ -131,14 +106,14 @@ static void stderr_line(const char *ident, const char *msg, size_t n)
 
 static void log_v(int prio, const char *ident, const char *fmt, va_list ap)
 {
-	char raw[MSG_MAX], msg[MSG_MAX * 4];
+	char raw[MSG_MAX], msg[MSG_MAX * 4 + 1];
 	int r = vsnprintf(raw, sizeof raw, fmt, ap);
 	if (r < 0)
 		return;
 	size_t n = (size_t)r < sizeof raw ? (size_t)r : sizeof raw - 1;
-	/* planet quotes the values it logs (enter_quote); this only keeps a
+	/* planet quotes the values it logs (sb_quote); this only keeps a
 	 * record on one line whatever a message holds. */
-	size_t m = log_escape(msg, raw, n, false);
+	size_t m = str_escape(msg, sizeof msg, raw, n, 0);
 	/* Under a unit, stderr is the journal already: once is enough. Run
 	 * by hand or by a script, stderr shows the line too. */
 	if (!journal_send(prio, ident, msg, m) || !stderr_is_journal())

@@ -118,8 +118,8 @@ static size_t console_drop_cr(char *buf, size_t n)
  * terminal. Appended to s->cout, written by console_out_flush. */
 static void console_line(struct sup *s, const char *p, size_t n)
 {
-	static char esc[4 * CONSOLE_LINE_MAX + 1];
-	size_t m = log_escape(esc, p, n, true);
+	static char esc[4 * CONSOLE_LINE_MAX + 2];
+	size_t m = str_escape(esc, sizeof esc - 1, p, n, ESC_BACKSLASH);
 	esc[m++] = '\n';
 	/* best effort, as console_emit: a line that finds no memory is lost */
 	size_t len = s->cout.len;

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 
 #define QLEN 200
-#define Q(buf, s) spec_quote((buf), sizeof(buf), (s), strlen(s))
+#define Q(buf, s) str_quote((buf), sizeof(buf), (s), strlen(s))
 
 #define DEFAULT_STATE_DIR "/run/planet"
 #define DEFAULT_HOSTNAME "planet"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define QLEN 200
-#define Q(buf, s) spec_quote((buf), sizeof(buf), (s), strlen(s))
+#define Q(buf, s) str_quote((buf), sizeof(buf), (s), strlen(s))
 
 /* ---- flags ------------------------------------------------------------------ */
 

@@ -5,10 +5,8 @@
 #include "config/config.h"
 
 
-/* spec.c: quote a value for an error message (bounded, control characters
- * escaped), and normalise an absolute path (NULL with *why set when it is
- * not acceptable). */
-const char *spec_quote(char *buf, size_t size, const char *s, size_t n);
+/* spec.c: normalise an absolute path (NULL with *why set when it is not
+ * acceptable). Values in messages are quoted with base's str_quote. */
 char *spec_path_normalize(const char *in, const char **why);
 
 /* config.c: the key table, one entry per setting, in --help order. */

@@ -11,42 +11,10 @@
 
 /* ---- helpers shared with the module's other files ---------------------- */
 
-/* Quote s[0..n) for an error message: one line, printable, bounded. Used by
- * the rest of config/ too (declared in config.h), hence not static. */
-const char *spec_quote(char *buf, size_t size, const char *s, size_t n)
-{
-	size_t o = 0, max = size - 6;
-	buf[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char tmp[5];
-		if (c == '"' || c == '\\')
-			snprintf(tmp, sizeof tmp, "\\%c", c);
-		else if (c == '\n')
-			snprintf(tmp, sizeof tmp, "\\n");
-		else if (c == '\t')
-			snprintf(tmp, sizeof tmp, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			snprintf(tmp, sizeof tmp, "\\x%02x", c);
-		else
-			snprintf(tmp, sizeof tmp, "%c", c);
-		size_t tl = strlen(tmp);
-		if (o + tl > max) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, tmp, tl);
-		o += tl;
-	}
-	buf[o++] = '"';
-	buf[o] = 0;
-	return buf;
-}
 
 #define QLEN 200
-#define Q(buf, s) spec_quote((buf), sizeof(buf), (s), strlen(s))
-#define QN(buf, s, n) spec_quote((buf), sizeof(buf), (s), (n))
+#define Q(buf, s) str_quote((buf), sizeof(buf), (s), strlen(s))
+#define QN(buf, s, n) str_quote((buf), sizeof(buf), (s), (n))
 
 /* Normalize an absolute path: collapse "//", drop "." components and a
  * trailing slash. ".." is refused rather than resolved: resolving it

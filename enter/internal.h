@@ -140,11 +140,6 @@ int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const 
 void *enter_scratch(size_t *len);
 /* One audit record (base/log.c: the journal as planet-audit, or stderr). */
 void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Quote s for a log line, C-style: printable ASCII as is, '"' and '\'
- * backslashed, \n \t \r, the rest as \xNN, so that a value a client or
- * the box chose stays inside its quotes on one line; at most max bytes
- * are appended ("..." marks a cut). */
-void enter_quote(struct strbuf *b, const char *s, size_t max);
 
 /* Attach a session to its connection: the connection frees it (and counts
  * it in enter_server_sessions) from then on. */

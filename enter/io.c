@@ -33,35 +33,6 @@ void enter_audit(const char *fmt, ...)
 		plog_audit("%s", line);
 }
 
-void enter_quote(struct strbuf *b, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t start = b->len;
-	sb_append(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		char esc[4] = { '\\', (char)ch, 0, 0 };
-		size_t n = 2;
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-			esc[0] = (char)ch;
-			n = 1;
-		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
-			esc[1] = (char)(ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			esc[1] = 'x';
-			esc[2] = hex[ch >> 4];
-			esc[3] = hex[ch & 15];
-			n = 4;
-		}
-		if (b->len - start + n + 4 > max) {
-			sb_append(b, "...", 3);
-			break;
-		}
-		sb_append(b, esc, n);
-	}
-	sb_append(b, "\"", 1);
-}
-
 struct send_req {
 	uv_write_t req;
 	enter_sent_cb cb;

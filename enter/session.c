@@ -162,12 +162,12 @@ static int audit_prepare(struct enter_session *s, const struct proto_exec *x)
 	for (char **a = x->argv; *a && b.len < AUDIT_ARGV_MAX; a++) {
 		if (b.len)
 			sb_append(&b, " ", 1);
-		enter_quote(&b, *a, AUDIT_ARGV_MAX - b.len);
+		sb_quote(&b, *a, AUDIT_ARGV_MAX - b.len);
 	}
 	struct strbuf u = { 0 };
-	enter_quote(&u, *x->user ? x->user : "root", 64);
+	sb_quote(&u, *x->user ? x->user : "root", 64);
 	struct strbuf w = { 0 };
-	enter_quote(&w, *x->cwd ? x->cwd : "~", 256);
+	sb_quote(&w, *x->cwd ? x->cwd : "~", 256);
 	s->audit_argv = b.s;
 	s->audit_user = u.s;
 	s->audit_cwd = w.s;

@@ -120,31 +120,7 @@ struct qbuf {
 
 static const char *quote(struct qbuf *q, const char *s, size_t n)
 {
-	size_t o = 0, max = sizeof q->s - 6;
-	q->s[o++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char tmp[5];
-		if (c == '"' || c == '\\')
-			snprintf(tmp, sizeof tmp, "\\%c", c);
-		else if (c == '\n')
-			snprintf(tmp, sizeof tmp, "\\n");
-		else if (c < 0x20 || c == 0x7f)
-			snprintf(tmp, sizeof tmp, "\\x%02x", c);
-		else
-			snprintf(tmp, sizeof tmp, "%c", c);
-		size_t tl = strlen(tmp);
-		if (o + tl > max) {
-			memcpy(q->s + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(q->s + o, tmp, tl);
-		o += tl;
-	}
-	q->s[o++] = '"';
-	q->s[o] = 0;
-	return q->s;
+	return str_quote(q->s, sizeof q->s, s, n);
 }
 
 /* ---- the comma list ---------------------------------------------------- */

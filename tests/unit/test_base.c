@@ -11,7 +11,7 @@
 #include "base/base.h"
 #include "tests/unit/check.h"
 
-static char top[] = "/var/tmp/planet-test-core.XXXXXX";
+static char top[] = "/var/tmp/planet-test-base.XXXXXX";
 
 static void path(char *buf, size_t len, const char *rel)
 {
@@ -161,21 +161,26 @@ static void test_root_confined(void)
 	close(root);
 }
 
-/* Escaping for the console relay and planet's log records: one line
- * always, the box's bytes never taken for planet's. */
-static void test_log_escape(void)
+/* The one escaper: console relay and log records (one line always, the
+ * box's bytes never taken for planet's), quoted values in messages. */
+static void test_escape(void)
 {
 	char out[64];
 	const char in[] = "a\nb\tc\rd\x1b[2J\\e\x7f\x01\xc3\xa9";
-	size_t n = log_escape(out, in, sizeof in - 1, true);
-	out[n] = 0;
+	size_t n = str_escape(out, sizeof out, in, sizeof in - 1, ESC_BACKSLASH);
 	CHECK(strcmp(out, "a\\nb\\tc\\rd\\x1b[2J\\\\e\\x7f\\x01\xc3\xa9") == 0);
-	n = log_escape(out, in, sizeof in - 1, false);
-	out[n] = 0;
+	CHECK(n == strlen(out));
+	str_escape(out, sizeof out, in, sizeof in - 1, 0);
 	CHECK(strcmp(out, "a\\nb\\tc\\rd\\x1b[2J\\e\\x7f\\x01\xc3\xa9") == 0);
-	CHECK(log_escape(out, "", 0, true) == 0);
+	CHECK(str_escape(out, sizeof out, "", 0, ESC_BACKSLASH) == 0 && !out[0]);
 	/* the worst case is 4 bytes per byte */
-	CHECK(log_escape(out, "\x01\x02", 2, true) == 8);
+	CHECK(str_escape(out, 9, "\x01\x02", 2, 0) == 8);
+	/* too long: cut, marked, NUL-terminated within size */
+	CHECK(str_escape(out, 8, "abcdefghij", 10, 0) == 7 && strcmp(out, "abcd...") == 0);
+	CHECK(strcmp(str_quote(out, sizeof out, "a\"b\\", 4), "\"a\\\"b\\\\\"") == 0);
+	struct strbuf b = { 0 };
+	CHECK(sb_quote(&b, "x\xff\n", 64) == 0 && strcmp(b.s, "\"x\\xff\\n\"") == 0);
+	sb_free(&b);
 }
 
 int main(void)
@@ -188,10 +193,10 @@ int main(void)
 	test_signals();
 	test_strbuf_and_read();
 	test_root_confined();
-	test_log_escape();
+	test_escape();
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", top);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", top);
-	return check_done("test_core");
+	return check_done("test_base");
 }
