@@ -174,4 +174,13 @@ const char *str_quote(char *buf, size_t size, const char *s, size_t n);
  * is ASCII whatever bytes a client sent. 0, or -1 on ENOMEM. */
 int sb_quote(struct strbuf *b, const char *s, size_t max);
 
+/* exec.c: the search path of a box's processes (init, and sessions whose
+ * environment sets none). */
+#define BOX_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+/* execve(file) on each element of path in turn (an empty element is ".",
+ * as POSIX says), never the caller's own PATH. Returns only on failure,
+ * with the errno to report: EACCES when a candidate was found but denied,
+ * the error that stopped the search (ENOEXEC...), else ENOENT. */
+int exec_search(const char *file, char *const argv[], char *const envp[], const char *path);
+
 #endif

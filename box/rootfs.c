@@ -55,9 +55,11 @@ static int bind_fd(int srcfd, int tgtfd, bool rec, bool ro, const char *what, st
 static int bind_self_ro(int rootfd, const char *path, struct perr *e)
 {
 	_cleanup_fd_ int fd = root_open(rootfd, path, O_PATH, 0, e);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	return bind_fd(fd, fd, false, true, path, e);
+	if (fd < 0 && e->errnum == ENOENT) {
+		*e = (struct perr){ 0 }; /* not on this kernel: nothing to protect */
+		return 0;
+	}
+	return fd < 0 ? -1 : bind_fd(fd, fd, false, true, path, e);
 }
 
 static int mount_proc_sys(const struct box_plan *p, int rootfd, struct perr *e)
@@ -170,9 +172,11 @@ static int mount_run(const struct box_plan *p, const struct box_run *r, int root
 	if (r->notify_path[0]) {
 		/* init's sd_notify socket is the supervisor's, bound in. */
 		_cleanup_fd_ int src = open(r->notify_path, O_PATH | O_CLOEXEC);
-		_cleanup_fd_ int tgt = root_touch(rootfd, "/run/host/notify", 0600, e);
-		if (src < 0 || tgt < 0)
+		if (src < 0)
 			return perr_set(e, errno, "notify socket %s", r->notify_path);
+		_cleanup_fd_ int tgt = root_touch(rootfd, "/run/host/notify", 0600, e);
+		if (tgt < 0)
+			return perr_wrap(e, "notify socket %s", r->notify_path);
 		if (bind_fd(src, tgt, false, false, "/run/host/notify", e) < 0)
 			return -1;
 	}

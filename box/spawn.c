@@ -89,17 +89,8 @@ static int child_exec(const struct box_plan *p, struct perr *e)
 		execve(argv[0], argv, p->init_env);
 		return perr_set(e, errno, "exec init %s", argv[0]);
 	}
-	static const char *const dirs[] = { "/usr/local/sbin", "/usr/local/bin", "/usr/sbin",
-					    "/usr/bin", "/sbin", "/bin", NULL };
-	int err = ENOENT;
-	for (size_t i = 0; dirs[i]; i++) {
-		char path[PATH_MAX];
-		snprintf(path, sizeof path, "%s/%s", dirs[i], argv[0]);
-		execve(path, argv, p->init_env);
-		if (errno != ENOENT)
-			err = errno;
-	}
-	return perr_set(e, err, "exec init %s", argv[0]);
+	return perr_set(e, exec_search(argv[0], argv, p->init_env, BOX_DEFAULT_PATH),
+			"exec init %s", argv[0]);
 }
 
 static __attribute__((noreturn)) void child_main(const struct box_plan *p, struct box_run *r,
@@ -286,8 +277,7 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 	close(sv[0]);
 	box_volumes_release(r); /* attached by now, or never to be */
 	if (ret < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		cleanup_childp(&pid);
 		r->init_pid = -1;
 	}
 	return ret;
@@ -296,11 +286,7 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 void box_run_teardown(struct box_run *r)
 {
 	struct perr e;
-	if (r->init_pid > 0) {
-		kill(r->init_pid, SIGKILL);
-		waitpid(r->init_pid, NULL, 0);
-		r->init_pid = -1;
-	}
+	cleanup_childp(&r->init_pid);
 	box_volumes_release(r);
 	if (cg_box_destroy(&r->cg, &e) < 0)
 		plog(LOG_ERR, "%s", e.msg);

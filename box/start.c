@@ -69,7 +69,7 @@ static int plan_init_env(struct box_plan *p, struct perr *e)
 	} while (0)
 	ADD("container=planet");
 	ADD("container_uuid=%s", p->box_id);
-	ADD("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	ADD("PATH=" BOX_DEFAULT_PATH);
 	if (c->notify_ready == NOTIFY_INIT)
 		ADD("NOTIFY_SOCKET=/run/host/notify");
 	for (size_t i = 0; i < c->env.n; i++)

@@ -74,6 +74,11 @@ int cg_box_plan(struct cg_box *cg, const char *name, struct perr *e);
 int cg_box_make(struct cg_box *cg, struct perr *e);
 /* Move pid into the box's cgroup in every hierarchy. */
 int cg_box_attach(const struct cg_box *cg, pid_t pid, struct perr *e);
+/* Where processes that enter the box are born: the session spawner joins
+ * the box's cgroup in every hierarchy (on cgroup2 the leaf below it, made
+ * here if needed), and every session inherits that. */
+#define CG_SESSION_LEAF "planet-enter"
+int cg_box_join(const struct cg_box *cg, struct perr *e);
 /* Deny everything, then allow exactly these rules. Uses the v1 devices
  * controller when the box has one (legacy, hybrid), else a BPF program on the
  * cgroup2 dir (a later call replaces it). Call it before the box has

@@ -44,7 +44,7 @@ int cg_remove_dirs(const char *dir, bool keep_top);
 bool cg_kill_and_wait(char *const *dirs, const bool *v2, size_t n);
 
 /* placement.c: an empty record (no hierarchy, no device program). */
-void cg_box_init(struct cg_box *cg);
+void cg_box_init(struct cg_box *cg); /* lifecycle.c */
 
 /* devbpf.c: the cgroup2 device program. */
 int cg_devbpf_load(const struct cg_dev_rule *rules, size_t n, struct perr *e);

@@ -1,6 +1,7 @@
-/* cgroupns: the box's cgroup after creation: attaching processes,
- * signalling them, telling when it is empty, destroying it, and removing a
- * stale tree named in a state file. */
+/* cgroupns: the box's cgroup once planned: moving a process in, joining
+ * it from inside, signalling and thawing what is in it, telling when it is
+ * empty, destroying and freeing it, and removing a stale tree named in a
+ * state file. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -27,6 +28,29 @@ int cg_box_attach(const struct cg_box *cg, pid_t pid, struct perr *e)
 		if (cg_pathf(p, sizeof p, "%s/cgroup.procs", cg->hier[i].path) < 0 ||
 		    cg_write_str(p, s) < 0)
 			return perr_set(e, errno, "move pid %d into %s", (int)pid, cg->hier[i].path);
+	}
+	return 0;
+}
+
+/* The calling process into the box's cgroups, by its own write of "0":
+ * on v2 into the session leaf, never the box's own cgroup, which may hold
+ * no process once systemd inside has enabled controllers for its children
+ * (EBUSY), and a process sitting there beforehand would make that enabling
+ * fail. */
+int cg_box_join(const struct cg_box *cg, struct perr *e)
+{
+	for (size_t i = 0; cg && i < cg->n_hier; i++) {
+		const struct cg_hier *h = &cg->hier[i];
+		char dir[PATH_MAX], procs[PATH_MAX];
+		if (!h->path)
+			continue;
+		if (cg_pathf(dir, sizeof dir, h->v2 ? "%s/" CG_SESSION_LEAF : "%s", h->path) < 0 ||
+		    cg_pathf(procs, sizeof procs, "%s/cgroup.procs", dir) < 0)
+			return perr_set(e, errno, "cgroup %s", h->path);
+		if (h->v2 && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return perr_set(e, errno, "create cgroup %s", dir);
+		if (cg_write_str(procs, "0") < 0)
+			return perr_set(e, errno, "join cgroup %s", dir);
 	}
 	return 0;
 }
@@ -103,6 +127,12 @@ int cg_box_destroy(struct cg_box *cg, struct perr *e)
 		remove_base(cg->hier[i].mountpoint, cg->hier[i].path);
 	}
 	return ret;
+}
+
+void cg_box_init(struct cg_box *cg)
+{
+	memset(cg, 0, sizeof *cg);
+	cg->bpf_prog_fd = -1;
 }
 
 void cg_box_free(struct cg_box *cg)

@@ -117,12 +117,6 @@ static int v2_vacate(const char *mountpoint, const char *own, struct perr *e)
 	return 0;
 }
 
-void cg_box_init(struct cg_box *cg)
-{
-	memset(cg, 0, sizeof *cg);
-	cg->bpf_prog_fd = -1;
-}
-
 /* The box's parent directory in hierarchy h, relative to its mount point,
  * into base: the supervisor's own cgroup, or /planet when that is the root.
  * *vacate: on pure v2 the supervisor must first move itself out of that

@@ -43,9 +43,7 @@
 #include "config/config.h"
 #include "envfile/envfile.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define ENVFILE_MAX (1u << 20)
-#define V2_LEAF "planet-enter"
 
 /* ---- supervisor side ---------------------------------------------------- */
 
@@ -108,47 +106,6 @@ void inbox_signals_reset(void)
 			(void)sigaction(sig, &sa, NULL); /* glibc-reserved ones fail: fine */
 }
 
-static int cg_write_self(const char *dir)
-{
-	char path[4096];
-	if ((size_t)snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= sizeof path) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	_cleanup_fd_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	return write(fd, "0", 1) == 1 ? 0 : -1;
-}
-
-/* On v2 the box's own cgroup may hold no process once systemd inside has
- * enabled controllers for its children (EBUSY), and a process sitting there
- * beforehand would make that enabling fail: the leaf, always. */
-static int cg_join_v2_leaf(const char *dir, struct perr *e)
-{
-	char leaf[4096];
-	if ((size_t)snprintf(leaf, sizeof leaf, "%s/" V2_LEAF, dir) >= sizeof leaf)
-		return perr_set(e, ENAMETOOLONG, "cgroup %s", dir);
-	if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
-		return perr_set(e, errno, "create cgroup %s", leaf);
-	if (cg_write_self(leaf) < 0)
-		return perr_set(e, errno, "join cgroup %s", leaf);
-	return 0;
-}
-
-/* While the host's paths still resolve: before any namespace is joined. */
-int inbox_join_cgroup(const struct enter_box *box, struct perr *e)
-{
-	for (size_t i = 0; box->cg && i < box->cg->n_hier; i++) {
-		const struct cg_hier *h = &box->cg->hier[i];
-		if (!h->path)
-			continue;
-		if (h->v2 ? cg_join_v2_leaf(h->path, e) < 0 : cg_write_self(h->path) < 0)
-			return h->v2 ? -1 : perr_set(e, errno, "join cgroup %s", h->path);
-	}
-	return 0;
-}
-
 /* Put fds[i] on i for i in 0..2, whatever numbers they have now (a
  * supervisor started with a closed stdout may hand us fd 1 as a pipe end). */
 static int stdio_install(const int fds[3], struct perr *e)
@@ -206,7 +163,7 @@ static int env_file_read(const char *path, struct envlist *l, struct perr *e)
 
 static int env_defaults(struct envlist *l, const struct box_user *u, bool tty)
 {
-	if (envlist_set(l, "PATH", DEFAULT_PATH) < 0 || envlist_set(l, "HOME", u->home) < 0 ||
+	if (envlist_set(l, "PATH", BOX_DEFAULT_PATH) < 0 || envlist_set(l, "HOME", u->home) < 0 ||
 	    envlist_set(l, "SHELL", u->shell) < 0)
 		return -1;
 	if (u->name && (envlist_set(l, "USER", u->name) < 0 || envlist_set(l, "LOGNAME", u->name) < 0))
@@ -305,14 +262,8 @@ static int exec_login_shell(char **argv, const struct box_user *u, char **envp, 
 	return exec_failed(shell, errno, e);
 }
 
-static bool search_goes_on(int err)
-{
-	return err == ENOENT || err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG ||
-	       err == ESTALE || err == ENODEV || err == ETIMEDOUT;
-}
-
 /* Our own PATH walk: execvpe would search the PATH of the caller's
- * environment, which is the supervisor's, not the box user's. */
+ * environment, which is the spawner's, not the box user's. */
 static int exec_command(char **argv, const struct envlist *l, const struct box_user *u,
 			char **envp, struct perr *e)
 {
@@ -324,31 +275,10 @@ static int exec_command(char **argv, const struct envlist *l, const struct box_u
 	}
 	const char *path = envlist_get(l, "PATH");
 	if (!path)
-		path = DEFAULT_PATH;
-	size_t nlen = strlen(argv[0]);
-	bool denied = false;
-	for (const char *p = path;; p++) {
-		const char *end = strchrnul(p, ':');
-		size_t dlen = (size_t)(end - p);
-		char *cand = malloc(dlen + nlen + 3);
-		if (!cand)
-			return perr_set(e, ENOMEM, "exec"), 255;
-		/* An empty element is the current directory, as POSIX says. */
-		snprintf(cand, dlen + nlen + 3, "%.*s/%s", dlen ? (int)dlen : 1, dlen ? p : ".",
-			 argv[0]);
-		execve(cand, argv, envp);
-		int err = errno;
-		free(cand);
-		if (err == EACCES)
-			denied = true;
-		else if (!search_goes_on(err))
-			return exec_failed(argv[0], err, e);
-		if (!*end)
-			break;
-		p = end;
-	}
-	if (denied)
-		return exec_failed(argv[0], EACCES, e);
+		path = BOX_DEFAULT_PATH;
+	int err = exec_search(argv[0], argv, envp, path);
+	if (err != ENOENT)
+		return exec_failed(argv[0], err, e);
 	perr_set(e, 0, "exec %s: not found in PATH=%s", argv[0], path);
 	return 127;
 }

@@ -81,8 +81,6 @@ struct inbox_child {
 	bool tty;
 	int status_w;
 };
-/* Used by the spawner: join the box's cgroups (v2: the planet-enter leaf). */
-int inbox_join_cgroup(const struct enter_box *box, struct perr *e);
 /* Every signal back to its default disposition (nothing of libuv's). */
 void inbox_signals_reset(void);
 /* A session process, from its clone to execve; reports on r->status_w. */

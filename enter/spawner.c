@@ -372,9 +372,7 @@ static int spawner_fork(struct inbox_spawner *sp, int memfd, struct perr *e)
 	sp->pid = pid;
 	if ((sp->pidfd = pidfd_open(pid, 0)) < 0) {
 		err = errno;
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
+		cleanup_childp(&pid);
 		return perr_set(e, err, "pidfd_open");
 	}
 	int size = SNDBUF;

@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cgroupns/cgroupns.h"
 #include "config/config.h"
 #include "enter/spawner_wire.h"
 
@@ -200,7 +201,7 @@ _Noreturn void spawner_proc_start(const struct enter_box *box, int sock, int exe
 		_exit(1);
 	(void)prctl(PR_SET_NAME, "planet-spawner");
 	struct perr broken = { 0 };
-	if (inbox_join_cgroup(box, &broken) < 0 ||
+	if (cg_box_join(box->cg, &broken) < 0 ||
 	    (setns(box->init_pidfd, CLONE_NEWPID) < 0 &&
 	     perr_set(&broken, errno, "join the box's pid namespace")) ||
 	    (box->apply_security && box->apply_security(box->cfg, &broken) < 0)) {
