@@ -58,7 +58,7 @@ static void holder_state_dir(pid_t pid, char *out, size_t len)
 	char dir[64], link[64 + 256], target[PATH_MAX];
 	out[0] = 0;
 	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
-	DIR *d = opendir(dir);
+	_cleanup_dir_ DIR *d = opendir(dir);
 	if (!d)
 		return;
 	const struct dirent *de;
@@ -78,7 +78,6 @@ static void holder_state_dir(pid_t pid, char *out, size_t len)
 		if (read_file_at(AT_FDCWD, path, 1 << 16, &state, NULL, NULL) == 0 && strstr(state, want))
 			snprintf(out, len, "%s", target);
 	}
-	closedir(d);
 }
 
 int box_rootfs_lock(const char *rootfs, int *out, struct perr *e)

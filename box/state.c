@@ -36,7 +36,7 @@ static int mkdir_p(const char *path, mode_t mode)
  * lock, so none belongs to a live writer. */
 static void remove_temp_files(const char *dir)
 {
-	DIR *d = opendir(dir);
+	_cleanup_dir_ DIR *d = opendir(dir);
 	if (!d)
 		return;
 	const struct dirent *de;
@@ -46,7 +46,6 @@ static void remove_temp_files(const char *dir)
 		    strspn(n + 9, "0123456789") == strlen(n + 9))
 			unlinkat(dirfd(d), n, 0);
 	}
-	closedir(d);
 }
 
 /* A leftover of a supervisor that died without cleaning up: its cgroups may

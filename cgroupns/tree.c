@@ -220,7 +220,7 @@ int cg_remove_dirs(const char *dir, bool keep_top)
 	int err = 0;
 	if (keep_top) {
 		/* Remove the children only: walk each subdirectory. */
-		DIR *d = opendir(path);
+		_cleanup_dir_ DIR *d = opendir(path);
 		if (!d)
 			return errno == ENOENT ? 0 : errno;
 		size_t len = strlen(path);
@@ -236,7 +236,6 @@ int cg_remove_dirs(const char *dir, bool keep_top)
 			walk(path, NULL, rmdir_post, &err, 0);
 			path[len] = 0;
 		}
-		closedir(d);
 		return err;
 	}
 	if (walk(path, NULL, rmdir_post, &err, 0) < 0 && !err)

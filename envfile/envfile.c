@@ -222,7 +222,7 @@ static int list_entry(struct listp *p, struct envlist *tmp)
 
 int envlist_parse(struct envlist *l, const char *spec, struct perr *e)
 {
-	struct envlist tmp = { 0 };
+	_cleanup_envlist_ struct envlist tmp = { 0 };
 	struct listp p = { .s = spec, .entry = spec, .pos = 0, .e = e };
 	struct perr scratch;
 	if (!p.e)
@@ -231,10 +231,8 @@ int envlist_parse(struct envlist *l, const char *spec, struct perr *e)
 	if (spec[strspn(spec, " \t")] == 0)
 		return 0;
 	for (;;) {
-		if (list_entry(&p, &tmp) < 0) {
-			envlist_free(&tmp);
+		if (list_entry(&p, &tmp) < 0)
 			return -1;
-		}
 		if (!spec[p.pos])
 			break;
 		p.pos++; /* the comma */
@@ -456,11 +454,9 @@ int envfile_parse(const char *buf, size_t len, struct envlist *l, struct perr *e
 			line += *s == '\n';
 		return file_err(&p, line, "NUL byte");
 	}
-	struct envlist tmp = { 0 };
-	if (file_lines(&p, &tmp) < 0) {
-		envlist_free(&tmp);
+	_cleanup_envlist_ struct envlist tmp = { 0 };
+	if (file_lines(&p, &tmp) < 0)
 		return -1;
-	}
 	if (envlist_merge(l, &tmp) < 0)
 		return perr_set(e, ENOMEM, "env file");
 	return 0;

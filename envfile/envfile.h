@@ -46,6 +46,7 @@ bool env_key_valid(const char *k);
 int envlist_set(struct envlist *l, const char *k, const char *v);
 const char *envlist_get(const struct envlist *l, const char *k);
 void envlist_free(struct envlist *l);
+#define _cleanup_envlist_ __attribute__((cleanup(envlist_free)))
 /* Parse the comma list syntax, appending/overriding into l. On error l is
  * unchanged and e names the offending entry. */
 int envlist_parse(struct envlist *l, const char *spec, struct perr *e);
