@@ -65,7 +65,7 @@ void inbox_spawn_cancel(struct inbox_wait *w);
  * closes: thawed, killed, its pending requests failed. */
 struct inbox_spawner *inbox_spawner_start(struct uv_loop_s *loop, const struct enter_box *box,
 					  struct inbox_spawner **slot, struct perr *e);
-void inbox_spawner_stop(struct inbox_spawner *sp);
+void inbox_spawner_stop(struct inbox_spawner *sp, const struct enter_box *box);
 /* spawner_proc.c: the spawner process itself. Forked by the supervisor, it
  * joins the box's cgroups and pid namespace and takes the box's bounding
  * set and seccomp filter, then re-executes itself from memfd (a sealed copy

@@ -192,6 +192,6 @@ void enter_server_close(struct enter_server *srv)
 		conn_close_sock(c);
 	}
 	/* Before the box's cgroups are removed: it sits in them. */
-	inbox_spawner_stop(srv->spawner);
+	inbox_spawner_stop(srv->spawner, srv->box);
 	srv->spawner = NULL;
 }

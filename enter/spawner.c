@@ -108,7 +108,10 @@ static int exe_memfd(struct perr *e)
 struct reaper {
 	uv_poll_t poll;
 	int pidfd;
+	struct reaper *next; /* the list of reapers still waiting */
 };
+
+static struct reaper *reapers;
 
 static void reaper_closed(uv_handle_t *h)
 {
@@ -117,17 +120,34 @@ static void reaper_closed(uv_handle_t *h)
 	free(r);
 }
 
-static void reaper_ready(uv_poll_t *h, int status, int events)
+/* Done waiting (reaped, or given up at the server's close): off the list,
+ * and freed by its close callback, which the loop runs before it ends. */
+static void reaper_done(struct reaper *r)
 {
-	struct reaper *r = h->data;
-	siginfo_t si = { 0 };
-	if (waitid(P_PIDFD, (id_t)r->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0)
-		return;
+	for (struct reaper **pp = &reapers; *pp; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
 	uv_close((uv_handle_t *)&r->poll, reaper_closed);
 }
 
-/* SIGKILL to a child of ours, reaped once it is gone (a frozen one may
- * take until its thaw). Takes pidfd. */
+static bool reap(int pidfd)
+{
+	siginfo_t si = { 0 };
+	return !(waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0);
+}
+
+static void reaper_ready(uv_poll_t *h, int status, int events)
+{
+	struct reaper *r = h->data;
+	if (reap(r->pidfd))
+		reaper_done(r);
+}
+
+/* SIGKILL to a child of ours, reaped as soon as it is gone (a frozen one
+ * may take until its thaw): a zombie of ours in the box's pid namespace
+ * would keep its init from ever finishing its exit. Takes pidfd. */
 static void kill_and_reap(uv_loop_t *loop, int pidfd)
 {
 	(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
@@ -135,13 +155,35 @@ static void kill_and_reap(uv_loop_t *loop, int pidfd)
 	if (r && uv_poll_init(loop, &r->poll, pidfd) == 0) {
 		r->poll.data = r;
 		r->pidfd = pidfd;
+		r->next = reapers;
+		reapers = r;
 		uv_poll_start(&r->poll, UV_READABLE, reaper_ready);
 		return;
 	}
 	free(r);
-	siginfo_t si;
-	(void)waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED | WNOHANG);
+	(void)reap(pidfd);
 	close(pidfd);
+}
+
+/* The server's close: every killed child still unreaped gets until the
+ * deadline (thawing the box now and then: a frozen task ignores SIGKILL
+ * on v1), then its reaper is closed whatever happened. */
+static void reapers_finish(const struct cg_box *cg)
+{
+	for (int i = 0; reapers && i < STOP_TRIES; i++) {
+		for (struct reaper *r = reapers, *next; r; r = next) {
+			next = r->next;
+			if (reap(r->pidfd))
+				reaper_done(r);
+		}
+		if (!reapers)
+			break;
+		struct pollfd p = { .fd = reapers->pidfd, .events = POLLIN };
+		(void)poll(&p, 1, STOP_POLL_MS);
+		cg_box_thaw(cg);
+	}
+	while (reapers)
+		reaper_done(reapers);
 }
 
 /* ---- pending requests -------------------------------------------------------- */
@@ -415,21 +457,12 @@ struct inbox_spawner *inbox_spawner_start(uv_loop_t *loop, const struct enter_bo
 }
 
 /* At the server's close, before the box's cgroups go: the spawner is in
- * them. Bounded: a spawner the host itself stopped is left to the reaper. */
-void inbox_spawner_stop(struct inbox_spawner *sp)
+ * them. Bounded: a spawner the host itself stopped is left behind. */
+void inbox_spawner_stop(struct inbox_spawner *sp, const struct enter_box *box)
 {
-	if (!sp || sp->retired)
-		return;
-	int pidfd = fcntl(sp->pidfd, F_DUPFD_CLOEXEC, 3);
-	retire(sp, "the box is stopping");
-	for (int i = 0; pidfd >= 0 && i < STOP_TRIES; i++) {
-		struct pollfd p = { .fd = pidfd, .events = POLLIN };
-		if (poll(&p, 1, STOP_POLL_MS) > 0)
-			break;
-		cg_box_thaw(sp->box->cg);
-	}
-	if (pidfd >= 0)
-		close(pidfd);
+	if (sp)
+		retire(sp, "the box is stopping");
+	reapers_finish(box->cg);
 }
 
 /* ---- requests ------------------------------------------------------------- */
