@@ -246,6 +246,9 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 		return -1;
 	if (set_device_rules(r, p, e) < 0)
 		return -1;
+	/* The limits too: init is born under them. */
+	if (cg_box_set_limits(&r->cg, &p->cfg->limits, e) < 0)
+		return -1;
 	if (box_volumes_clone(r, p, e) < 0)
 		return -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)

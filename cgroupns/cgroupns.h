@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "base/base.h"
@@ -128,5 +129,33 @@ int cg_mount_in_box(const struct cg_box *cg, const char *sysfs_cgroup_dir, struc
  * "cpu", "name=systemd"... picks the v1 hierarchy listing it; "" picks the
  * cgroup2 line (0::); NULL picks name=systemd where it exists, else 0::. */
 int cg_pid_path(pid_t pid, const char *controller, char *buf, size_t len, struct perr *e);
+
+/* ---- resource limits (limits.c; the mapping table is there and in
+ * docs/CGROUPS.md) ---- */
+#define CG_UNSET (-1)
+#define CG_MAX INT64_MAX /* "max": no limit */
+#define CG_CPU_PERIOD_US 100000
+struct cg_limits {
+	int64_t memory_max, memory_high, memory_swap_max; /* bytes, CG_MAX, CG_UNSET */
+	int64_t cpu_quota_us;	/* per period; CG_MAX, CG_UNSET */
+	uint64_t cpu_period_us; /* 0: CG_CPU_PERIOD_US */
+	unsigned cpu_weight;	/* 1..10000, 0 unset */
+	char cpuset_cpus[256], cpuset_mems[256]; /* "" unset */
+	int64_t pids_max;	/* CG_MAX, CG_UNSET */
+	unsigned io_weight;	/* 1..10000, 0 unset */
+};
+/* Nothing set (inline: config/ fills a cg_limits without linking this). */
+static inline void cg_limits_init(struct cg_limits *l)
+{
+	*l = (struct cg_limits){ .memory_max = CG_UNSET, .memory_high = CG_UNSET,
+				 .memory_swap_max = CG_UNSET, .cpu_quota_us = CG_UNSET,
+				 .pids_max = CG_UNSET };
+}
+bool cg_limits_any(const struct cg_limits *l);
+/* Write every limit that is set to the box's cgroup. A limit the host
+ * cannot apply (no controller, no file) is an error naming it. */
+int cg_box_set_limits(const struct cg_box *cg, const struct cg_limits *l, struct perr *e);
+uint64_t cg_weight_to_shares(unsigned w);
+uint64_t cg_weight_to_blkio(unsigned w);
 
 #endif

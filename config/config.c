@@ -22,7 +22,7 @@
 #define SOCKET_NAME "enter.sock"
 
 /* "VALUE": what was expected. The caller adds where it came from. */
-static int bad(struct perr *e, const char *v, const char *what)
+int config_bad(struct perr *e, const char *v, const char *what)
 {
 	char q[QLEN];
 	return perr_set(e, 0, "%s: %s", Q(q, v), what);
@@ -43,10 +43,10 @@ static int set_abs_path(char **field, const char *v, bool root_ok, struct perr *
 	const char *why;
 	char *n = spec_path_normalize(v, &why);
 	if (!n)
-		return why ? bad(e, v, why) : perr_set(e, ENOMEM, "config");
+		return why ? config_bad(e, v, why) : perr_set(e, ENOMEM, "config");
 	if (!root_ok && strcmp(n, "/") == 0) {
 		free(n);
-		return bad(e, v, "must name a file or directory below \"/\"");
+		return config_bad(e, v, "must name a file or directory below \"/\"");
 	}
 	free(*field);
 	*field = n;
@@ -74,7 +74,7 @@ static int parse_decimal(const char *s, unsigned long max, unsigned long *out)
 static int set_rootfs(struct box_config *c, const char *v, struct perr *e)
 {
 	if (!*v)
-		return bad(e, v, "expected the root filesystem directory of the box");
+		return config_bad(e, v, "expected the root filesystem directory of the box");
 	return replace_str(&c->rootfs, v, e);
 }
 
@@ -91,7 +91,7 @@ static int set_socket(struct box_config *c, const char *v, struct perr *e)
 static int set_hostname(struct box_config *c, const char *v, struct perr *e)
 {
 	if (!hostname_valid(v))
-		return bad(e, v,
+		return config_bad(e, v,
 			   "expected a hostname: dot-separated labels of letters, digits and '-' "
 			   "(not at either end of a label), at most 64 characters");
 	return replace_str(&c->hostname, v, e);
@@ -115,7 +115,7 @@ static int set_stop_signal(struct box_config *c, const char *v, struct perr *e)
 	}
 	int sig = signal_parse(v);
 	if (sig <= 0)
-		return bad(e, v, "expected a signal name or number (SIGRTMIN+3, USR1, 15) or auto");
+		return config_bad(e, v, "expected a signal name or number (SIGRTMIN+3, USR1, 15) or auto");
 	c->stop_signal = sig;
 	return 0;
 }
@@ -123,7 +123,7 @@ static int set_stop_signal(struct box_config *c, const char *v, struct perr *e)
 static int set_stop_timeout(struct box_config *c, const char *v, struct perr *e)
 {
 	if (duration_parse(v, &c->stop_timeout_sec) < 0)
-		return bad(e, v, "expected a duration from 0 to 24h: 30, 30s, 2m, 1h or 1500ms");
+		return config_bad(e, v, "expected a duration from 0 to 24h: 30, 30s, 2m, 1h or 1500ms");
 	return 0;
 }
 
@@ -134,7 +134,7 @@ static int set_on_reboot(struct box_config *c, const char *v, struct perr *e)
 	else if (strcmp(v, "exit") == 0)
 		c->on_reboot = ON_REBOOT_EXIT;
 	else
-		return bad(e, v, "expected restart or exit");
+		return config_bad(e, v, "expected restart or exit");
 	return 0;
 }
 
@@ -145,7 +145,7 @@ static int set_notify_ready(struct box_config *c, const char *v, struct perr *e)
 	else if (strcmp(v, "init") == 0)
 		c->notify_ready = NOTIFY_INIT;
 	else
-		return bad(e, v, "expected start or init");
+		return config_bad(e, v, "expected start or init");
 	return 0;
 }
 
@@ -200,7 +200,7 @@ static int set_seccomp(struct box_config *c, const char *v, struct perr *e)
 		return 0;
 	}
 	if (v[0] != '/')
-		return bad(e, v, "expected none, default or the absolute path of a deny list");
+		return config_bad(e, v, "expected none, default or the absolute path of a deny list");
 	if (set_abs_path(&c->seccomp_file, v, false, e) < 0)
 		return -1;
 	c->seccomp = SECCOMP_FILE;
@@ -210,7 +210,7 @@ static int set_seccomp(struct box_config *c, const char *v, struct perr *e)
 static int set_bool(bool *field, const char *v, struct perr *e)
 {
 	if (bool_parse(v, field) < 0)
-		return bad(e, v, "expected true or false (yes/no, on/off, 1/0)");
+		return config_bad(e, v, "expected true or false (yes/no, on/off, 1/0)");
 	return 0;
 }
 
@@ -232,7 +232,7 @@ static int set_enter_group(struct box_config *c, const char *v, struct perr *e)
 		return 0;
 	}
 	if (strpbrk(v, " \t\n:,/"))
-		return bad(e, v, "expected a group name or number");
+		return config_bad(e, v, "expected a group name or number");
 	return replace_str(&c->enter_group, v, e);
 }
 
@@ -245,7 +245,7 @@ static int set_max_sessions(struct box_config *c, const char *v, struct perr *e)
 {
 	unsigned long n;
 	if (parse_decimal(v, 100000, &n) < 0 || n < 1)
-		return bad(e, v, "expected a number from 1 to 100000");
+		return config_bad(e, v, "expected a number from 1 to 100000");
 	c->max_sessions = (unsigned)n;
 	return 0;
 }
@@ -293,6 +293,24 @@ const struct config_key config_keys[] = {
 	  CK_BOOL, set_block_devices, "[=BOOL]", "pass the host's disks and loop devices (false)" },
 	{ "writable_sys", "box", "writable_sys", "PLANET_WRITABLE_SYS", "writable-sys", CK_BOOL,
 	  set_writable_sys, "[=BOOL]", "/sys and /proc/sys read-write (false)" },
+	{ "memory_max", "resources", "memory_max", "PLANET_MEMORY_MAX", "memory-max", CK_SCALAR,
+	  set_memory_max, "SIZE", "memory limit: 512K, 64M, 2G, 1.5G, max (none)" },
+	{ "memory_high", "resources", "memory_high", "PLANET_MEMORY_HIGH", "memory-high",
+	  CK_SCALAR, set_memory_high, "SIZE", "memory pressure threshold (none)" },
+	{ "memory_swap_max", "resources", "memory_swap_max", "PLANET_MEMORY_SWAP_MAX",
+	  "memory-swap-max", CK_SCALAR, set_memory_swap_max, "SIZE", "swap limit (none)" },
+	{ "cpus", "resources", "cpus", "PLANET_CPUS", "cpus", CK_SCALAR, set_cpus, "N.N",
+	  "CPU time, in CPUs: 0.5, 2, max (none)" },
+	{ "cpu_weight", "resources", "cpu_weight", "PLANET_CPU_WEIGHT", "cpu-weight", CK_SCALAR,
+	  set_cpu_weight, "1..10000", "CPU share against other cgroups (100)" },
+	{ "cpuset_cpus", "resources", "cpuset_cpus", "PLANET_CPUSET_CPUS", "cpuset-cpus",
+	  CK_SCALAR, set_cpuset_cpus, "LIST", "CPUs the box may run on: 0-3,6 (all)" },
+	{ "cpuset_mems", "resources", "cpuset_mems", "PLANET_CPUSET_MEMS", "cpuset-mems",
+	  CK_SCALAR, set_cpuset_mems, "LIST", "memory nodes the box may use (all)" },
+	{ "pids_max", "resources", "pids_max", "PLANET_PIDS_MAX", "pids-max", CK_SCALAR,
+	  set_pids_max, "N", "processes and threads in the box, or max (none)" },
+	{ "io_weight", "resources", "io_weight", "PLANET_IO_WEIGHT", "io-weight", CK_SCALAR,
+	  set_io_weight, "1..10000", "block I/O share (100)" },
 	{ "enter_group", "enter", "group", "PLANET_ENTER_GROUP", "enter-group", CK_SCALAR,
 	  set_enter_group, "GROUP", "group allowed on the socket besides root (none)" },
 	{ "enter_proxy_env_file", "enter", "proxy_env_file", "PLANET_ENTER_PROXY_ENV_FILE",
@@ -324,6 +342,7 @@ void config_init(struct box_config *c)
 	c->notify_ready = NOTIFY_START;
 	c->seccomp = SECCOMP_DEFAULT;
 	c->max_sessions = 256;
+	cg_limits_init(&c->limits);
 }
 
 void config_free(struct box_config *c)

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "base/base.h"
+#include "cgroupns/cgroupns.h"
 #include "envfile/envfile.h"
 
 /* --volume src:dst[:ro|rw][:skip][:rec] */
@@ -101,6 +102,9 @@ struct box_config {
 	char *proxy_env_file; /* env file read for every exec, inside rootfs;
 				 default = env_file */
 	unsigned max_sessions; /* default 256 */
+
+	/* [resources]: the box's cgroup limits (cgroupns/limits.c) */
+	struct cg_limits limits;
 };
 
 /* Scalar defaults only; the string defaults (state_dir, socket_path,
@@ -156,5 +160,12 @@ int bool_parse(const char *s, bool *out);
 
 void volume_spec_free(struct volume_spec *v);
 void device_spec_free(struct device_spec *d);
+
+/* resources.c: "512K", "64M", "1.5G", bytes, "max"/"infinity" (CG_MAX);
+ * "0.5", "2" CPUs as a quota per CG_CPU_PERIOD_US; "0-3,6". -1 / false on
+ * anything else. */
+int size_parse(const char *s, int64_t *out);
+int cpus_parse(const char *s, int64_t *quota_us);
+bool cpu_list_valid(const char *s);
 
 #endif

@@ -33,4 +33,17 @@ int config_check_location(const struct box_config *c, struct perr *e);
 const char *config_env_lookup(char *const *envp, const char *name);
 const char *config_file_name(char *const *envp);
 
+/* config.c: the one-line error for a bad value: "VALUE": what. -1. */
+int config_bad(struct perr *e, const char *v, const char *what);
+/* resources.c: the [resources] setters. */
+int set_memory_max(struct box_config *c, const char *v, struct perr *e);
+int set_memory_high(struct box_config *c, const char *v, struct perr *e);
+int set_memory_swap_max(struct box_config *c, const char *v, struct perr *e);
+int set_cpus(struct box_config *c, const char *v, struct perr *e);
+int set_cpu_weight(struct box_config *c, const char *v, struct perr *e);
+int set_cpuset_cpus(struct box_config *c, const char *v, struct perr *e);
+int set_cpuset_mems(struct box_config *c, const char *v, struct perr *e);
+int set_pids_max(struct box_config *c, const char *v, struct perr *e);
+int set_io_weight(struct box_config *c, const char *v, struct perr *e);
+
 #endif

@@ -106,10 +106,11 @@ static int ini_on_key(void *user, const char *section, const char *name, const c
 	if (st->failed)
 		return 0;
 	if (!*section)
-		return ini_fail(st, "key %s outside a section (expected under [box] or [enter])",
-				Q(q, name));
-	if (strcmp(section, "box") != 0 && strcmp(section, "enter") != 0)
-		return ini_fail(st, "unknown section %s (expected [box] or [enter])",
+		return ini_fail(st, "key %s outside a section (expected under [box], [enter] or "
+				    "[resources])", Q(q, name));
+	if (strcmp(section, "box") != 0 && strcmp(section, "enter") != 0 &&
+	    strcmp(section, "resources") != 0)
+		return ini_fail(st, "unknown section %s (expected [box], [enter] or [resources])",
 				Q(q, section));
 	const struct config_key *k = key_by_ini(section, name);
 	if (!k)
