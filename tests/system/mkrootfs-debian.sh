@@ -97,7 +97,7 @@ mode_ok() {
 }
 
 if [ "${1:-}" = --print-mirror ]; then # for the tests: the mirror chosen
-	echo "${MIRROR:-(debootstrap's default)}"
+	if [ -n "$MIRROR" ]; then echo "$MIRROR"; else echo "(debootstrap's default)"; fi
 	exit 0
 fi
 
