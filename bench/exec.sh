@@ -40,9 +40,9 @@ bench_init exec
 need_tools hyperfine:hyperfine runc:runc lxc-start:lxc python3:python3-minimal nsenter:util-linux taskset:util-linux pgrep:procps
 build_helpers
 
-RUNS=${BENCH_EXEC_RUNS:-200}
-BIG_MIB=${BENCH_BIG_MIB:-1024}
-NSESS=${BENCH_SESSIONS:-100}
+RUNS=$(knob BENCH_EXEC_RUNS 200 10)
+BIG_MIB=$(knob BENCH_BIG_MIB 1024 16)
+NSESS=$(knob BENCH_SESSIONS 100 10)
 
 machine_line
 echo "planet: $PLANET ($("$PLANET" --version 2>/dev/null))"
@@ -63,11 +63,7 @@ INIT=$(sed -n 's/^init_pid=//p' "$ST/state")
 sleep 0.5
 RSS_BOOT=$(rss_kib $SUP)
 ANON_BOOT=$(rss_kib $SUP RssAnon)
-if ! out=$("$PLANET" exec --socket "$SOCK" -- /bin/true 2>&1); then
-	echo "planet exec does not work yet: $out"
-	echo "SKIP: exec benchmark needs the enter API"
-	exit 0
-fi
+out=$("$PLANET" exec --socket "$SOCK" -- /bin/true 2>&1) || die "planet exec -- /bin/true failed: $out"
 
 # ---- 1. memory (first, on a fresh supervisor) -----------------------------------------
 echo "== supervisor memory (KiB), fresh box, $NSESS sessions =="
@@ -180,7 +176,7 @@ echo
 # quiet, interleaved. hyperfine's back-to-back runs keep the kernel's cgroup
 # migration fast path warm (see bench/start.sh); planet exec, lxc-attach and
 # runc exec move their process into the box's cgroups, nsenter does not.
-LONE_RUNS=${BENCH_LONE_RUNS:-30}
+LONE_RUNS=$(knob BENCH_LONE_RUNS 30 3)
 LONE_GAP=${BENCH_LONE_GAP:-0.3}
 echo "== a lone exec /bin/true (each after ${LONE_GAP} s of quiet; $LONE_RUNS runs each, interleaved) =="
 lone() { # NAME CMD...
@@ -214,7 +210,7 @@ echo "== stdout throughput: cat of a ${BIG_MIB} MiB file in the box, piped to ca
 wait_cmd dd if=/dev/urandom of="$R1/tmp/big" bs=1M count="$BIG_MIB" status=none
 cat "$R1/tmp/big" >/dev/null
 wait_cmd sh -c '"$1" exec --socket "$2" -- cat /tmp/big | cmp -s - "$3"' - "$PLANET" "$SOCK" "$R1/tmp/big" ||
-	echo "WARNING: planet exec -- cat /tmp/big did not reproduce the file byte for byte"
+	die "planet exec -- cat /tmp/big did not reproduce the file byte for byte"
 # Interleaved (planet, nsenter, planet, ...) rather than one hyperfine run
 # per command: on this 2-vCPU VM a pipe's speed depends a lot on where the
 # scheduler puts the two ends, and that drifts with the machine's load.
@@ -236,7 +232,7 @@ tp_once() { # NAME CMD
 		      printf "%.1f\n", cpu + (name == "planet" ? (c1 - c0) * 1000 / hz : 0) >>(w "/tp-cpu-" name) }
 	' "$WORK/time.out"
 }
-TP_RUNS=${BENCH_TP_RUNS:-9}
+TP_RUNS=$(knob BENCH_TP_RUNS 9 2)
 tp_once planet "$PLANET exec --socket $SOCK -- cat /tmp/big | cat >/dev/null" # warm-up
 tp_once nsenter "nsenter -t $INIT -a cat /tmp/big | cat >/dev/null"
 rm -f "$WORK"/tp-*
@@ -267,9 +263,10 @@ echo "(times in ms) planet / nsenter throughput: $(pct "$nm" "$pm") by medians, 
 # planet's cost comes from, and what splice(2) and bigger pipes would save.
 if [ "${BENCH_RELAY:-1}" = 1 ]; then
 	gcc -O2 -o "$BIN/relay" "$BENCH_DIR/helpers/relay.c" || die "cannot build relay"
-	echo "-- model, no box: busybox cat BIG | X | cat >/dev/null (5 runs each, interleaved; medians) --"
+	RL_RUNS=$(knob BENCH_RELAY_RUNS 5 1)
+	echo "-- model, no box: busybox cat BIG | X | cat >/dev/null ($RL_RUNS runs each, interleaved; medians) --"
 	rm -f "$WORK"/rl-*
-	for i in 1 2 3 4 5; do
+	for i in $(seq 1 "$RL_RUNS"); do
 		for m in "direct:" "copy:$BIN/relay copy" "copy1m:$BIN/relay copy 1048576" \
 			"splice:$BIN/relay splice" "splice1m:$BIN/relay splice 1048576"; do
 			n=${m%%:*} c=${m#*:}

@@ -6,6 +6,7 @@
 #   build_helpers               # $BIN/benchclock (static), $BIN/sdboot
 #   on_cleanup "runc --root $RR delete -f x"   # run at exit, last first
 #   stats FILE                  # "n median p90 mean min max" of one number per line
+#   RUNS=$(knob BENCH_X_RUNS 50 5)   # $BENCH_X_RUNS, else 50, or 5 in quick mode
 #
 # Environment:
 #   PLANET      the planet binary (default: ./planet when run from the build
@@ -13,6 +14,10 @@
 #   KEEP=1      keep the work directories (for debugging)
 #   BENCH_TMP   where the work directory (rootfs copies, bundles) goes
 #               (default /var/tmp: on disk, like a real rootfs)
+#   BENCH_QUICK=1  quick mode (bench/run.sh --quick; CI): every count and
+#               size knob defaults to a small value, so that a whole run
+#               proves in a few minutes that every benchmark still works.
+#               Its figures are not measurements: never quote them.
 # State directories and sockets go to a private directory under /dev/shm
 # (tmpfs), as /run would be on a normal Debian host.
 # shellcheck shell=bash disable=SC2034
@@ -28,6 +33,15 @@ say() { printf '%s\n' "$*" >&2; }
 die() { say "$BENCH_NAME: $*"; exit 1; }
 
 on_cleanup() { CLEANUP_CMDS+=("$1"); }
+
+# knob VAR FULL QUICK — the value of $VAR if set, else FULL (or QUICK when
+# BENCH_QUICK=1).
+knob() {
+	local v=${!1:-}
+	if [ -n "$v" ]; then echo "$v"
+	elif [ "${BENCH_QUICK:-0}" = 1 ]; then echo "$3"
+	else echo "$2"; fi
+}
 
 # wait_cmd CMD... — run CMD and wait for it, interruptibly. bash runs a trap
 # only once the foreground child has ended (a whole hyperfine run, a whole
@@ -88,6 +102,8 @@ bench_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+	[ "${BENCH_QUICK:-0}" = 1 ] && say "$BENCH_NAME: quick mode (BENCH_QUICK=1): a proof that it runs; the figures are not measurements"
+	return 0
 }
 
 # need_tools CMD:PACKAGE... — apt-get install the packages whose command is missing.

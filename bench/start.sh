@@ -38,10 +38,11 @@ bench_init start
 need_tools hyperfine:hyperfine runc:runc python3:python3-minimal nsenter:util-linux pgrep:procps
 build_helpers
 
-RUNS=${BENCH_START_RUNS:-50}
+RUNS=$(knob BENCH_START_RUNS 50 3)
 GAP=${BENCH_START_GAP:-0.3}
-HF_RUNS=${BENCH_HF_RUNS:-40}
-IDLE=${BENCH_IDLE_SECONDS:-10}
+HF_RUNS=$(knob BENCH_HF_RUNS 40 3)
+IDLE=$(knob BENCH_IDLE_SECONDS 10 1)
+CG_RUNS=$(knob BENCH_CG_RUNS 20 3)
 ROOTFS=$WORK/rootfs
 mk_busybox "$ROOTFS"
 cp "$BIN/benchclock" "$ROOTFS/benchclock"
@@ -136,7 +137,7 @@ for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
 	[ -f "$h/cpuset.cpus" ] && cat "$h/cpuset.cpus" >"$d/cpuset.cpus" && cat "$h/cpuset.mems" >"$d/cpuset.mems"
 done
 cgfloor() { # GAP_MS -> stats line of the total
-	wait_cmd "$BIN/cgmove" 20 "$1" "${CG_DIRS[@]}" >"$WORK/cg.raw"
+	wait_cmd "$BIN/cgmove" "$CG_RUNS" "$1" "${CG_DIRS[@]}" >"$WORK/cg.raw"
 	cut -d' ' -f1 "$WORK/cg.raw" >"$WORK/cg"
 	stats "$WORK/cg"
 }
@@ -166,7 +167,7 @@ cgrow "kernel: cgroup migration after 300 ms quiet" "$CG_QUIET"
 cgrow "kernel: cgroup migration back to back" "$CG_BUSY"
 echo "(each boot after ${GAP} s of quiet unless 'back to back'; ratio = median / planet's external median;"
 echo " failures: $fails; 'kernel' rows: bench/helpers/cgmove writing a fresh pid to cgroup.procs of"
-echo " every hierarchy, 20 runs)"
+echo " every hierarchy, $CG_RUNS runs)"
 echo
 
 # ---- 2. whole cycle, hyperfine --------------------------------------------------
@@ -211,3 +212,4 @@ t=$("$BIN/benchclock" now)
 stop_pid $SUP 10
 printf '%-40s %s\n' "SIGTERM -> supervisor gone (busybox)" \
 	"$(awk -v a="$t" -v b="$("$BIN/benchclock" now)" 'BEGIN { printf "%.1f ms", (b - a) / 1e6 }')"
+[ "$fails" = 0 ] || die "$fails boots failed (above)"

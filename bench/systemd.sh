@@ -35,7 +35,7 @@ bench_init systemd
 need_tools systemd-nspawn:systemd-container nsenter:util-linux pgrep:procps
 build_helpers
 
-RUNS=${BENCH_SYSTEMD_RUNS:-20}
+RUNS=$(knob BENCH_SYSTEMD_RUNS 20 2)
 SRC=${BENCH_DEBIAN_ROOTFS:-}
 if [ -z "$SRC" ]; then
 	if [ -x /var/cache/planet-tests/debian-probe/lib/systemd/systemd ]; then
@@ -55,6 +55,11 @@ echo
 RP=$WORK/debian-planet
 RN=$WORK/debian-nspawn
 wait_cmd cp -a "$SRC" "$RP" && wait_cmd cp -a "$SRC" "$RN" || die "cannot copy $SRC"
+# A source made by mktemp -d is 0700 (caches built before
+# mkrootfs-debian.sh set 0755, a BENCH_DEBIAN_ROOTFS of one's own), and
+# `cp -a` keeps that: then only root can search /, dbus and the services
+# that run as other users fail, and neither manager ever sees READY=1.
+chmod 0755 "$RP" "$RN" || die "cannot chmod the copies of $SRC"
 NAME=planetbench$$
 ST=$SHM/state
 on_cleanup "[ -s '$WORK/pid' ] && stop_pid \$(cat '$WORK/pid') 30"
@@ -84,6 +89,7 @@ one() {
 	out=$(<"$WORK/one.out")
 	: >"$WORK/pid"
 	if [ $rc != 0 ]; then
+		FAILS=$((FAILS + 1))
 		say "$tool ($mode) failed; last lines of its log:"
 		tail -n 20 "$WORK/$tool.log" >&2
 		return 1
@@ -93,6 +99,7 @@ one() {
 	     /^state/ { st = $2 } END { print r, s, (st == "" ? "?" : st), x }' <<<"$out" >>"$WORK/$tool-$mode"
 }
 
+FAILS=0
 say "warm-up boots (untimed)"
 one planet term && one nspawn term || die "warm-up failed"
 : >"$WORK/planet-term"; : >"$WORK/nspawn-term"; : >"$WORK/planet-stop"
@@ -129,3 +136,4 @@ if [ $HAVE_STOP = 1 ]; then
 else
 	echo "(planet stop not measured: this planet has no enter API)"
 fi
+[ "$FAILS" = 0 ] || die "$FAILS boots failed (above)"

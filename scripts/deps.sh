@@ -2,8 +2,11 @@
 # Install what planet needs on Debian 12 (apt-get; idempotent; as root).
 #   scripts/deps.sh          build: compiler, autotools, the four libraries
 #   scripts/deps.sh --demo   build + busybox-static (scripts/demo.sh's rootfs)
-#   scripts/deps.sh --test   build + everything the tests, the lint, the
-#                            sanitizer build and the benchmarks use (.ci/run)
+#   scripts/deps.sh --test   build + everything the tests, the lint and the
+#                            sanitizer build use (.ci/run)
+#   scripts/deps.sh --bench  build + what the benchmarks (bench/*.sh) compare
+#                            planet against (.ci/run's quick run)
+# The flags combine.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 build=(
@@ -16,16 +19,23 @@ test=(
 	clang libclang-rt-14-dev
 	cppcheck clang-tidy valgrind
 )
+# What bench/start.sh, exec.sh and systemd.sh run planet against, and their
+# timer: hyperfine; runc (start, exec); lxc (exec: lxc-start, lxc-attach);
+# systemd-container (systemd.sh: systemd-nspawn). Their helpers need gcc and
+# a static libc (build-essential brings both).
+bench=(hyperfine runc lxc systemd-container python3-minimal busybox-static)
 pkgs=("${build[@]}")
-case "${1:-}" in
-"") ;;
---demo) pkgs+=("${demo[@]}") ;;
---test) pkgs+=("${test[@]}") ;;
-*)
-	echo "usage: scripts/deps.sh [--demo|--test]" >&2
-	exit 2
-	;;
-esac
+for arg in "$@"; do
+	case "$arg" in
+	--demo) pkgs+=("${demo[@]}") ;;
+	--test) pkgs+=("${test[@]}") ;;
+	--bench) pkgs+=("${bench[@]}") ;;
+	*)
+		echo "usage: scripts/deps.sh [--demo] [--test] [--bench]" >&2
+		exit 2
+		;;
+	esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
