@@ -19,6 +19,13 @@ static void usage(FILE *out)
 		"  enter    open a shell (or run a command) inside the box, with a TTY\n"
 		"  stop     halt the box through its supervisor and wait until it is gone\n"
 		"  status   show whether the box runs, and what it is\n"
+		"  stats    what the box consumes (cpu, memory, pids, io); metrics: the same\n"
+		"           for Prometheus\n"
+		"  ps       every process in the box\n"
+		"  kill     send a signal to init, or to every process in the box\n"
+		"  pause    freeze the box; resume: thaw it\n"
+		"  update   change the box's resource limits while it runs\n"
+		"  list     every box running on this host\n"
 		"\n"
 		"`planet COMMAND --help` describes each command's options.\n");
 }
@@ -32,6 +39,10 @@ int main(int argc, char **argv)
 		{ "start", box_start_main },	 { "exec", planet_exec_main },
 		{ "enter", planet_enter_main },	 { "stop", planet_stop_main },
 		{ "status", planet_status_main },
+		{ "stats", planet_stats_main },	 { "metrics", planet_metrics_main },
+		{ "ps", planet_ps_main },	 { "kill", planet_kill_main },
+		{ "pause", planet_pause_main },	 { "resume", planet_pause_main },
+		{ "update", planet_update_main }, { "list", planet_list_main },
 	};
 	const char *base = strrchr(argv[0], '/');
 	if (strcmp(base ? base + 1 : argv[0], "planet-spawner") == 0)
@@ -51,7 +62,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop or status)\n",
+	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop, status, stats, metrics, ps, kill, pause, resume, update or list)\n",
 		argv[1]);
 	return 2;
 }

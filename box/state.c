@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -86,6 +87,48 @@ static pid_t running_supervisor(const char *dir)
 	return p ? (pid_t)atoi(p + 15) : 0;
 }
 
+/* ---- the host's registry of running boxes (planet list) ---- */
+
+static void registry_path(char *buf, size_t len, pid_t pid)
+{
+	snprintf(buf, len, BOX_REGISTRY "/%d", (int)pid);
+}
+
+/* Entries of supervisors that are gone: a crash's leftovers. */
+static void registry_clean(void)
+{
+	_cleanup_dir_ DIR *d = opendir(BOX_REGISTRY);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+}
+
+/* Best effort: a box missing from `planet list` is no reason not to run. */
+static void registry_add(const struct box_config *cfg)
+{
+	char path[PATH_MAX];
+	_cleanup_strbuf_ struct strbuf b = { 0 };
+	registry_path(path, sizeof path, getpid());
+	if (sb_printf(&b, "state_dir=%s\nsocket=%s\n", cfg->state_dir, cfg->socket_path) < 0)
+		return;
+	registry_clean();
+	/* another supervisor may remove the empty dir just then: try again */
+	for (int i = 0; i < 3; i++)
+		if (mkdir_p(BOX_REGISTRY, 0755) == 0 &&
+		    write_file_atomic(path, b.s, b.len, 0644, NULL) == 0)
+			return;
+}
+
+static void registry_remove(void)
+{
+	char path[PATH_MAX];
+	registry_path(path, sizeof path, getpid());
+	unlink(path);
+	rmdir(BOX_REGISTRY); /* only when empty */
+}
+
 int box_state_lock(struct box_state *s, const struct box_config *cfg, struct perr *e)
 {
 	char path[PATH_MAX];
@@ -122,6 +165,7 @@ int box_state_lock(struct box_state *s, const struct box_config *cfg, struct per
 		}
 	}
 	clear_stale(s->dir, cfg);
+	registry_add(cfg);
 	return 0;
 }
 
@@ -163,6 +207,7 @@ void box_state_release(struct box_state *s, const struct box_config *cfg)
 	if (lstat(cfg->socket_path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(cfg->socket_path);
 	if (s->lock_fd >= 0) {
+		registry_remove();
 		state_path(path, sizeof path, s->dir, "lock");
 		unlink(path);
 		close(s->lock_fd);

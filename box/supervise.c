@@ -316,6 +316,8 @@ static void begin_halt(struct sup *s, unsigned timeout_sec)
 	if (s->ebox.halting)
 		return;
 	s->ebox.halting = true;
+	/* A paused box's init cannot run its halt: thaw it first. */
+	enter_server_resume(s->server);
 	s->halt_timeout = timeout_sec;
 	int sig = s->plan->stop_signal ? s->plan->stop_signal : detect_stop_signal(s->run->init_pid);
 	char name[32];

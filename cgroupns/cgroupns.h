@@ -158,4 +158,24 @@ int cg_box_set_limits(const struct cg_box *cg, const struct cg_limits *l, struct
 uint64_t cg_weight_to_shares(unsigned w);
 uint64_t cg_weight_to_blkio(unsigned w);
 
+/* ---- what the box consumes; pausing it (stats.c) ---- */
+struct cg_stats {
+	/* -1: this host does not say */
+	int64_t cpu_usage_usec, cpu_user_usec, cpu_system_usec;
+	int64_t cpu_throttled_usec, cpu_throttled_count;
+	int64_t memory_current, memory_peak, memory_max; /* max: CG_MAX when none */
+	int64_t memory_anon, memory_file, memory_swap, memory_oom_kills;
+	int64_t pids_current, pids_max;			 /* max: CG_MAX when none */
+	int64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+};
+void cg_box_stats(const struct cg_box *cg, struct cg_stats *s);
+/* Freeze (on) or thaw the box's cgroup: v1 freezer.state, v2
+ * cgroup.freeze. cg_box_frozen: 1 frozen, 0 not (or still freezing), -1
+ * no freezer. */
+int cg_box_freeze(const struct cg_box *cg, bool on, struct perr *e);
+int cg_box_frozen(const struct cg_box *cg);
+/* Every process of the box (host pids, sorted, once each; tree.c). The
+ * caller frees *pids. */
+int cg_box_procs(const struct cg_box *cg, pid_t **pids, size_t *n);
+
 #endif

@@ -318,3 +318,23 @@ void cg_box_thaw(const struct cg_box *cg)
 		}
 	}
 }
+
+int cg_box_procs(const struct cg_box *cg, pid_t **out, size_t *n)
+{
+	struct pidvec pv = { 0 };
+	struct collect c = { .pv = &pv, .sig = 0 };
+	char path[PATH_MAX];
+	/* Every process of the box is in every hierarchy: one walk is enough. */
+	if (!cg->n_hier || !cg->hier[0].path || strlen(cg->hier[0].path) >= sizeof path)
+		return -1;
+	strcpy(path, cg->hier[0].path);
+	walk(path, collect_pre, NULL, &c, 0);
+	qsort(pv.v, pv.n, sizeof *pv.v, cmp_pid);
+	size_t k = 0;
+	for (size_t i = 0; i < pv.n; i++)
+		if (!k || pv.v[k - 1] != pv.v[i])
+			pv.v[k++] = pv.v[i];
+	*out = pv.v;
+	*n = k;
+	return 0;
+}

@@ -12,4 +12,14 @@ int planet_enter_main(int argc, char **argv);
 int planet_stop_main(int argc, char **argv);
 int planet_status_main(int argc, char **argv);
 
+/* Operating a running box (client/ops.c): stats, metrics, ps, kill,
+ * pause and resume (one entry: argv[0] says which), update, list. */
+int planet_stats_main(int argc, char **argv);
+int planet_metrics_main(int argc, char **argv);
+int planet_ps_main(int argc, char **argv);
+int planet_kill_main(int argc, char **argv);
+int planet_pause_main(int argc, char **argv);
+int planet_update_main(int argc, char **argv);
+int planet_list_main(int argc, char **argv);
+
 #endif

@@ -76,7 +76,18 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 	return 0;
 }
 
-enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG };
+enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG, OPT_WATCH,
+       OPT_TREE, OPT_ALL, OPT_LIMIT /* + index in limit_flags */ };
+
+/* planet update's flags: start's [resources] flags, by config key. */
+static const char *const limit_flags[][2] = {
+	{ "memory-max", "memory_max" },	  { "memory-high", "memory_high" },
+	{ "memory-swap-max", "memory_swap_max" }, { "cpus", "cpus" },
+	{ "cpu-weight", "cpu_weight" },	  { "cpuset-cpus", "cpuset_cpus" },
+	{ "cpuset-mems", "cpuset_mems" }, { "pids-max", "pids_max" },
+	{ "io-weight", "io_weight" },
+};
+#define N_LIMITS (sizeof limit_flags / sizeof limit_flags[0])
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
@@ -89,18 +100,31 @@ static const struct option long_opts[] = {
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "watch", optional_argument, NULL, OPT_WATCH },
+	{ "tree", no_argument, NULL, OPT_TREE },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "memory-max", required_argument, NULL, OPT_LIMIT + 0 },
+	{ "memory-high", required_argument, NULL, OPT_LIMIT + 1 },
+	{ "memory-swap-max", required_argument, NULL, OPT_LIMIT + 2 },
+	{ "cpus", required_argument, NULL, OPT_LIMIT + 3 },
+	{ "cpu-weight", required_argument, NULL, OPT_LIMIT + 4 },
+	{ "cpuset-cpus", required_argument, NULL, OPT_LIMIT + 5 },
+	{ "cpuset-mems", required_argument, NULL, OPT_LIMIT + 6 },
+	{ "pids-max", required_argument, NULL, OPT_LIMIT + 7 },
+	{ "io-weight", required_argument, NULL, OPT_LIMIT + 8 },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
 /* Is option c one that command `allowed` (a list of option chars, with
- * T=timeout J=json) accepts? Every command takes the options that find
+ * T=timeout J=json W=watch R=tree A=all) accepts? Every command takes the options that find
  * the box (--socket, --state-dir, --config). */
 static bool allowed(const char *accepts, int c)
 {
 	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
 		return true;
-	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c;
+	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
+		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c >= OPT_LIMIT ? 'L' : c;
 	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
 
@@ -137,6 +161,21 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_TIMEOUT: return opt_timeout(o, arg);
 	case OPT_JSON: o->json = true; return 0;
+	case OPT_TREE: o->tree = true; return 0;
+	case OPT_LIMIT + 0 ... OPT_LIMIT + (int)N_LIMITS - 1:
+		if (strchr(arg, '\n') ||
+		    sb_printf(&o->limits, "%s=%s\n", limit_flags[c - OPT_LIMIT][1], arg) < 0)
+			return usage_error(o, "--%s: bad value", limit_flags[c - OPT_LIMIT][0]);
+		return 0;
+	case OPT_ALL: o->all = true; return 0;
+	case OPT_WATCH: {
+		char *end;
+		unsigned long v = arg ? strtoul(arg, &end, 10) : 1;
+		if (arg && (end == arg || *end || v < 1 || v > 3600))
+			return usage_error(o, "--watch=%s: expected seconds from 1 to 3600", arg);
+		o->watch_sec = (unsigned)v;
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -309,4 +348,147 @@ int planet_status_main(int argc, char **argv)
 	r = r == GO_ON ? client_status_box(&o) : r;
 	client_opts_free(&o);
 	return r;
+}
+
+/* ---- operating a running box ---------------------------------------------- */
+
+#define WHERE_HELP                                                                  \
+	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
+
+static const char stats_help[] =
+	"usage: planet stats [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
+	"                    [--watch[=SEC]]\n"
+	"What the box consumes, from its cgroup: cpu (usage, user, system, throttled\n"
+	"time and count), memory (current, peak, max, anon, file, swap, OOM kills),\n"
+	"pids (current, max), io (bytes and operations read and written), sessions.\n"
+	"--json: one object (docs/PROTOCOL.md lists the fields; null: unlimited or\n"
+	"not known here). --watch: redraw every SEC seconds (1) until Ctrl-C.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char metrics_help[] =
+	"usage: planet metrics [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"The figures of planet stats in the Prometheus text format (planet_ prefix,\n"
+	"a box_id label), for node_exporter's textfile collector or a scraper.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char ps_help[] =
+	"usage: planet ps [--config FILE] [--state-dir DIR] [--socket PATH] [--json] [--tree]\n"
+	"Every process in the box: its pid in the box, host pid, user (the box's\n"
+	"/etc/passwd), state, %CPU over its life, RSS, start time, command line.\n"
+	"--tree: indented under their parents. --json: an array of objects (pid,\n"
+	"host_pid, ppid, user, state, cpu_percent, rss_bytes, started, cmd).\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char kill_help[] =
+	"usage: planet kill [--config FILE] [--state-dir DIR] [--socket PATH] [--all] [SIGNAL]\n"
+	"Send SIGNAL (a name such as TERM, SIGKILL or RTMIN+3, or a number; TERM) to\n"
+	"the box's init, or with --all to every process in the box.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char pause_help[] =
+	"usage: planet pause [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"Freeze every process of the box (cgroup freezer) and return once it is\n"
+	"frozen. Open sessions freeze with it; a new planet exec is refused until\n"
+	"planet resume; planet stop thaws it first.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char resume_help[] =
+	"usage: planet resume [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"Thaw a box planet pause froze, and return once it runs again.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers or on failure.\n";
+
+static const char update_help[] =
+	"usage: planet update [--config FILE] [--state-dir DIR] [--socket PATH] LIMIT...\n"
+	"Change the box's limits while it runs; each LIMIT as for planet start:\n"
+	"  --memory-max SIZE  --memory-high SIZE  --memory-swap-max SIZE  --cpus N.N\n"
+	"  --cpu-weight 1..10000  --cpuset-cpus LIST  --cpuset-mems LIST  --pids-max N\n"
+	"  --io-weight 1..10000\n"
+	"Not kept across a restart of the box's supervisor: its config is the\n"
+	"source of truth.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers, a limit is refused, or on failure.\n";
+
+static const char list_help[] =
+	"usage: planet list [--json]\n"
+	"Every box running on this host (as root: their sockets are root's), with\n"
+	"its id, state, uptime, socket and rootfs.\n"
+	"Exit status: 0, 255 on failure.\n";
+
+/* A command with no positional argument. */
+static int no_args(struct client_opts *o, int r)
+{
+	if (r == GO_ON && o->argc) {
+		usage_error(o, "unexpected argument '%s'", o->argv[0]);
+		return EXIT_PLANET;
+	}
+	return r;
+}
+
+static int finish_cmd(struct client_opts *o, int r)
+{
+	client_opts_free(o);
+	sb_free(&o->limits);
+	return r;
+}
+
+int planet_stats_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "stats" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "JWh", stats_help));
+	return finish_cmd(&o, r == GO_ON ? client_stats(&o, false) : r);
+}
+
+int planet_metrics_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "metrics" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "h", metrics_help));
+	return finish_cmd(&o, r == GO_ON ? client_stats(&o, true) : r);
+}
+
+int planet_ps_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "ps" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "JRh", ps_help));
+	return finish_cmd(&o, r == GO_ON ? client_ps(&o) : r);
+}
+
+int planet_kill_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "kill" };
+	int r = client_main(&o, argc, argv, "+:h", "Ah", kill_help);
+	if (r == GO_ON && o.argc > 1) {
+		usage_error(&o, "unexpected argument '%s'", o.argv[1]);
+		r = EXIT_PLANET;
+	}
+	return finish_cmd(&o, r == GO_ON ? client_kill(&o) : r);
+}
+
+int planet_pause_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = argv[0][0] == 'r' ? "resume" : "pause" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "h",
+					argv[0][0] == 'r' ? resume_help : pause_help));
+	return finish_cmd(&o, r == GO_ON ? client_simple_op(&o, o.cmd, NULL) : r);
+}
+
+int planet_update_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "update" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "Lh", update_help));
+	if (r == GO_ON && !o.limits.len) {
+		usage_error(&o, "at least one limit is required%s", "");
+		r = EXIT_PLANET;
+	}
+	return finish_cmd(&o, r == GO_ON ? client_simple_op(&o, "update", o.limits.s) : r);
+}
+
+int planet_list_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "list" };
+	int r = parse_opts(&o, argc, argv, "+:h", "Jh");
+	if (r == 1) {
+		fputs(list_help, stdout);
+		return 0;
+	}
+	r = no_args(&o, r < 0 ? EXIT_PLANET : GO_ON);
+	return finish_cmd(&o, r == GO_ON ? client_list(&o) : r);
 }

@@ -34,9 +34,9 @@ static int control_request(const char *path, const struct strbuf *req, bool *not
  * rx ready (the caller frees both); 0 when no box answers at path; -1 when
  * the exchange failed, already reported, with the exit status in *status.
  * `before` ends "connection ... closed before ..." for an early close. */
-static int control_exchange(const char *path, struct strbuf *req, uint8_t want,
-			    const char *before, int *fd, struct client_rx *rx,
-			    struct proto_frame *f, int *status)
+int client_control_exchange(const char *path, struct strbuf *req, uint8_t want,
+			   const char *before, int *fd, struct client_rx *rx, struct proto_frame *f,
+			   int *status)
 {
 	struct perr e = { 0 };
 	bool not_running;
@@ -59,7 +59,9 @@ static int control_exchange(const char *path, struct strbuf *req, uint8_t want,
 	else if (f->kind == PK_ERROR)
 		*status = client_report_error(f);
 	else if (f->kind != want)
-		client_unexpected(f, want == PK_STOP_ACK ? "in answer to STOP" : "in answer to STATUS");
+		client_unexpected(f, want == PK_STOP_ACK	? "in answer to STOP"
+				     : want == PK_OP_REPLY ? "in answer to OP"
+							   : "in answer to STATUS");
 	else
 		return 1;
 	client_rx_free(rx);
@@ -81,7 +83,7 @@ int client_stop_box(const struct client_opts *o)
 	struct client_rx rx;
 	struct proto_frame f;
 	int status;
-	int r = control_exchange(path, &req, PK_STOP_ACK, "the halt began", &fd, &rx, &f, &status);
+	int r = client_control_exchange(path, &req, PK_STOP_ACK, "the halt began", &fd, &rx, &f, &status);
 	if (r == 0) {
 		fprintf(stderr, "planet: no box is running at %s (nothing to stop)\n", path);
 		return 0;
@@ -158,7 +160,7 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-static void json_string(const char *s, size_t n)
+void client_json_string(const char *s, size_t n)
 {
 	putchar('"');
 	for (size_t i = 0; i < n; i++) {
@@ -184,12 +186,12 @@ static void print_status_json(const char *text, size_t len)
 		if (eq && eq != line) {
 			size_t kn = (size_t)(eq - line), vn = n - kn - 1;
 			putchar(',');
-			json_string(line, kn);
+			client_json_string(line, kn);
 			putchar(':');
 			if (numeric_key(line, kn) && all_digits(eq + 1, vn))
 				fwrite(eq + 1, 1, vn, stdout);
 			else
-				json_string(eq + 1, vn);
+				client_json_string(eq + 1, vn);
 		}
 		line += n + 1;
 	}
@@ -221,7 +223,7 @@ int client_status_box(const struct client_opts *o)
 	struct client_rx rx;
 	struct proto_frame f;
 	int status;
-	int r = control_exchange(path, &req, PK_STATUS_REPLY, "the status came", &fd, &rx, &f,
+	int r = client_control_exchange(path, &req, PK_STATUS_REPLY, "the status came", &fd, &rx, &f,
 				 &status);
 	if (r == 0) {
 		fputs(o->json ? "{\"running\":false}\n" : "running=no\n", stdout);

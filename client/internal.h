@@ -16,6 +16,9 @@ struct client_opts {
 	const char *state_dir_opt, *config; /* --state-dir, --config */
 	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
+	bool all, tree;	      /* kill --all, ps --tree */
+	unsigned watch_sec;   /* stats --watch[=SEC]; 0 = once */
+	struct strbuf limits; /* update: "key=value\n" lines */
 	const char *user, *workdir;
 	uint32_t timeout;
 	struct strbuf envs; /* NUL-separated K=V entries */
@@ -37,6 +40,21 @@ int client_status_box(const struct client_opts *o);
  * ("running", "stopping") in state, 0 when no box answers there, -1 when
  * the question failed. */
 int client_box_state(const char *path, char *state, size_t len);
+struct client_rx;
+/* control.c: one request, its one answer (a frame of kind want). 1 with f
+ * (fd and rx open), 0 when no box answers at path, -1 with *status set and
+ * the reason printed. */
+int client_control_exchange(const char *path, struct strbuf *req, uint8_t want,
+			   const char *before, int *fd, struct client_rx *rx, struct proto_frame *f,
+			   int *status);
+/* s[0..n) as a JSON string on stdout. */
+void client_json_string(const char *s, size_t n);
+/* ops.c: planet stats, metrics, ps, kill, pause, resume, update, list. */
+int client_stats(const struct client_opts *o, bool prometheus);
+int client_ps(const struct client_opts *o);
+int client_kill(const struct client_opts *o);
+int client_simple_op(const struct client_opts *o, const char *verb, const char *args);
+int client_list(const struct client_opts *o);
 /* leftovers.c: when no box answers, one line on stderr about a state file
  * in state_dir that a dead (or unreachable) supervisor left. */
 void client_leftovers(const char *state_dir, const char *socket);

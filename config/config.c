@@ -331,6 +331,12 @@ static const struct config_key *key_by_name(const char *name)
 	return NULL;
 }
 
+bool config_key_is_limit(const char *name)
+{
+	const struct config_key *k = key_by_name(name);
+	return k && strcmp(k->section, "resources") == 0;
+}
+
 /* ---- defaults and freeing -------------------------------------------------- */
 
 void config_init(struct box_config *c)

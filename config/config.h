@@ -168,4 +168,12 @@ int size_parse(const char *s, int64_t *out);
 int cpus_parse(const char *s, int64_t *quota_us);
 bool cpu_list_valid(const char *s);
 
+/* Is name (config_set's) a [resources] limit: what `planet update` may
+ * change on a running box. */
+bool config_key_is_limit(const char *name);
+
+/* Where every running supervisor registers itself (a file named after its
+ * pid: state_dir=, socket=), for `planet list`. */
+#define BOX_REGISTRY "/run/planet/boxes"
+
 #endif

@@ -248,7 +248,7 @@ void conn_pause(struct enter_conn *c, bool pause)
 static bool kind_expected(enum conn_state st, uint8_t kind)
 {
 	if (st == C_NEW)
-		return kind == PK_EXEC || kind == PK_STATUS || kind == PK_STOP;
+		return kind == PK_EXEC || kind == PK_STATUS || kind == PK_STOP || kind == PK_OP;
 	if (st == C_SESSION)
 		return kind == PK_STDIN || kind == PK_STDIN_EOF || kind == PK_RESIZE ||
 		       kind == PK_SIGNAL;
@@ -257,7 +257,7 @@ static bool kind_expected(enum conn_state st, uint8_t kind)
 
 static const char *kind_hint(enum conn_state st)
 {
-	return st == C_NEW ? "a connection starts with EXEC, STATUS or STOP"
+	return st == C_NEW ? "a connection starts with EXEC, STATUS, STOP or OP"
 			   : "a session takes STDIN, STDIN_EOF, RESIZE and SIGNAL";
 }
 
@@ -282,6 +282,10 @@ static void exec_request(struct enter_conn *c, const struct proto_frame *f)
 {
 	struct enter_server *srv = c->srv;
 	struct perr e = { 0 };
+	if (srv->box_paused) {
+		conn_fail(c, EXIT_PLANET, "the box is paused (planet resume)");
+		return;
+	}
 	if (srv->n_sessions >= srv->max_sessions) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "too many sessions (limit %u)", srv->max_sessions);
@@ -313,6 +317,9 @@ static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
 		} else if (f->kind == PK_STOP) {
 			c->state = C_STOP;
 			control_stop(c, f);
+		} else if (f->kind == PK_OP) {
+			c->state = C_OP;
+			ops_request(c, f);
 		} else {
 			exec_request(c, f);
 		}
@@ -505,6 +512,22 @@ struct enter_conn *conn_new(struct enter_server *srv)
 	srv->n_conns++;
 	srv->refs++;
 	return c;
+}
+
+struct enter_server *conn_server(const struct enter_conn *c)
+{
+	return c->srv;
+}
+
+void conn_wait(struct enter_conn *c, void (*cb)(uv_timer_t *), unsigned ms)
+{
+	c->wait_t0 = now_ns();
+	uv_timer_start(&c->timer, cb, ms, ms);
+}
+
+unsigned long long conn_waited_ms(const struct enter_conn *c)
+{
+	return (now_ns() - c->wait_t0) / 1000000ull;
 }
 
 /* Accepted and let in: the first frame is due within HANDSHAKE_MS. */

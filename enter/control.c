@@ -21,7 +21,7 @@ void control_status(struct enter_conn *c, unsigned sessions)
 	if (sb_printf(&b,
 		      "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
 		      "sessions=%u\n",
-		      box->halting ? "stopping" : "running", box->box_id, (int)box->init_pid, up,
+		      enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
 		      root.s ? root.s : "", sessions) < 0)
 		conn_fail(c, 255, "out of memory");
 	else

@@ -52,6 +52,8 @@ struct enter_server;
  * served on loop. A stale socket file is replaced. */
 int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 		       struct enter_server **out, struct perr *e);
+/* A halt thaws a paused box first (its init must run to halt). */
+void enter_server_resume(struct enter_server *s);
 /* Number of open sessions (status). */
 unsigned enter_server_sessions(const struct enter_server *s);
 /* Close the listener and every session (SIGKILL to their processes), and

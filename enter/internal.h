@@ -217,7 +217,7 @@ void session_free(struct enter_session *s);
  *                 end of the halt is the client's "box is gone"
  *   C_SESSION     frames go to the session until it ends
  *   C_ENDING      flushing the last frames before the close */
-enum conn_state { C_NEW, C_STOP, C_SESSION, C_ENDING };
+enum conn_state { C_NEW, C_STOP, C_SESSION, C_OP, C_ENDING };
 
 struct enter_server {
 	uv_loop_t *loop;
@@ -234,6 +234,7 @@ struct enter_server {
 	unsigned n_conns, n_sessions;
 	unsigned refs; /* listener, retry timer, connections */
 	bool closing;
+	bool box_paused; /* planet pause: the box's cgroup is frozen */
 };
 
 struct enter_conn {
@@ -249,6 +250,7 @@ struct enter_conn {
 	unsigned refs;
 	bool paused, held, reading, sock_closing;
 	struct enter_session *sess;
+	unsigned long long wait_t0; /* conn_wait */
 };
 
 /* A new connection on srv (one server reference), or NULL. */
@@ -258,5 +260,19 @@ void conn_begin(struct enter_conn *c);
 void conn_close_sock(struct enter_conn *c);
 /* A connection or handle of the server is gone: the last one frees it. */
 void server_unref(struct enter_server *srv);
+
+/* The connection's server; a timer on the connection (it has no other
+ * use once the first frame is in) that calls cb every ms until stopped,
+ * and how long ago conn_wait started it. */
+struct enter_server *conn_server(const struct enter_conn *c);
+void conn_wait(struct enter_conn *c, void (*cb)(struct uv_timer_s *), unsigned ms);
+unsigned long long conn_waited_ms(const struct enter_conn *c);
+
+/* ops.c: an OP request (the connection's first frame). */
+void ops_request(struct enter_conn *c, const struct proto_frame *f);
+/* server.c: "running", "paused" or "stopping"; pause state. */
+const char *enter_server_state(const struct enter_server *s);
+bool enter_server_paused(const struct enter_server *s);
+int enter_server_set_paused(struct enter_server *s, bool on, struct perr *e);
 
 #endif

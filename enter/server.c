@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "cgroupns/cgroupns.h"
 #include "config/config.h"
 
 
@@ -139,6 +140,30 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 		plog(LOG_ERR, "session spawner: %s", se.msg);
 	*out = srv;
 	return 0;
+}
+
+const char *enter_server_state(const struct enter_server *s)
+{
+	return s->box->halting ? "stopping" : s->box_paused ? "paused" : "running";
+}
+
+bool enter_server_paused(const struct enter_server *s)
+{
+	return s->box_paused;
+}
+
+int enter_server_set_paused(struct enter_server *s, bool on, struct perr *e)
+{
+	if (cg_box_freeze(s->box->cg, on, e) < 0)
+		return -1;
+	s->box_paused = on;
+	return 0;
+}
+
+void enter_server_resume(struct enter_server *s)
+{
+	if (s && s->box_paused)
+		(void)enter_server_set_paused(s, false, NULL);
 }
 
 unsigned enter_server_sessions(const struct enter_server *s)

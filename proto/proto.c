@@ -77,6 +77,8 @@ static struct kind_info kind_info(uint8_t kind)
 	case PK_ERROR: return (struct kind_info){ "ERROR", SHAPE_TEXT, 4 };
 	case PK_STATUS_REPLY: return (struct kind_info){ "STATUS_REPLY", SHAPE_TEXT, 0 };
 	case PK_STOP_ACK: return (struct kind_info){ "STOP_ACK", SHAPE_FIXED, 0 };
+	case PK_OP: return (struct kind_info){ "OP", SHAPE_TEXT, 3 };
+	case PK_OP_REPLY: return (struct kind_info){ "OP_REPLY", SHAPE_TEXT, 0 };
 	default: return (struct kind_info){ NULL, SHAPE_UNKNOWN, 0 };
 	}
 }
@@ -138,6 +140,10 @@ static int check_payload(const struct proto_frame *f, struct perr *e)
 	case PK_STOP:
 	case PK_STATUS:
 		return check_version(kind_info(f->kind).name, be16(p), e);
+	case PK_OP:
+		if (memchr(p + 2, 0, f->len - 2))
+			return perr_set(e, 0, "OP contains a NUL byte");
+		return check_version("OP", be16(p), e);
 	case PK_SIGNAL: {
 		uint32_t sig = be32(p);
 		if (sig < 1 || sig > PROTO_MAX_SIGNAL)
@@ -474,6 +480,59 @@ int proto_put_status(struct strbuf *b)
 	uint8_t p[2];
 	put16(p, PROTO_VERSION_MIN); /* as STOP */
 	return put_fixed(b, PK_STATUS, p, sizeof p);
+}
+
+int proto_put_op(struct strbuf *b, const char *verb, const char *args)
+{
+	size_t vl = strlen(verb), al = args ? strlen(args) : 0;
+	if (2 + vl + 1 + al > PROTO_MAX_FRAME - 1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	_cleanup_free_ uint8_t *p = malloc(2 + vl + 1 + al);
+	if (!p) {
+		errno = ENOMEM;
+		return -1;
+	}
+	put16(p, PROTO_VERSION);
+	memcpy(p + 2, verb, vl);
+	p[2 + vl] = '\n';
+	if (al)
+		memcpy(p + 3 + vl, args, al);
+	return put_frame(b, PK_OP, p, (uint32_t)(3 + vl + al), NULL, 0);
+}
+
+int proto_op_parse(const struct proto_frame *f, struct proto_op *op, struct perr *e)
+{
+	*op = (struct proto_op){ 0 };
+	if (f->kind != PK_OP || f->len < 3)
+		return perr_set(e, 0, "not an OP frame");
+	op->version = be16(f->payload);
+	op->buf_ = malloc(f->len - 1);
+	if (!op->buf_)
+		return perr_set(e, ENOMEM, "OP");
+	memcpy(op->buf_, f->payload + 2, f->len - 2);
+	op->buf_[f->len - 2] = 0;
+	char *nl = strchr(op->buf_, '\n');
+	if (!nl || nl == op->buf_) {
+		proto_op_free(op);
+		return perr_set(e, 0, "OP: the verb must be one word on the first line");
+	}
+	*nl = 0;
+	op->verb = op->buf_;
+	op->args = nl + 1;
+	for (const char *v = op->verb; *v; v++)
+		if (!((*v >= 'a' && *v <= 'z') || *v == '-')) {
+			proto_op_free(op);
+			return perr_set(e, 0, "OP: the verb must be a lowercase word");
+		}
+	return 0;
+}
+
+void proto_op_free(struct proto_op *op)
+{
+	free(op->buf_);
+	*op = (struct proto_op){ 0 };
 }
 
 /* ---- EXEC encoder ------------------------------------------------------- */

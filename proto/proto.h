@@ -41,6 +41,8 @@ enum proto_kind {
 	PK_SIGNAL = 0x05, /* u32 signal number */
 	PK_STOP = 0x06,	  /* u16 version, u32 timeout seconds (0 = configured) */
 	PK_STATUS = 0x07, /* u16 version */
+	PK_OP = 0x08,	  /* u16 version | "VERB\n" | "key=value\n"...: an operation on
+			     the running box (stats, ps, kill, pause, resume, update) */
 	/* server -> client */
 	PK_STARTED = 0x81, /* u32 pid (as seen inside the box) */
 	PK_STDOUT = 0x82,
@@ -49,6 +51,7 @@ enum proto_kind {
 	PK_ERROR = 0x85,       /* u32 suggested exit status, UTF-8 message */
 	PK_STATUS_REPLY = 0x86, /* "key=value\n" lines, UTF-8 */
 	PK_STOP_ACK = 0x87,    /* halt begun; the connection closes when the box is gone */
+	PK_OP_REPLY = 0x88,    /* the operation's answer: lines of UTF-8 text */
 };
 
 struct proto_frame {
@@ -102,5 +105,18 @@ int proto_get_u32(const struct proto_frame *f, uint32_t *v);
 int proto_get_resize(const struct proto_frame *f, uint16_t *rows, uint16_t *cols);
 int proto_get_exit(const struct proto_frame *f, bool *signaled, uint32_t *v);
 int proto_get_stop(const struct proto_frame *f, uint32_t *timeout_sec);
+
+/* OP: an operation on the running box. verb: one word; args: "key=value"
+ * lines (may be empty). The decoded verb and args point into a copy the
+ * caller frees (proto_op_free). */
+struct proto_op {
+	uint16_t version;
+	char *verb;
+	char *args; /* "" when none */
+	char *buf_;
+};
+int proto_put_op(struct strbuf *b, const char *verb, const char *args);
+int proto_op_parse(const struct proto_frame *f, struct proto_op *op, struct perr *e);
+void proto_op_free(struct proto_op *op);
 
 #endif
