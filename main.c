@@ -25,6 +25,7 @@ static void usage(FILE *out)
 		"  kill     send a signal to init, or to every process in the box\n"
 		"  pause    freeze the box; resume: thaw it\n"
 		"  update   change the box's resource limits while it runs\n"
+		"  events   box events as they happen (state, OOM kills, sessions...)\n"
 		"  list     every box running on this host\n"
 		"\n"
 		"`planet COMMAND --help` describes each command's options.\n");
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 		{ "ps", planet_ps_main },	 { "kill", planet_kill_main },
 		{ "pause", planet_pause_main },	 { "resume", planet_pause_main },
 		{ "update", planet_update_main }, { "list", planet_list_main },
+		{ "events", planet_events_main },
 	};
 	const char *base = strrchr(argv[0], '/');
 	if (strcmp(base ? base + 1 : argv[0], "planet-spawner") == 0)
@@ -62,7 +64,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(argv[1], cmds[i].name) == 0)
 			return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop, status, stats, metrics, ps, kill, pause, resume, update or list)\n",
+	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop, status, stats, metrics, ps, kill, pause, resume, update, events or list)\n",
 		argv[1]);
 	return 2;
 }

@@ -36,6 +36,9 @@ struct sup {
 	uv_poll_t init_watch;
 	uv_poll_t console_watch;
 	uv_poll_t notify_watch;
+	uv_poll_t oom_watch;
+	int oom_fd;
+	int64_t oom_kills; /* as last seen */
 	uv_timer_t stop_timer;
 	uv_timer_t partial_timer;
 	char partial[CONSOLE_LINE_MAX]; /* console text after the last newline */
@@ -325,6 +328,7 @@ static void begin_halt(struct sup *s, unsigned timeout_sec)
 	box_sd_notifyf("STOPPING=1\nSTATUS=stopping: %s to init, %us before it is killed", name,
 		       timeout_sec);
 	plog(LOG_NOTICE, "halting: %s to init, %us before it is killed", name, timeout_sec);
+	enter_server_event(s->server, "state", "state", "stopping", NULL);
 	send_init(s, sig);
 	uv_timer_start(&s->stop_timer, stop_deadline, (uint64_t)timeout_sec * 1000, 0);
 }
@@ -352,8 +356,11 @@ static void close_all(uv_handle_t *h, void *keep)
 
 static void map_exit(struct sup *s, const siginfo_t *si)
 {
-	char name[32];
+	char name[32], v[16];
 	s->end = BOX_END_EXIT;
+	snprintf(v, sizeof v, "%d", si->si_status);
+	enter_server_event(s->server, "init", si->si_code == CLD_EXITED ? "status" : "signal", v,
+			   NULL);
 	if (si->si_code == CLD_EXITED) {
 		s->status = si->si_status;
 		plog(LOG_NOTICE, "init exited with status %d", s->status);
@@ -373,6 +380,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 		s->status = 0;
 		s->end = BOX_END_RESTART;
 		plog(LOG_NOTICE, "box rebooting");
+		enter_server_event(s->server, "state", "state", "rebooting", NULL);
 		box_sd_notify("STATUS=booting: the box asked to reboot");
 	} else {
 		s->status = 128 + sig;
@@ -409,6 +417,45 @@ static void init_exited(uv_poll_t *h, int status, int events)
 	uv_walk(&s->loop, close_all, s->out);
 }
 
+/* ---- OOM kills ---- */
+
+static int sup_watch(struct sup *s, uv_poll_t *h, int fd, uv_poll_cb cb);
+
+/* The kernel killed something in the box: one line, and an event. The
+ * victim is in the kernel's log (dmesg: "Memory cgroup out of memory"). */
+static void oom_readable(uv_poll_t *h, int status, int events)
+{
+	struct sup *s = h->data;
+	cg_oom_watch_drain(s->oom_fd);
+	struct cg_stats st;
+	cg_box_stats(&s->run->cg, &st);
+	if (st.memory_oom_kills <= s->oom_kills)
+		return;
+	char n[24];
+	snprintf(n, sizeof n, "%lld", (long long)st.memory_oom_kills);
+	plog(LOG_WARNING, "OOM: the kernel killed %lld process(es) in the box (%lld so far; "
+			  "dmesg names them)",
+	     (long long)(st.memory_oom_kills - s->oom_kills), (long long)st.memory_oom_kills);
+	enter_server_event(s->server, "oom", "oom_kills", n, NULL);
+	s->oom_kills = st.memory_oom_kills;
+}
+
+/* Best effort: a host without a memory controller has no OOM to watch. */
+static void oom_watch_start(struct sup *s)
+{
+	struct perr e = { 0 };
+	struct cg_stats st;
+	s->oom_fd = cg_box_oom_watch(&s->run->cg, &e);
+	if (s->oom_fd < 0)
+		return;
+	cg_box_stats(&s->run->cg, &st);
+	s->oom_kills = st.memory_oom_kills > 0 ? st.memory_oom_kills : 0;
+	if (sup_watch(s, &s->oom_watch, s->oom_fd, oom_readable) < 0) {
+		close(s->oom_fd);
+		s->oom_fd = -1;
+	}
+}
+
 /* ---- readiness ---- */
 
 static void notify_readable(uv_poll_t *h, int status, int events)
@@ -427,6 +474,7 @@ static void notify_readable(uv_poll_t *h, int status, int events)
 			s->ready_sent = true;
 			box_sd_notify("READY=1\nSTATUS=ready: the system inside reports ready");
 			plog(LOG_INFO, "init reports ready");
+			enter_server_event(s->server, "state", "state", "ready", NULL);
 		}
 	}
 }
@@ -473,12 +521,14 @@ static int sup_setup(struct sup *s, struct perr *e)
 		log_set_stderr_sink(sup_log_line, s);
 	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
 		return perr_wrap(e, "enter socket");
+	oom_watch_start(s);
+	enter_server_event(s->server, "state", "state", "running", NULL);
 	return 0;
 }
 
 enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *status)
 {
-	struct sup s = { .run = r, .plan = p, .status = 1, .end = BOX_END_EXIT };
+	struct sup s = { .run = r, .plan = p, .status = 1, .end = BOX_END_EXIT, .oom_fd = -1 };
 	struct perr e = { 0 };
 	if (uv_loop_init(&s.loop) < 0) {
 		*status = 1;
@@ -500,6 +550,8 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 	log_set_stderr_sink(NULL, NULL);
 	sb_free(&s.cout);
 	uv_loop_close(&s.loop);
+	if (s.oom_fd >= 0)
+		close(s.oom_fd);
 	*status = s.status;
 	return s.end;
 }

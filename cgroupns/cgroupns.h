@@ -174,6 +174,11 @@ void cg_box_stats(const struct cg_box *cg, struct cg_stats *s);
  * no freezer. */
 int cg_box_freeze(const struct cg_box *cg, bool on, struct perr *e);
 int cg_box_frozen(const struct cg_box *cg);
+/* An fd that becomes readable when the kernel OOM-kills in the box (v1:
+ * an eventfd on memory.oom_control; v2: inotify on memory.events); drain
+ * it after each wake-up and compare memory_oom_kills. */
+int cg_box_oom_watch(const struct cg_box *cg, struct perr *e);
+void cg_oom_watch_drain(int fd);
 /* Every process of the box (host pids, sorted, once each; tree.c). The
  * caller frees *pids. */
 int cg_box_procs(const struct cg_box *cg, pid_t **pids, size_t *n);

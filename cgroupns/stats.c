@@ -7,11 +7,14 @@
 #include "cgroupns/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 /* The hierarchy with controller ctl: a v1 one, else cgroup2. */
@@ -189,4 +192,40 @@ int cg_box_frozen(const struct cg_box *cg)
 	if (cg_pathf(p, sizeof p, "%s/freezer.state", h->path) < 0 || cg_read_str(p, &s) < 0)
 		return -1;
 	return strncmp(s, "FROZEN", 6) == 0;
+}
+
+/* ---- OOM kills --------------------------------------------------------------- */
+
+int cg_box_oom_watch(const struct cg_box *cg, struct perr *e)
+{
+	const struct cg_hier *m = find(cg, "memory");
+	char p[PATH_MAX];
+	if (!m)
+		return perr_set(e, 0, "no memory controller: OOM kills are not watched");
+	if (m->v2) {
+		/* memory.events changes on every OOM kill (and on high/max) */
+		_cleanup_fd_ int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (in < 0 || cg_pathf(p, sizeof p, "%s/memory.events", m->path) < 0 ||
+		    inotify_add_watch(in, p, IN_MODIFY) < 0)
+			return perr_set(e, errno, "watch %s", p);
+		return take_fd(&in);
+	}
+	/* v1: an eventfd registered for memory.oom_control */
+	_cleanup_fd_ int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	_cleanup_fd_ int ctl = -1;
+	char line[64];
+	if (efd < 0 || cg_pathf(p, sizeof p, "%s/memory.oom_control", m->path) < 0 ||
+	    (ctl = open(p, O_RDONLY | O_CLOEXEC)) < 0)
+		return perr_set(e, errno, "watch %s", p);
+	snprintf(line, sizeof line, "%d %d", efd, ctl);
+	if (cg_pathf(p, sizeof p, "%s/cgroup.event_control", m->path) < 0 || cg_write_str(p, line) < 0)
+		return perr_set(e, errno, "register for OOM events in %s", p);
+	return take_fd(&efd);
+}
+
+void cg_oom_watch_drain(int fd)
+{
+	char buf[4096];
+	while (read(fd, buf, sizeof buf) > 0)
+		;
 }

@@ -21,5 +21,6 @@ int planet_kill_main(int argc, char **argv);
 int planet_pause_main(int argc, char **argv);
 int planet_update_main(int argc, char **argv);
 int planet_list_main(int argc, char **argv);
+int planet_events_main(int argc, char **argv);
 
 #endif

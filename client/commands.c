@@ -77,7 +77,7 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 }
 
 enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG, OPT_WATCH,
-       OPT_TREE, OPT_ALL, OPT_LIMIT /* + index in limit_flags */ };
+       OPT_TREE, OPT_ALL, OPT_SINCE_START, OPT_LIMIT /* + index in limit_flags */ };
 
 /* planet update's flags: start's [resources] flags, by config key. */
 static const char *const limit_flags[][2] = {
@@ -103,6 +103,7 @@ static const struct option long_opts[] = {
 	{ "watch", optional_argument, NULL, OPT_WATCH },
 	{ "tree", no_argument, NULL, OPT_TREE },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "since-start", no_argument, NULL, OPT_SINCE_START },
 	{ "memory-max", required_argument, NULL, OPT_LIMIT + 0 },
 	{ "memory-high", required_argument, NULL, OPT_LIMIT + 1 },
 	{ "memory-swap-max", required_argument, NULL, OPT_LIMIT + 2 },
@@ -124,7 +125,8 @@ static bool allowed(const char *accepts, int c)
 	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
 		return true;
 	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
-		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c >= OPT_LIMIT ? 'L' : c;
+		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c == OPT_SINCE_START ? 'S' :
+		c >= OPT_LIMIT ? 'L' : c;
 	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
 
@@ -162,6 +164,7 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 	case OPT_TIMEOUT: return opt_timeout(o, arg);
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_TREE: o->tree = true; return 0;
+	case OPT_SINCE_START: o->since_start = true; return 0;
 	case OPT_LIMIT + 0 ... OPT_LIMIT + (int)N_LIMITS - 1:
 		if (strchr(arg, '\n') ||
 		    sb_printf(&o->limits, "%s=%s\n", limit_flags[c - OPT_LIMIT][1], arg) < 0)
@@ -407,6 +410,17 @@ static const char update_help[] =
 	"source of truth.\n" WHERE_HELP
 	"Exit status: 0, 255 when no box answers, a limit is refused, or on failure.\n";
 
+static const char events_help[] =
+	"usage: planet events [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
+	"                     [--since-start]\n"
+	"One line per event until the box goes or Ctrl-C: state (running, ready,\n"
+	"paused, resumed, stopping, rebooting, stopped), oom (an OOM kill in the\n"
+	"box), limits (planet update), session (a planet exec or enter ended, with\n"
+	"its audit fields), init (its exit). --json: one object per line with type,\n"
+	"time (RFC 3339, microseconds) and the event's fields. --since-start: the\n"
+	"last 256 events first. A reader that falls behind gets a \"lost\" event.\n" WHERE_HELP
+	"Exit status: 0 when the box went away, 255 when none answers or on failure.\n";
+
 static const char list_help[] =
 	"usage: planet list [--json]\n"
 	"Every box running on this host (as root: their sockets are root's), with\n"
@@ -479,6 +493,13 @@ int planet_update_main(int argc, char **argv)
 		r = EXIT_PLANET;
 	}
 	return finish_cmd(&o, r == GO_ON ? client_simple_op(&o, "update", o.limits.s) : r);
+}
+
+int planet_events_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "events" };
+	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "JSh", events_help));
+	return finish_cmd(&o, r == GO_ON ? client_events(&o) : r);
 }
 
 int planet_list_main(int argc, char **argv)

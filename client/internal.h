@@ -17,6 +17,7 @@ struct client_opts {
 	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
 	bool all, tree;	      /* kill --all, ps --tree */
+	bool since_start;     /* events --since-start */
 	unsigned watch_sec;   /* stats --watch[=SEC]; 0 = once */
 	struct strbuf limits; /* update: "key=value\n" lines */
 	const char *user, *workdir;
@@ -55,6 +56,7 @@ int client_ps(const struct client_opts *o);
 int client_kill(const struct client_opts *o);
 int client_simple_op(const struct client_opts *o, const char *verb, const char *args);
 int client_list(const struct client_opts *o);
+int client_events(const struct client_opts *o);
 /* leftovers.c: when no box answers, one line on stderr about a state file
  * in state_dir that a dead (or unreachable) supervisor left. */
 void client_leftovers(const char *state_dir, const char *socket);

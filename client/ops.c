@@ -378,6 +378,52 @@ int client_simple_op(const struct client_opts *o, const char *verb, const char *
 	return r ? r : fflush(stdout) ? EXIT_PLANET : 0;
 }
 
+/* ---- events ------------------------------------------------------------------ */
+
+/* Print each event as it comes, until the box goes (0) or Ctrl-C. */
+int client_events(const struct client_opts *o)
+{
+	const char *path = client_socket_path(o->socket);
+	char args[64];
+	snprintf(args, sizeof args, "format=%s\nsince_start=%d\n", o->json ? "json" : "text",
+		 o->since_start ? 1 : 0);
+	struct strbuf req = { 0 };
+	if (proto_put_op(&req, "events", args) < 0) {
+		sb_free(&req);
+		return EXIT_PLANET;
+	}
+	_cleanup_fd_ int fd = -1;
+	struct client_rx rx;
+	struct proto_frame f;
+	int status;
+	int r = client_control_exchange(path, &req, PK_OP_REPLY, "the first event", &fd, &rx, &f,
+					&status);
+	if (r == 0) {
+		fprintf(stderr, "planet events: no box is running at %s\n", path);
+		return EXIT_PLANET;
+	}
+	if (r < 0)
+		return status;
+	struct perr e = { 0 };
+	for (;;) {
+		if (f.kind == PK_ERROR) {
+			status = client_report_error(&f);
+			break;
+		}
+		fwrite(f.payload, 1, f.len, stdout);
+		fflush(stdout);
+		r = client_rx_wait(&rx, fd, &f, &e);
+		if (r <= 0) {
+			status = r == 0 ? 0 : EXIT_PLANET;
+			if (r < 0)
+				fprintf(stderr, "planet events: %s\n", e.msg);
+			break;
+		}
+	}
+	client_rx_free(&rx);
+	return status;
+}
+
 /* ---- list ------------------------------------------------------------------- */
 
 /* Every box the host runs: each supervisor registers its state dir in

@@ -45,6 +45,7 @@ void server_unref(struct enter_server *srv)
 {
 	if (--srv->refs)
 		return;
+	enter_events_free(srv->events);
 	free(srv->path);
 	free(srv);
 }
@@ -94,6 +95,8 @@ void conn_close_sock(struct enter_conn *c)
 {
 	if (c->sock_closing)
 		return;
+	if (c->state == C_EVENTS)
+		enter_events_unlisten(c->srv->events, c);
 	c->sock_closing = true;
 	c->state = C_ENDING;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -512,6 +515,21 @@ struct enter_conn *conn_new(struct enter_server *srv)
 	srv->n_conns++;
 	srv->refs++;
 	return c;
+}
+
+bool conn_events_json(const struct enter_conn *c)
+{
+	return c->events_json;
+}
+
+unsigned long conn_events_lost(const struct enter_conn *c)
+{
+	return c->events_lost;
+}
+
+void conn_events_set_lost(struct enter_conn *c, unsigned long n)
+{
+	c->events_lost = n;
 }
 
 struct enter_server *conn_server(const struct enter_conn *c)

@@ -52,6 +52,10 @@ struct enter_server;
  * served on loop. A stale socket file is replaced. */
 int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 		       struct enter_server **out, struct perr *e);
+/* One event to every `planet events` listener (and kept for
+ * --since-start): type ("state", "oom", "limits", "session", "init"),
+ * then key, value, ... NULL. s may be NULL. */
+void enter_server_event(struct enter_server *s, const char *type, ...);
 /* A halt thaws a paused box first (its init must run to halt). */
 void enter_server_resume(struct enter_server *s);
 /* Number of open sessions (status). */

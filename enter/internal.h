@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -217,7 +218,7 @@ void session_free(struct enter_session *s);
  *                 end of the halt is the client's "box is gone"
  *   C_SESSION     frames go to the session until it ends
  *   C_ENDING      flushing the last frames before the close */
-enum conn_state { C_NEW, C_STOP, C_SESSION, C_OP, C_ENDING };
+enum conn_state { C_NEW, C_STOP, C_SESSION, C_OP, C_EVENTS, C_ENDING };
 
 struct enter_server {
 	uv_loop_t *loop;
@@ -235,6 +236,7 @@ struct enter_server {
 	unsigned refs; /* listener, retry timer, connections */
 	bool closing;
 	bool box_paused; /* planet pause: the box's cgroup is frozen */
+	struct enter_events *events;
 };
 
 struct enter_conn {
@@ -249,6 +251,8 @@ struct enter_conn {
 	size_t part_len, part_cap;
 	unsigned refs;
 	bool paused, held, reading, sock_closing;
+	bool events_json;	   /* C_EVENTS: JSON lines, else text */
+	unsigned long events_lost; /* C_EVENTS: dropped while it lagged */
 	struct enter_session *sess;
 	unsigned long long wait_t0; /* conn_wait */
 };
@@ -274,5 +278,17 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f);
 const char *enter_server_state(const struct enter_server *s);
 bool enter_server_paused(const struct enter_server *s);
 int enter_server_set_paused(struct enter_server *s, bool on, struct perr *e);
+
+/* events.c: the event stream. emit: type, then key, value, ... NULL
+ * (values that are all digits are JSON numbers). */
+struct enter_events;
+struct enter_events *enter_events_new(void);
+void enter_events_free(struct enter_events *ev);
+void enter_events_emitv(struct enter_events *ev, const char *type, va_list ap);
+int enter_events_listen(struct enter_events *ev, struct enter_conn *c, bool since_start);
+void enter_events_unlisten(struct enter_events *ev, struct enter_conn *c);
+bool conn_events_json(const struct enter_conn *c);
+unsigned long conn_events_lost(const struct enter_conn *c);
+void conn_events_set_lost(struct enter_conn *c, unsigned long n);
 
 #endif

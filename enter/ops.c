@@ -267,6 +267,7 @@ static void freeze_poll(uv_timer_t *t)
 	}
 	_cleanup_strbuf_ struct strbuf b = { 0 };
 	sb_printf(&b, "state=%s\n", want ? "paused" : "running");
+	enter_server_event(srv, "state", "state", want ? "paused" : "resumed", NULL);
 	reply(c, &b);
 }
 
@@ -331,7 +332,22 @@ static void op_update(struct enter_conn *c, const char *args)
 	_cleanup_strbuf_ struct strbuf line = { 0 };
 	sb_quote(&line, b.s, 1024);
 	enter_audit("enter: update uid=%u pid=%d limits=%s", (unsigned)uid, (int)pid, line.s);
+	enter_server_event(conn_server(c), "limits", "limits", b.s, NULL);
 	reply(c, &b);
+}
+
+/* The connection stays open: events until the client or the box goes. */
+static void op_events(struct enter_conn *c, const char *args)
+{
+	char v[8];
+	c->events_json = arg(args, "format", v, sizeof v) && strcmp(v, "json") == 0;
+	bool since = arg(args, "since_start", v, sizeof v) && strcmp(v, "1") == 0;
+	struct enter_server *srv = conn_server(c);
+	if (!srv->events || enter_events_listen(srv->events, c, since) < 0) {
+		conn_fail(c, EXIT_PLANET, "events: too many listeners");
+		return;
+	}
+	c->state = C_EVENTS;
 }
 
 void ops_request(struct enter_conn *c, const struct proto_frame *f)
@@ -352,10 +368,12 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f)
 		op_freeze(c, op.verb[0] == 'p');
 	else if (strcmp(op.verb, "update") == 0)
 		op_update(c, op.args);
+	else if (strcmp(op.verb, "events") == 0)
+		op_events(c, op.args);
 	else {
 		char msg[128];
 		snprintf(msg, sizeof msg, "unknown operation \"%.32s\" (expected stats, ps, kill, "
-					  "pause, resume or update)", op.verb);
+					  "pause, resume, update or events)", op.verb);
 		conn_fail(c, EXIT_PLANET, msg);
 	}
 	proto_op_free(&op);

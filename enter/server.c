@@ -4,6 +4,7 @@
 #include "enter/internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,11 +93,14 @@ static struct enter_server *server_new(struct uv_loop_s *loop, const struct ente
 	}
 	srv->loop = loop;
 	srv->box = box;
+	/* Without memory for it the box runs on, without an event stream. */
+	srv->events = enter_events_new();
 	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
 	*fd = -1;
 	if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0)
 		*fd = enter_socket_bind(srv->path, &srv->group, &srv->sock_dev, &srv->sock_ino, e);
 	if (*fd < 0) {
+		enter_events_free(srv->events);
 		free(srv->path);
 		free(srv);
 		return NULL;
@@ -140,6 +144,16 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 		plog(LOG_ERR, "session spawner: %s", se.msg);
 	*out = srv;
 	return 0;
+}
+
+void enter_server_event(struct enter_server *s, const char *type, ...)
+{
+	if (!s)
+		return;
+	va_list ap;
+	va_start(ap, type);
+	enter_events_emitv(s->events, type, ap);
+	va_end(ap);
 }
 
 const char *enter_server_state(const struct enter_server *s)
@@ -209,11 +223,14 @@ void enter_server_close(struct enter_server *srv)
 	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
 		unlink(srv->path);
 	unsigned long long deadline = now_ns() + KILL_WAIT_MS * 1000000ull;
+	enter_server_event(srv, "state", "state", "stopped", NULL);
 	for (struct enter_conn *c = srv->conns; c; c = c->next) {
 		if (c->sess)
 			session_kill(c->sess, deadline);
 		if (c->state == C_STOP)
 			hold_until_exit(c);
+		/* an events listener has its "stopped" in the socket already:
+		 * a close delivers what was written */
 		conn_close_sock(c);
 	}
 	/* Before the box's cgroups are removed: it sits in them. */

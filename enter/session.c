@@ -184,6 +184,14 @@ static void audit(struct enter_session *s, const char *result)
 		    s->audit_cwd ? s->audit_cwd : "?", s->tty ? "yes" : "no",
 		    s->audit_argv ? s->audit_argv : "?", result,
 		    s->gone ? " client=gone" : "", (now_ns() - s->t0) / 1000000ull);
+	char u[16], p[16], ms[24];
+	snprintf(u, sizeof u, "%u", (unsigned)uid);
+	snprintf(p, sizeof p, "%d", (int)pid);
+	snprintf(ms, sizeof ms, "%llu", (now_ns() - s->t0) / 1000000ull);
+	enter_server_event(conn_server(s->c), "session", "phase", "end", "uid", u, "pid", p, "user",
+			   s->audit_user ? s->audit_user : "?", "argv",
+			   s->audit_argv ? s->audit_argv : "?", "tty", s->tty ? "yes" : "no",
+			   "result", result, "duration_ms", ms, NULL);
 }
 
 static void audit_result(struct enter_session *s)

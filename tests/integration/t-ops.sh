@@ -119,10 +119,49 @@ wait "${cls[@]}"
 check_eq "the supervisor's descriptors are as before" "$FDS0" "$(sup_fds)"
 check "its RSS grew by less than 1 MiB" test "$(( $(sup_rss_kb) - RSS0 ))" -lt 1024
 
+echo "# events"
+P events --json --since-start >"$T/ev.json" 2>&1 &
+evc=$!
+"$PLANET" events --socket "$SOCK" >"$T/ev.txt" 2>&1 &
+evt=$!
+# a listener that never reads: the supervisor must not wait for it
+python3 - "$SOCK" >/dev/null 2>&1 <<'PY' &
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+body = struct.pack('>H', 3) + b'events\nformat=json\n'
+s.sendall(struct.pack('>IB', len(body) + 1, 0x08) + body)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+time.sleep(30)
+PY
+slow=$!
+sleep 0.5
+for i in $(seq 60); do px true; done
+check_eq "events: a busy supervisor still answers" ok "$(px echo ok)"
+P update --pids-max 140 >/dev/null
+wait_for 5 grep -q '"type":"limits"' "$T/ev.json"
+check "events --json: each line an object with type and time" python3 -c '
+import json, re, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    assert d["type"] in ("state", "oom", "limits", "session", "init", "lost"), d
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", d["time"]), d
+' "$T/ev.json"
+check "events --since-start: the box's running state first" grep -q '"type":"state","time":"[^"]*","state":"running"' "$T/ev.json"
+check "events: a session's end, with its audit fields" grep -q '"type":"session".*"phase":"end".*"argv":' "$T/ev.json"
+check "events: the limit change" grep -q '"type":"limits".*pids_max=140' "$T/ev.json"
+check "events (text): the session lines" grep -q ' session phase="end"' "$T/ev.txt"
+kill "$slow" 2>/dev/null; wait "$slow" 2>/dev/null
+
 echo "# a paused box still halts"
 P pause >/dev/null
 box_stop
 check_eq "supervisor exits 0 (the box halted)" 0 "$BOX_STATUS"
 assert_nothing_left "after the paused box"
 check_not "the registry entry is gone" test -e "/run/planet/boxes/$SUP_PID"
+wait "$evc" "$evt" 2>/dev/null
+check "events: paused, stopping and stopped came, then the stream ended" \
+	grep -q '"state":"paused"' "$T/ev.json"
+check "... stopping" grep -q '"state":"stopping"' "$T/ev.json"
+check "... stopped" grep -q '"state":"stopped"' "$T/ev.json"
+check "... init's exit" grep -q '"type":"init"' "$T/ev.json"
 finish
