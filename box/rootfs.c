@@ -216,7 +216,8 @@ int box_rootfs_prepare(const struct box_plan *p, const char *console_path, const
 	if (root_write_file(rootfd, c->env_file, p->envfile.s ? p->envfile.s : "", p->envfile.len,
 			    0644, e) < 0)
 		return perr_wrap(e, "env file");
-	if (box_volumes_attach(p, r, rootfd, e) < 0)
+	/* Before the volumes: nothing is written through one onto the host. */
+	if (box_inputs_write(p, rootfd, e) < 0 || box_volumes_attach(p, r, rootfd, e) < 0)
 		return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return perr_set(e, errno, "sethostname %s", c->hostname);
