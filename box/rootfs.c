@@ -229,7 +229,15 @@ int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct 
 	_cleanup_fd_ int rootfd = open(p->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(e, errno, "rootfs %s", p->cfg->rootfs);
-	if (mount_cgroups(r, rootfd, e) < 0)
+	if (mount_cgroups(r, rootfd, e) < 0 || pivot(rootfd, e) < 0)
 		return -1;
-	return pivot(rootfd, e);
+	/* Shared within the box (still a slave of the host's mounts: nothing
+	 * propagates back), as nspawn leaves it: a service's own mount
+	 * namespace then passes the mounts it makes back to init's, which is
+	 * how systemd puts a unit's credentials in /run/credentials/UNIT
+	 * (without it, LoadCredential= and SetCredential= give empty
+	 * directories). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
+		return perr_set(e, errno, "make the box's mounts shared");
+	return 0;
 }
