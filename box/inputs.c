@@ -135,13 +135,16 @@ static int cred_path(const struct credential_spec *cr, char **out, struct perr *
 {
 	char q[QLEN];
 	struct strbuf b = { 0 };
-	if (cr->path[0] == '/')
-		return (*out = strdup(cr->path)) ? 0 : perr_set(e, ENOMEM, "credential");
+	if (cr->path[0] == '/') {
+		*out = strdup(cr->path);
+		return *out ? 0 : perr_set(e, ENOMEM, "credential");
+	}
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	*out = NULL;
 	if (!dir || dir[0] != '/')
 		return perr_set(e, 0, "credential %s: path %s is relative, and planet has no "
 				      "$CREDENTIALS_DIRECTORY of its own", Q(q, cr->id), cr->path);
-	if (sb_printf(&b, "%s/%s", dir, cr->path) < 0)
+	if (sb_printf(&b, "%s/%s", dir, cr->path) < 0 || !b.s)
 		return perr_set(e, ENOMEM, "credential");
 	*out = b.s;
 	return 0;
@@ -167,8 +170,9 @@ static int plan_creds(struct box_plan *p, struct perr *e)
 			continue;
 		}
 		_cleanup_free_ char *path = NULL;
-		if (cred_path(cr, &path, e) < 0 ||
-		    read_host_regular(path, CREDENTIAL_SIZE_MAX, &bc->data, &bc->len, e) < 0)
+		if (cred_path(cr, &path, e) < 0 || !path)
+			return -1;
+		if (read_host_regular(path, CREDENTIAL_SIZE_MAX, &bc->data, &bc->len, e) < 0)
 			return perr_wrap(e, "credential %s", Q(q, cr->id));
 	}
 	return 0;

@@ -198,24 +198,36 @@ static void credential_free(struct credential_spec *cr)
 	free(cr->path);
 }
 
-/* Split "ID:REST" and check ID. The value is never quoted in a message. */
+/* Split "ID:REST" and check ID. The value is never quoted in a message.
+ * Every failure sets *id to NULL and returns -1 in so many words: the
+ * analyzer cannot know that perr_set returns -1. */
 static int credential_id(const struct box_config *c, const char *v, const char *form, char **id,
 			 struct perr *e)
 {
 	char q[QLEN];
 	const char *colon = strchr(v, ':');
-	if (!colon)
-		return perr_set(e, 0, "expected %s (no ':' found)", form);
+	*id = NULL;
+	if (!colon) {
+		perr_set(e, 0, "expected %s (no ':' found)", form);
+		return -1;
+	}
 	_cleanup_free_ char *s = strndup(v, (size_t)(colon - v));
-	if (!s)
-		return perr_set(e, ENOMEM, "config");
-	if (!credential_id_valid(s))
-		return perr_set(e, 0, "credential ID %s: expected 1 to 255 printable ASCII characters, "
-				      "no '/' or ':', not \".\" or \"..\"", Q(q, s));
+	if (!s) {
+		perr_set(e, ENOMEM, "config");
+		return -1;
+	}
+	if (!credential_id_valid(s)) {
+		perr_set(e, 0, "credential ID %s: expected 1 to 255 printable ASCII characters, "
+			       "no '/' or ':', not \".\" or \"..\"", Q(q, s));
+		return -1;
+	}
 	for (size_t i = 0; i < c->n_credentials; i++)
-		if (strcmp(c->credentials[i].id, s) == 0)
-			return perr_set(e, 0, "credential ID %s given twice", Q(q, s));
-	*id = take_ptr(&s);
+		if (strcmp(c->credentials[i].id, s) == 0) {
+			perr_set(e, 0, "credential ID %s given twice", Q(q, s));
+			return -1;
+		}
+	*id = s; /* not take_ptr: the analyzer would lose track of it */
+	s = NULL;
 	return 0;
 }
 
@@ -234,7 +246,7 @@ static int credential_add(struct box_config *c, struct credential_spec *cr, stru
 int config_set_set_credential(struct box_config *c, const char *v, struct perr *e)
 {
 	struct credential_spec cr = { 0 };
-	if (credential_id(c, v, "ID:VALUE", &cr.id, e) < 0)
+	if (credential_id(c, v, "ID:VALUE", &cr.id, e) < 0 || !cr.id)
 		return -1;
 	const char *val = strchr(v, ':') + 1;
 	cr.len = strlen(val);
@@ -255,7 +267,7 @@ int config_set_set_credential(struct box_config *c, const char *v, struct perr *
 int config_set_load_credential(struct box_config *c, const char *v, struct perr *e)
 {
 	struct credential_spec cr = { 0 };
-	if (credential_id(c, v, "ID:PATH", &cr.id, e) < 0)
+	if (credential_id(c, v, "ID:PATH", &cr.id, e) < 0 || !cr.id)
 		return -1;
 	const char *path = strchr(v, ':') + 1;
 	/* A relative PATH is a name in planet's own $CREDENTIALS_DIRECTORY. */

@@ -23,7 +23,7 @@ set -u
 # shellcheck source=../lib/lib.sh
 . "$(dirname "$0")/../lib/lib.sh"
 
-booted() { wait_for "${1:-5}" grep -q "box booted" "$BOX_LOG"; }
+booted() { wait_for 5 grep -q "box booted" "$BOX_LOG"; }
 # Start that must be refused as bad input: exit 2, one line on stderr.
 refused() { # DESC NEEDLE ARGS...
 	local desc=$1 needle=$2 out rc
