@@ -8,6 +8,8 @@
  *   write at the host.
  * - small I/O helpers (write everything, read a bounded file, atomic replace).
  * - signal names <-> numbers.
+ * - the box's users and groups, read from its own /etc/passwd and /etc/group
+ *   (passwd.c), for enter sessions and for init_user.
  *
  * Nothing here allocates behind the caller's back except where a function
  * returns an allocated buffer, and nothing here exits the process. */
