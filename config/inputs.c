@@ -217,13 +217,13 @@ static int credential_id(const struct box_config *c, const char *v, const char *
 		return -1;
 	}
 	if (!credential_id_valid(s)) {
-		perr_set(e, 0, "credential ID %s: expected 1 to 255 printable ASCII characters, "
+		perr_set(e, 0, "ID %s: expected 1 to 255 printable ASCII characters, "
 			       "no '/' or ':', not \".\" or \"..\"", Q(q, s));
 		return -1;
 	}
 	for (size_t i = 0; i < c->n_credentials; i++)
 		if (strcmp(c->credentials[i].id, s) == 0) {
-			perr_set(e, 0, "credential ID %s given twice", Q(q, s));
+			perr_set(e, 0, "ID %s given twice", Q(q, s));
 			return -1;
 		}
 	*id = s; /* not take_ptr: the analyzer would lose track of it */

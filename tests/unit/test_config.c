@@ -504,7 +504,7 @@ static void test_inputs(void)
 	CHECK(config_set(&c, "set_credential", "k:v:w", NULL, &e) == 0 && c.n_credentials == 1);
 	CHECK_STREQ(c.credentials[0].value, "v:w");
 	CHECK(config_set(&c, "load_credential", "k:/x", NULL, &e) == -1);
-	CHECK_MSG("credential ID \"k\" given twice");
+	CHECK_MSG("ID \"k\" given twice");
 	CHECK(config_set(&c, "load_credential", "f:/etc/secret", NULL, &e) == 0);
 	CHECK(config_set(&c, "load_credential", "g:rel/x", NULL, &e) == -1);
 	CHECK(config_set(&c, "set_credential", "novalue", NULL, &e) == -1);
