@@ -196,6 +196,12 @@ int root_touch(int rootfd, const char *path, mode_t mode, struct perr *e)
 int root_write_file(int rootfd, const char *path, const void *data, size_t len,
 		    mode_t mode, struct perr *e)
 {
+	return root_write_file_owned(rootfd, path, data, len, mode, (uid_t)-1, (gid_t)-1, e);
+}
+
+int root_write_file_owned(int rootfd, const char *path, const void *data, size_t len,
+			  mode_t mode, uid_t uid, gid_t gid, struct perr *e)
+{
 	_cleanup_free_ char *parent = NULL;
 	const char *base;
 	if (split_parent(path, &parent, &base) < 0)
@@ -218,7 +224,10 @@ int root_write_file(int rootfd, const char *path, const void *data, size_t len,
 	_cleanup_fd_ int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0)
 		return perr_set(e, errno, "create %s in rootfs", path);
-	if (write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0) {
+	/* Owner before mode: fchown clears set-id bits. */
+	if (write_all(fd, data, len) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) ||
+	    fchmod(fd, mode) < 0) {
 		int err = errno;
 		unlinkat(dir, tmp, 0);
 		return perr_set(e, err, "write %s in rootfs", path);

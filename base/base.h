@@ -8,6 +8,8 @@
  *   write at the host.
  * - small I/O helpers (write everything, read a bounded file, atomic replace).
  * - signal names <-> numbers.
+ * - the box's users and groups, read from its own /etc/passwd and /etc/group
+ *   (passwd.c), for enter sessions and for init_user.
  *
  * Nothing here allocates behind the caller's back except where a function
  * returns an allocated buffer, and nothing here exits the process. */
@@ -93,6 +95,10 @@ int root_touch(int rootfd, const char *path, mode_t mode, struct perr *e);
  * then renameat over `path`. Parents are created. */
 int root_write_file(int rootfd, const char *path, const void *data, size_t len,
 		    mode_t mode, struct perr *e);
+/* The same, the file owned by uid:gid ((uid_t)-1 / (gid_t)-1: unchanged)
+ * before it is renamed into place. */
+int root_write_file_owned(int rootfd, const char *path, const void *data, size_t len,
+			  mode_t mode, uid_t uid, gid_t gid, struct perr *e);
 
 /* Write all of buf, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t len);
@@ -182,5 +188,23 @@ int sb_quote(struct strbuf *b, const char *s, size_t max);
  * with the errno to report: EACCES when a candidate was found but denied,
  * the error that stopped the search (ENOEXEC...), else ENOENT. */
 int exec_search(const char *file, char *const argv[], char *const envp[], const char *path);
+
+/* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group),
+ * read as files below a root fd, never through the host's NSS. Used by the
+ * enter session child (already in the box) and by box/ for --init-user. */
+struct box_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups, the primary one included */
+	size_t n_groups;
+	char *name;    /* NULL for a uid the box does not list */
+	char *home;
+	char *shell;
+};
+/* spec: "" (root), "name", "uid", "name:group", "uid:gid" (any mix). The
+ * files are opened below rootfd with RESOLVE_IN_ROOT. An unknown name is an
+ * error; an unknown numeric uid runs with gid 0 and HOME=/ (as docker). */
+int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
+void box_user_free(struct box_user *u);
 
 #endif

@@ -47,6 +47,20 @@ struct box_dev {
 	char perms[4]; /* cgroup access "rwm" */
 };
 
+/* A --file, read at plan time (box/inputs.c). */
+struct box_file {
+	const struct file_spec *spec;
+	char *data; /* NULL: a missing source with :skip */
+	size_t len;
+};
+
+/* A credential's value, read at plan time; wiped when the plan is freed. */
+struct box_cred {
+	const char *id;
+	char *data;
+	size_t len;
+};
+
 struct box_plan {
 	const struct box_config *cfg;
 	char box_id[37];
@@ -60,6 +74,11 @@ struct box_plan {
 	struct strbuf resolv;  /* /etc/resolv.conf */
 	struct strbuf zones;   /* dnsmasq server=/zone/ns lines */
 	int stop_signal;       /* 0 = detect at halt time */
+	struct box_file *files;
+	size_t n_files;
+	struct strbuf *envfiles; /* rendered, one per cfg->envfiles[i] */
+	struct box_cred *creds;
+	size_t n_creds;
 };
 
 /* ---- plan (box/start.c, box/volumes.c, box/devices.c, box/files.c) ---- */
@@ -83,6 +102,35 @@ int box_files_render(struct box_plan *p, struct perr *e);
 int box_files_target(int rootfd, const char *path, struct perr *e);
 /* Device cgroup rules: the standard set plus every planned device. */
 int box_device_rules(const struct box_plan *p, struct cg_dev_rule **rules, size_t *n);
+
+/* ---- inputs (box/inputs.c) ---- */
+/* Plan: read every --file source and credential, render the extra env
+ * files, check each destination and the init user against the rootfs. */
+int box_inputs_plan(struct box_plan *p, struct perr *e);
+void box_inputs_free(struct box_plan *p);
+/* Child, /run mounted, before the volumes: the files, the env files, and
+ * the credentials' read-only ramfs on /run/host/credentials. */
+int box_inputs_write(const struct box_plan *p, int rootfd, struct perr *e);
+/* Child, after pivot_root and the security settings, just before exec:
+ * become cfg->init_user (looked up again in the box's own files). */
+int box_init_user_apply(const struct box_plan *p, struct perr *e);
+#define BOX_CREDENTIALS_DIR "/run/host/credentials"
+
+/* ---- hooks (box/hooks.c) ---- */
+/* What a hook gets on stdin, as JSON (docs/CONFIG.md, "Hooks"). */
+struct hook_state {
+	const char *id;
+	const char *status; /* "created", "running", "stopped" */
+	pid_t pid;	    /* init's, 0 once it is gone */
+	const char *rootfs;
+	const char *state_dir;
+};
+/* Run every hook of kind k, in order, each at most cfg->hook_timeout_sec.
+ * prestart: the first failure stops there and returns -1 with its output;
+ * the others log a failure and go on (0). */
+int box_hooks_run(const struct box_config *cfg, enum hook_kind k, const struct hook_state *st,
+		  struct perr *e);
+bool box_hooks_any(const struct box_config *cfg, enum hook_kind k);
 
 /* ---- one box per rootfs (box/rootfs_lock.c) ---- */
 /* Take the rootfs's lock for the supervisor's life (*fd, O_CLOEXEC; closing

@@ -216,7 +216,8 @@ int box_rootfs_prepare(const struct box_plan *p, const char *console_path, const
 	if (root_write_file(rootfd, c->env_file, p->envfile.s ? p->envfile.s : "", p->envfile.len,
 			    0644, e) < 0)
 		return perr_wrap(e, "env file");
-	if (box_volumes_attach(p, r, rootfd, e) < 0)
+	/* Before the volumes: nothing is written through one onto the host. */
+	if (box_inputs_write(p, rootfd, e) < 0 || box_volumes_attach(p, r, rootfd, e) < 0)
 		return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return perr_set(e, errno, "sethostname %s", c->hostname);
@@ -228,7 +229,15 @@ int box_rootfs_finish(const struct box_plan *p, const struct box_run *r, struct 
 	_cleanup_fd_ int rootfd = open(p->cfg->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return perr_set(e, errno, "rootfs %s", p->cfg->rootfs);
-	if (mount_cgroups(r, rootfd, e) < 0)
+	if (mount_cgroups(r, rootfd, e) < 0 || pivot(rootfd, e) < 0)
 		return -1;
-	return pivot(rootfd, e);
+	/* Shared within the box (still a slave of the host's mounts: nothing
+	 * propagates back), as nspawn leaves it: a service's own mount
+	 * namespace then passes the mounts it makes back to init's, which is
+	 * how systemd puts a unit's credentials in /run/credentials/UNIT
+	 * (without it, LoadCredential= and SetCredential= give empty
+	 * directories). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL) < 0)
+		return perr_set(e, errno, "make the box's mounts shared");
+	return 0;
 }

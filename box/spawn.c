@@ -8,7 +8,10 @@
  *                    mount tree meanwhile;
  *   child -> parent  nothing at all if exec succeeded (the CLOEXEC end just
  *                    closes), or one message {errno, text} saying what
- *                    failed and where. */
+ *                    failed and where.
+ * With prestart hooks, one more round before the exec: the child, its box
+ * complete, sends {CHILD_READY, ""} and waits; the parent runs the hooks
+ * and sends a second "go" (or kills the child when one fails). */
 #include "box/box.h"
 #include "base/base.h"
 
@@ -34,6 +37,7 @@ struct child_msg {
 	int errnum;
 	char msg[PERR_MSG_MAX];
 };
+#define CHILD_READY (-1) /* errnum of the message "ready for the prestart hooks" */
 
 /* The console: a host pty whose slave becomes the box's /dev/console. */
 static int console_open(struct box_run *r, char *slave, size_t len, struct perr *e)
@@ -116,8 +120,13 @@ static __attribute__((noreturn)) void child_main(const struct box_plan *p, struc
 		child_fail(sync_fd, &e);
 	}
 	if (box_rootfs_finish(p, r, &e) < 0 || child_console(&e) < 0 ||
-	    box_apply_security(p->cfg, &e) < 0)
+	    box_apply_security(p->cfg, &e) < 0 || box_init_user_apply(p, &e) < 0)
 		child_fail(sync_fd, &e);
+	if (box_hooks_any(p->cfg, HOOK_PRESTART)) {
+		struct child_msg m = { .errnum = CHILD_READY };
+		if (write(sync_fd, &m, sizeof m) != (ssize_t)sizeof m || read(sync_fd, &go, 1) != 1)
+			_exit(127);
+	}
 	/* Nothing of the supervisor's leaks into init. */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	nofile_limit_restore();
@@ -143,7 +152,8 @@ static pid_t clone_box(int *pidfd, int cgfd)
 	return (pid_t)syscall(SYS_clone3, &a, sizeof a);
 }
 
-/* Wait for the child's verdict: EOF means init was exec'd. */
+/* Wait for the child's verdict: EOF means init was exec'd; 1: it waits
+ * for the prestart hooks. */
 static int child_result(int sync_fd, struct perr *e)
 {
 	struct child_msg m;
@@ -155,6 +165,8 @@ static int child_result(int sync_fd, struct perr *e)
 		return 0;
 	if (n != (ssize_t)sizeof m)
 		return perr_set(e, n < 0 ? errno : EPROTO, "box child");
+	if (m.errnum == CHILD_READY)
+		return 1;
 	m.msg[sizeof m.msg - 1] = 0;
 	e->errnum = m.errnum;
 	snprintf(e->msg, sizeof e->msg, "%s", m.msg);
@@ -234,6 +246,21 @@ static int cgroup_make(struct box_run *r, const struct box_plan *p, struct perr 
 	}
 }
 
+/* The box is complete, init not yet exec'd: the prestart hooks, then the
+ * last "go". A failed hook aborts the start (the caller kills the child). */
+static int prestart(const struct box_plan *p, const struct box_run *r, int sync_fd,
+		    struct perr *e)
+{
+	const char *dir = r->state ? r->state->dir : p->cfg->state_dir;
+	struct hook_state hs = { p->box_id, "created", r->init_pid, p->cfg->rootfs, dir };
+	if (box_hooks_run(p->cfg, HOOK_PRESTART, &hs, e) < 0)
+		return -1;
+	if (write(sync_fd, "g", 1) != 1)
+		return perr_set(e, errno, "box child");
+	int ret = child_result(sync_fd, e);
+	return ret == 1 ? perr_set(e, EPROTO, "box child") : ret;
+}
+
 int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 {
 	char console_path[64];
@@ -276,6 +303,8 @@ int box_spawn(struct box_run *r, const struct box_plan *p, struct perr *e)
 		ret = child_result(sv[0], e);
 		if (ret == 0 && !sent)
 			ret = perr_set(e, EPIPE, "box child");
+		if (ret == 1)
+			ret = prestart(p, r, sv[0], e);
 	}
 	close(sv[0]);
 	box_volumes_release(r); /* attached by now, or never to be */

@@ -53,7 +53,7 @@ static int box_id_new(char id[37], const char *rootfs, struct perr *e)
 static int plan_init_env(struct box_plan *p, struct perr *e)
 {
 	const struct box_config *c = p->cfg;
-	size_t n = 0, max = c->env.n + 5;
+	size_t n = 0, max = c->env.n + 6;
 	p->init_env = calloc(max + 1, sizeof(char *));
 	if (!p->init_env)
 		return perr_set(e, ENOMEM, "init environment");
@@ -72,6 +72,9 @@ static int plan_init_env(struct box_plan *p, struct perr *e)
 	ADD("PATH=" BOX_DEFAULT_PATH);
 	if (c->notify_ready == NOTIFY_INIT)
 		ADD("NOTIFY_SOCKET=/run/host/notify");
+	/* systemd reads its system credentials from there (box/inputs.c). */
+	if (c->n_credentials)
+		ADD("CREDENTIALS_DIRECTORY=" BOX_CREDENTIALS_DIR);
 	for (size_t i = 0; i < c->env.n; i++)
 		ADD("%s=%s", c->env.v[i].key, c->env.v[i].value);
 #undef ADD
@@ -127,7 +130,8 @@ int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr
 	warn_rootfs_mode(cfg->rootfs);
 	warn_unit_timeout(cfg);
 	if (box_id_new(p->box_id, cfg->rootfs, e) < 0 || box_volumes_plan(p, e) < 0 || box_devices_plan(p, e) < 0 ||
-	    box_files_render(p, e) < 0 || plan_init_env(p, e) < 0 || box_security_check(cfg, e) < 0)
+	    box_files_render(p, e) < 0 || box_inputs_plan(p, e) < 0 || plan_init_env(p, e) < 0 ||
+	    box_security_check(cfg, e) < 0)
 		return -1;
 	return 0;
 }
@@ -145,6 +149,7 @@ void box_plan_free(struct box_plan *p)
 	sb_free(&p->hosts);
 	sb_free(&p->resolv);
 	sb_free(&p->zones);
+	box_inputs_free(p);
 }
 
 /* The socket init's sd_notify messages arrive on (notify_ready = init). */
@@ -186,9 +191,14 @@ static enum box_end run_once(const struct box_plan *p, struct box_state *st,
 	} else {
 		plog(LOG_INFO, "box %s running, init pid %d, exec'd %.2f ms after start",
 			p->box_id, (int)r.init_pid, (double)(now_ns() - t0) / 1e6);
+		struct hook_state hs = { p->box_id, "running", r.init_pid, p->cfg->rootfs, st->dir };
+		box_hooks_run(p->cfg, HOOK_POSTSTART, &hs, NULL);
 		end = box_supervise(&r, p, status);
 	}
 	box_run_teardown(&r);
+	/* As OCI's lifecycle: after every boot's end, a failed start too. */
+	struct hook_state hs = { p->box_id, "stopped", 0, p->cfg->rootfs, st->dir };
+	box_hooks_run(p->cfg, HOOK_POSTSTOP, &hs, NULL);
 	return end;
 }
 
@@ -224,13 +234,14 @@ int box_start_main(int argc, char **argv)
 		fprintf(stderr, "planet: %s\n", e.msg);
 		goto out;
 	}
+	/* A client (or a hook) that goes away must not kill the supervisor;
+	 * box_state_lock may run poststop hooks already. */
+	signal(SIGPIPE, SIG_IGN);
 	if (box_state_lock(&st, &cfg, &e) < 0) {
 		fprintf(stderr, "planet: %s\n", e.msg);
 		free(st.dir);
 		goto out;
 	}
-	/* A client that goes away must not kill the supervisor. */
-	signal(SIGPIPE, SIG_IGN);
 	nofile_limit_raise();
 	while (run_once(&plan, &st, t0, &status) == BOX_END_RESTART) {
 		plog(LOG_NOTICE, "restarting the box");

@@ -61,12 +61,18 @@ static void clear_stale(const char *dir, const struct box_config *cfg)
 	_cleanup_free_ char *text = NULL;
 	if (read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL, NULL) == 0) {
 		char *save = NULL;
+		const char *id = "";
 		for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			struct perr e;
+			if (strncmp(l, "box_id=", 7) == 0)
+				id = l + 7;
 			if (strncmp(l, "cgroup=", 7) == 0 && cg_remove_tree(l + 7, &e) < 0)
 				fprintf(stderr, "planet: stale box: %s\n", e.msg);
 		}
 		fprintf(stderr, "planet: removed the leftovers of a box that did not stop cleanly\n");
+		/* Its poststop never ran: now that it is gone, it does. */
+		struct hook_state hs = { id, "stopped", 0, cfg->rootfs, dir };
+		box_hooks_run(cfg, HOOK_POSTSTOP, &hs, NULL);
 	}
 	unlink(path);
 	state_path(path, sizeof path, dir, "notify");

@@ -293,6 +293,26 @@ const struct config_key config_keys[] = {
 	  CK_BOOL, set_block_devices, "[=BOOL]", "pass the host's disks and loop devices (false)" },
 	{ "writable_sys", "box", "writable_sys", "PLANET_WRITABLE_SYS", "writable-sys", CK_BOOL,
 	  set_writable_sys, "[=BOOL]", "/sys and /proc/sys read-write (false)" },
+	{ "file", "box", "file", "PLANET_FILE", "file", CK_LIST, config_set_file,
+	  "SRC:DST[:OPT]", "copy host file SRC to DST at every start; OPT:\n"
+	  "mode=0644, uid=N, gid=N, skip (list)" },
+	{ "env_file_entry", "box", "env_file_entry", "PLANET_ENV_FILE_ENTRY", "env-file-entry",
+	  CK_LIST, config_set_env_file_entry, "'PATH:K=V,...'",
+	  "variables of another env file in the box (list;\n"
+	  "also [envfile PATH] sections)" },
+	{ "init_user", "box", "init_user", "PLANET_INIT_USER", "init-user", CK_SCALAR,
+	  config_set_init_user, "USER[:GROUP]", "init runs as this user of the box (root;\n"
+	  "refused for systemd)" },
+	{ "set_credential", "box", "set_credential", "PLANET_SET_CREDENTIAL", "set-credential",
+	  CK_LIST, config_set_set_credential, "ID:VALUE",
+	  "systemd credential, up to 1 MiB (list)" },
+	{ "load_credential", "box", "load_credential", "PLANET_LOAD_CREDENTIAL", "load-credential",
+	  CK_LIST, config_set_load_credential, "ID:PATH",
+	  "systemd credential read from a host file (list)" },
+	{ "hook", "box", "hook", "PLANET_HOOK", "hook", CK_LIST, config_set_hook, "KIND:CMD",
+	  "host command; KIND: prestart, poststart,\npoststop; box state as JSON on stdin (list)" },
+	{ "hook_timeout", "box", "hook_timeout", "PLANET_HOOK_TIMEOUT", "hook-timeout", CK_SCALAR,
+	  config_set_hook_timeout, "SEC", "time a hook may run before it is killed (30)" },
 	{ "memory_max", "resources", "memory_max", "PLANET_MEMORY_MAX", "memory-max", CK_SCALAR,
 	  set_memory_max, "SIZE", "memory limit: 512K, 64M, 2G, 1.5G, max (none)" },
 	{ "memory_high", "resources", "memory_high", "PLANET_MEMORY_HIGH", "memory-high",
@@ -349,6 +369,7 @@ void config_init(struct box_config *c)
 	c->seccomp = SECCOMP_DEFAULT;
 	c->max_sessions = 256;
 	cg_limits_init(&c->limits);
+	c->hook_timeout_sec = 30;
 }
 
 void config_free(struct box_config *c)
@@ -380,6 +401,7 @@ void config_free(struct box_config *c)
 	free(c->seccomp_file);
 	free(c->enter_group);
 	free(c->proxy_env_file);
+	config_inputs_free(c);
 	config_init(c);
 }
 
@@ -521,5 +543,5 @@ int config_validate(struct box_config *c, struct perr *e)
 		return perr_set(e, 0, "max_sessions %u: expected 1 to 100000", c->max_sessions);
 	if (c->seccomp == SECCOMP_FILE && check_abs("seccomp", c->seccomp_file, e) < 0)
 		return -1;
-	return 0;
+	return config_inputs_validate(c, e);
 }

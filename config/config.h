@@ -57,6 +57,43 @@ struct dns_zone {
 	char *ns; /* an IPv4 or IPv6 address, no port (resolv.conf has none) */
 };
 
+/* --file SRC:DST[:mode=0644][:uid=N][:gid=N][:skip] */
+struct file_spec {
+	char *src; /* host path, absolute */
+	char *dst; /* inside the box, absolute, normalized */
+	mode_t mode; /* default 0644 */
+	uid_t uid;   /* default 0 */
+	gid_t gid;   /* default 0 */
+	bool skip;   /* a missing src is not an error */
+};
+
+/* An extra env file of the box: --env-file-entry 'PATH:K=V,...' or an INI
+ * section [envfile PATH]; entries for one PATH merge (later keys win). */
+struct envfile_spec {
+	char *path; /* inside the box, absolute, normalized */
+	struct envlist env;
+};
+
+/* A systemd credential: --set-credential ID:VALUE (value set) or
+ * --load-credential ID:PATH (path set; read at plan time). The value is
+ * wiped when freed; it is never logged or written outside the box's
+ * credential store. */
+struct credential_spec {
+	char *id;
+	char *value; /* set-credential */
+	size_t len;
+	char *path;  /* load-credential: absolute, or relative to the
+			supervisor's own $CREDENTIALS_DIRECTORY */
+};
+#define CREDENTIAL_SIZE_MAX (1u << 20)
+
+/* --hook KIND:CMD, run on the host (box/hooks.c). */
+enum hook_kind { HOOK_PRESTART, HOOK_POSTSTART, HOOK_POSTSTOP };
+struct hook_spec {
+	enum hook_kind kind;
+	char **argv; /* split like --init; argv[0] absolute */
+};
+
 enum on_reboot { ON_REBOOT_RESTART, ON_REBOOT_EXIT };
 enum seccomp_mode { SECCOMP_NONE, SECCOMP_DEFAULT, SECCOMP_FILE };
 /* When the supervisor reports READY=1 to its own manager:
@@ -96,6 +133,18 @@ struct box_config {
 	char *seccomp_file; /* SECCOMP_FILE: one syscall name per line to deny */
 	bool block_devices; /* expose host disks/partitions/loop devices */
 	bool writable_sys;  /* /sys and /proc/sys read-write (off by default) */
+
+	/* Inputs (config/inputs.c; docs/CONFIG.md, "Box inputs"). */
+	struct file_spec *files;
+	size_t n_files;
+	struct envfile_spec *envfiles;
+	size_t n_envfiles;
+	char *init_user; /* USER[:GROUP] of the box; NULL = root */
+	struct credential_spec *credentials;
+	size_t n_credentials;
+	struct hook_spec *hooks;
+	size_t n_hooks;
+	unsigned hook_timeout_sec; /* default 30 */
 
 	/* [enter] */
 	char *enter_group;    /* group allowed on the socket besides root */
@@ -148,6 +197,10 @@ int volume_specs_parse(const char *s, struct volume_spec **v, size_t *n, struct 
 int device_spec_parse(const char *s, struct device_spec **v, size_t *n, struct perr *e);
 int dns_hosts_parse(const char *s, struct dns_host **v, size_t *n, struct perr *e);
 int dns_zones_parse(const char *s, struct dns_zone **v, size_t *n, struct perr *e);
+/* systemd's credential name rules: 1..255 printable ASCII characters, no
+ * '/' or ':', not "." or "..". */
+bool credential_id_valid(const char *id);
+const char *hook_kind_name(enum hook_kind k);
 /* Shell-like split of an --init command line into a NULL-terminated argv. */
 int argv_split(const char *s, char ***argv, struct perr *e);
 void argv_free(char **argv);

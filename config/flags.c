@@ -182,7 +182,10 @@ void config_usage(FILE *out)
 	      "--enter-group is group in [enter] and PLANET_ENTER_GROUP.\n"
 	      "Precedence: defaults < INI file < PLANET_* < flags. Single values: the\n"
 	      "last one wins. Lists (--volume, --device, --env, --dns-hosts,\n"
-	      "--dns-zones) accumulate over all layers; repeat a flag to add more.\n"
+	      "--dns-zones, --file, --env-file-entry, --set-credential,\n"
+	      "--load-credential, --hook) accumulate over all layers; repeat a\n"
+	      "flag to add more. [envfile PATH] sections of the INI file add env\n"
+	      "files too (docs/CONFIG.md, \"Box inputs\").\n"
 	      "Flags take --opt VALUE or --opt=VALUE and must be spelled out in full.\n"
 	      "\n"
 	      "Reference: docs/CONFIG.md; a commented example: /etc/planet/planet.conf.\n",

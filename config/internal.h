@@ -8,6 +8,27 @@
 /* spec.c: normalise an absolute path (NULL with *why set when it is not
  * acceptable). Values in messages are quoted with base's str_quote. */
 char *spec_path_normalize(const char *in, const char **why);
+/* spec.c: digits of `base` only, at most max. 0 or -1. */
+int spec_parse_uint(const char *s, int base, unsigned long long max, unsigned long long *out);
+/* spec.c: grow an array by one zeroed slot; the caller bumps its count only
+ * once the element is complete. NULL on ENOMEM (arr unchanged). */
+void *spec_grow(void *arr, size_t n, size_t size);
+
+/* inputs.c: the box's inputs beyond mounts and devices (files, env files,
+ * init user, credentials, hooks): setters of the key table, the
+ * [envfile PATH] sections of the INI file, and freeing. */
+int config_set_file(struct box_config *c, const char *v, struct perr *e);
+int config_set_env_file_entry(struct box_config *c, const char *v, struct perr *e);
+int config_set_init_user(struct box_config *c, const char *v, struct perr *e);
+int config_set_set_credential(struct box_config *c, const char *v, struct perr *e);
+int config_set_load_credential(struct box_config *c, const char *v, struct perr *e);
+int config_set_hook(struct box_config *c, const char *v, struct perr *e);
+int config_set_hook_timeout(struct box_config *c, const char *v, struct perr *e);
+/* One "KEY = VALUE" of an [envfile PATH] section: VALUE is taken as it is. */
+int config_envfile_set(struct box_config *c, const char *path, const char *key, const char *value,
+		       struct perr *e);
+void config_inputs_free(struct box_config *c);
+int config_inputs_validate(const struct box_config *c, struct perr *e);
 
 /* config.c: the key table, one entry per setting, in --help order. */
 enum config_key_kind { CK_SCALAR, CK_LIST, CK_BOOL };

@@ -97,6 +97,24 @@ static const struct config_key *key_by_ini(const char *section, const char *name
 	return NULL;
 }
 
+/* [envfile /etc/default/proxy]: each key is a variable of that file, its
+ * value taken as written (inih strips the blanks around it). */
+static int ini_envfile_key(struct ini_state *st, const char *path, const char *name,
+			   const char *value, bool cont)
+{
+	char q[QLEN];
+	path += strspn(path, " \t");
+	if (cont)
+		return ini_fail(st, "indented line continues %s: a variable of an env file takes "
+				    "one line", Q(q, name));
+	if (config_envfile_set(st->c, path, name, value, st->e) < 0) {
+		char msg[PERR_MSG_MAX];
+		snprintf(msg, sizeof msg, "%s", st->e->msg);
+		return ini_fail(st, "[envfile %s]: %s", path, msg);
+	}
+	return 1;
+}
+
 static int ini_on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct ini_state *st = user;
@@ -108,9 +126,12 @@ static int ini_on_key(void *user, const char *section, const char *name, const c
 	if (!*section)
 		return ini_fail(st, "key %s outside a section (expected under [box], [enter] or "
 				    "[resources])", Q(q, name));
+	if (strncmp(section, "envfile ", 8) == 0)
+		return ini_envfile_key(st, section + 8, name, value, cont);
 	if (strcmp(section, "box") != 0 && strcmp(section, "enter") != 0 &&
 	    strcmp(section, "resources") != 0)
-		return ini_fail(st, "unknown section %s (expected [box], [enter] or [resources])",
+		return ini_fail(st, "unknown section %s (expected [box], [enter], [resources] or "
+				    "[envfile PATH])",
 				Q(q, section));
 	const struct config_key *k = key_by_ini(section, name);
 	if (!k)

@@ -77,7 +77,7 @@ static bool is_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
-static int parse_uint(const char *s, int base, unsigned long long max, unsigned long long *out)
+int spec_parse_uint(const char *s, int base, unsigned long long max, unsigned long long *out)
 {
 	unsigned long long v = 0;
 	if (!*s)
@@ -96,7 +96,7 @@ static int parse_uint(const char *s, int base, unsigned long long max, unsigned 
 
 /* Grow a caller's array by one zeroed slot without publishing it: the caller
  * bumps *n only once the element is complete. */
-static void *grow(void *arr, size_t n, size_t size)
+void *spec_grow(void *arr, size_t n, size_t size)
 {
 	void *na = realloc(arr, (n + 1) * size);
 	if (na)
@@ -224,7 +224,7 @@ int volume_specs_parse(const char *s, struct volume_spec **v, size_t *n, struct 
 				 Q(q, s));
 			goto out;
 		}
-		struct volume_spec *nt_arr = grow(tmp, nt, sizeof *tmp);
+		struct volume_spec *nt_arr = spec_grow(tmp, nt, sizeof *tmp);
 		if (!nt_arr) {
 			perr_set(e, ENOMEM, "volume");
 			goto out;
@@ -309,7 +309,7 @@ static int device_kv(struct device_spec *d, int k, const char *val, const char *
 		return device_perms(d, val);
 	case DK_MODE:
 		*why = "expected an octal mode from 0 to 07777";
-		if (parse_uint(val, 8, 07777, &x) < 0)
+		if (spec_parse_uint(val, 8, 07777, &x) < 0)
 			return -1;
 		d->mode = (mode_t)x;
 		d->has_mode = true;
@@ -317,7 +317,7 @@ static int device_kv(struct device_spec *d, int k, const char *val, const char *
 	case DK_UID:
 	case DK_GID:
 		*why = "expected a decimal id from 0 to 4294967294";
-		if (parse_uint(val, 10, 4294967294ull, &x) < 0)
+		if (spec_parse_uint(val, 10, 4294967294ull, &x) < 0)
 			return -1;
 		if (k == DK_UID)
 			d->uid = (uid_t)x;
@@ -667,7 +667,7 @@ int duration_parse(const char *s, unsigned *sec)
 	char digits[16];
 	memcpy(digits, s, nd);
 	digits[nd] = 0;
-	if (parse_uint(digits, 10, 999999999999ull, &v) < 0)
+	if (spec_parse_uint(digits, 10, 999999999999ull, &v) < 0)
 		return -1;
 	if (strcmp(unit, "ms") == 0)
 		ms = 1;

@@ -14,21 +14,8 @@
 #include "enter/enter.h"
 #include "proto/proto.h"
 
-/* passwd.c: a user as the box knows it (its own /etc/passwd, /etc/group). */
-struct box_user {
-	uid_t uid;
-	gid_t gid;
-	gid_t *groups; /* supplementary groups, the primary one included */
-	size_t n_groups;
-	char *name;    /* NULL for a uid the box does not list */
-	char *home;
-	char *shell;
-};
-/* spec: "" (root), "name", "uid", "name:group", "uid:gid" (any mix). The
- * files are opened below rootfd with RESOLVE_IN_ROOT. An unknown name is an
- * error; an unknown numeric uid runs with gid 0 and HOME=/ (as docker). */
-int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct perr *e);
-void box_user_free(struct box_user *u);
+/* box_user_lookup and struct box_user: base/base.h (passwd.c moved there so
+ * that box/ can run init as a user of the box). */
 
 /* child.c, spawner*.c: one process started inside the box. */
 struct inbox_spawner;

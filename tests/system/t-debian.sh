@@ -11,7 +11,9 @@
 #                 planet exec -u, planet enter (pty), planet.service under the
 #                 inner systemd (nested box), `planet stop` -> 0, nothing left
 #   box "mid"     empty /etc/machine-id -> container_uuid; --notify-ready start
-#                 sends READY=1 at once; SIGTERM to the supervisor -> 0
+#                 sends READY=1 at once; --set-credential read by a unit's
+#                 LoadCredential= (and in no state file, env file or log);
+#                 SIGTERM to the supervisor -> 0
 #   box "reboot"  systemctl reboot -> same supervisor, new init, running
 #                 again; then systemctl poweroff -> 0
 #   box "rbexit"  --on-reboot exit: systemctl reboot -> 129
@@ -277,9 +279,17 @@ rm -f "$ROOTFS/var/lib/dbus/machine-id"
 notify_listen notify-start || fail "fake notify socket bound"
 BOX_WRAP=(env "NOTIFY_SOCKET=$T/notify-start.sock")
 t_start=$(now)
-box_start --stop-timeout "$STOP_TIMEOUT"
+box_start --stop-timeout "$STOP_TIMEOUT" --set-credential apitoken:s3cr3t-d3b
 BOX_WRAP=()
 expect_running mid
+# A system credential, as nspawn passes them: a unit's LoadCredential=ID
+# finds it in $CREDENTIALS_DIRECTORY.
+check_eq "[mid] --set-credential: LoadCredential=apitoken in a unit reads it" s3cr3t-d3b \
+	"$(pexec -- systemd-run --quiet --wait --pipe -p LoadCredential=apitoken \
+		sh -c 'cat "$CREDENTIALS_DIRECTORY/apitoken"' 2>&1)"
+check_not "[mid] the credential is not in the state file" grep -q s3cr3t-d3b "$STATE/state"
+# (read from the host: a session's argv would put the value in the audit log)
+check_not "[mid] nor in the box's env file" grep -q s3cr3t-d3b "/proc/$INIT_PID/root/etc/container-environment"
 check_eq "[mid] /etc/machine-id = container_uuid without dashes" "${BOX_ID//-/}" "$(pexec -- cat /etc/machine-id 2>&1)"
 check_eq "[mid] /run/host/container-uuid" "$BOX_ID" "$(pexec -- cat /run/host/container-uuid 2>&1)"
 env2=$(pexec -- cat /proc/1/environ 2>&1 | tr '\0' '\n')
@@ -297,6 +307,7 @@ check_eq "[mid] SIGTERM to the supervisor -> exit 0" 0 "$BOX_STATUS"
 echo "# mid: SIGTERM -> supervisor gone in $BOX_ELAPSED s"
 check "[mid] systemd halted cleanly (console: 'Halting system.')" log_has "$BOX_LOG" "Halting system."
 check "[mid] STOPPING=1 reached the outer notify socket" grep -q "STOPPING=1" "$T/notify-start.log"
+check_not "[mid] the credential is not in the log" grep -q s3cr3t-d3b "$BOX_LOG"
 notify_stop
 assert_nothing_left "[mid] after SIGTERM"
 

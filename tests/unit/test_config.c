@@ -462,6 +462,76 @@ static void test_usage(void)
 
 /* The shipped etc/planet.conf must stay loadable with every example line
  * uncommented, and must show every key. */
+/* The box's inputs (config/inputs.c). */
+static void test_inputs(void)
+{
+	struct box_config c;
+	config_init(&c);
+	CHECK(c.hook_timeout_sec == 30);
+	CHECK(config_set(&c, "file", "/h/a.conf:/etc/a.conf:mode=0600:uid=1000:skip", NULL, &e) == 0);
+	CHECK(c.n_files == 1 && c.files[0].mode == 0600 && c.files[0].uid == 1000 &&
+	      c.files[0].gid == 0 && c.files[0].skip);
+	CHECK(config_set(&c, "file", "/h/b:/etc//b/", NULL, &e) == 0 && c.n_files == 2 &&
+	      strcmp(c.files[1].dst, "/etc/b") == 0 && c.files[1].mode == 0644);
+	CHECK(config_set(&c, "file", "/h/b", NULL, &e) == -1);
+	CHECK_MSG("expected SRC:DST");
+	CHECK(config_set(&c, "file", "/h/a:/etc/x:mode=9", "--file", &e) == -1);
+	CHECK_MSG("--file \"/h/a:/etc/x:mode=9\": \"mode=9\": expected an octal mode");
+	CHECK(config_set(&c, "file", "/h/a:/etc/x:owner=1", NULL, &e) == -1);
+	CHECK_MSG("unknown option \"owner=1\"");
+	CHECK(config_set(&c, "file", "/h/a:etc/x", NULL, &e) == -1);
+	CHECK_MSG("destination \"etc/x\" must be an absolute path");
+	CHECK(config_set(&c, "file", "/h/a:/", NULL, &e) == -1);
+	CHECK(c.n_files == 2);
+
+	CHECK(config_set(&c, "env_file_entry", "/etc/p:A=1,B=\"x,y\"", NULL, &e) == 0);
+	CHECK(config_set(&c, "env_file_entry", "/etc//p/:A=2", NULL, &e) == 0);
+	CHECK(c.n_envfiles == 1 && c.envfiles[0].env.n == 2);
+	CHECK_STREQ(envlist_get(&c.envfiles[0].env, "A"), "2");
+	CHECK_STREQ(envlist_get(&c.envfiles[0].env, "B"), "x,y");
+	CHECK(config_set(&c, "env_file_entry", "A=1", NULL, &e) == -1);
+	CHECK_MSG("expected PATH:K=V");
+	CHECK(config_set(&c, "env_file_entry", "/etc/q:1A=1", NULL, &e) == -1 && c.n_envfiles == 1);
+
+	CHECK(config_set(&c, "init_user", "alice:staff", NULL, &e) == 0);
+	CHECK_STREQ(c.init_user, "alice:staff");
+	CHECK(config_set(&c, "init_user", "alice:", NULL, &e) == -1 && !c.init_user);
+	CHECK(config_set(&c, "init_user", "a b", NULL, &e) == -1);
+
+	CHECK(credential_id_valid("apitoken") && credential_id_valid("a.b-c d"));
+	CHECK(!credential_id_valid("") && !credential_id_valid(".") && !credential_id_valid(".."));
+	CHECK(!credential_id_valid("a/b") && !credential_id_valid("a\tb"));
+	CHECK(config_set(&c, "set_credential", "k:v:w", NULL, &e) == 0 && c.n_credentials == 1);
+	CHECK_STREQ(c.credentials[0].value, "v:w");
+	CHECK(config_set(&c, "load_credential", "k:/x", NULL, &e) == -1);
+	CHECK_MSG("ID \"k\" given twice");
+	CHECK(config_set(&c, "load_credential", "f:/etc/secret", NULL, &e) == 0);
+	CHECK(config_set(&c, "load_credential", "g:rel/x", NULL, &e) == -1);
+	CHECK(config_set(&c, "set_credential", "novalue", NULL, &e) == -1);
+	CHECK_MSG("expected ID:VALUE");
+	CHECK(strstr(e.msg, "novalue") == NULL); /* a value is never quoted */
+
+	CHECK(config_set(&c, "hook", "prestart:/bin/sh -c 'exit 1'", NULL, &e) == 0);
+	CHECK(c.n_hooks == 1 && c.hooks[0].kind == HOOK_PRESTART);
+	CHECK_STREQ(c.hooks[0].argv[2], "exit 1");
+	CHECK(config_set(&c, "hook", "prestop:/bin/true", NULL, &e) == -1);
+	CHECK(config_set(&c, "hook", "poststop:true", NULL, &e) == -1);
+	CHECK(config_set(&c, "hook_timeout", "2m", NULL, &e) == 0 && c.hook_timeout_sec == 120);
+	CHECK(config_set(&c, "hook_timeout", "0", NULL, &e) == -1);
+	config_free(&c);
+
+	/* [envfile PATH] sections */
+	config_init(&c);
+	CHECK(load_text(&c, "[envfile /etc/default/proxy]\nNO_PROXY = a,b \"c\"\n"
+			    "[box]\nrootfs = /x\n") == 0);
+	CHECK(c.n_envfiles == 1 && strcmp(c.envfiles[0].path, "/etc/default/proxy") == 0);
+	CHECK_STREQ(envlist_get(&c.envfiles[0].env, "NO_PROXY"), "a,b \"c\"");
+	CHECK(load_text(&c, "[envfile rel]\nA = 1\n") == -1);
+	CHECK_MSG("t.conf:2: [envfile rel]");
+	CHECK(load_text(&c, "[envfile /x]\n1A = 1\n") == -1);
+	config_free(&c);
+}
+
 static void test_example_conf(void)
 {
 	char src[512], path[600];
@@ -487,7 +557,8 @@ static void test_example_conf(void)
 		"stop_signal", "stop_timeout", "on_reboot",   "notify_ready",  "volume",
 		"device",     "env",	      "env_file",    "dns_hosts",     "dns_zones",
 		"capabilities", "seccomp",    "block_devices", "writable_sys", "group",
-		"proxy_env_file", "max_sessions",
+		"proxy_env_file", "max_sessions", "file", "init_user", "load_credential",
+		"set_credential", "hook", "hook_timeout",
 	};
 	bool shown[sizeof ini_keys / sizeof ini_keys[0]] = { false };
 	struct strbuf out = { 0 };
@@ -537,6 +608,7 @@ int main(void)
 	test_precedence();
 	test_validate();
 	test_usage();
+	test_inputs();
 	test_example_conf();
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -3,11 +3,11 @@
  * would consult the supervisor's nsswitch.conf, sssd, LDAP...): the host's
  * idea of "alice" has nothing to do with the box's.
  *
- * Runs in the session child after it has joined the box's mount namespace,
+ * In the session child (enter/) it runs after joining the box's mount namespace,
  * so the files are the box's; they are still opened through the root fd
  * with RESOLVE_IN_ROOT and checked to be regular files, so a box cannot make
  * the lookup hang on a FIFO or wander off through a magic link. */
-#include "enter/internal.h"
+#include "base/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
