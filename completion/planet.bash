@@ -27,7 +27,7 @@ _planet_help_options()
 		fi
 		[[ $line =~ ^[[:space:]]+- ]] || continue
 		rest=${line#"${line%%[![:space:]]*}"}
-		names=() arg=
+		names=() arg=''
 		while [[ $rest =~ ^(-{1,2}[A-Za-z][A-Za-z0-9-]*)(\[=[A-Za-z]+\])?(.*)$ ]]; do
 			opt=${BASH_REMATCH[1]} arg=${BASH_REMATCH[2]} rest=${BASH_REMATCH[3]}
 			names+=("$opt")
@@ -48,7 +48,7 @@ _planet_help_options()
 # _planet_commands HELPTEXT: the names listed under "commands:".
 _planet_commands()
 {
-	local line in=
+	local line in=''
 	while IFS= read -r line; do
 		if [[ $line == commands:* ]]; then
 			in=1
@@ -67,7 +67,7 @@ _planet_values()
 	local opt=$1 arg=$2 cur=$3 choice words=()
 	case $opt in
 	*env-file) return 0 ;;
-	*signal) words=(auto $(compgen -A signal)) ;;
+	*signal) mapfile -t words < <(echo auto; compgen -A signal) ;;
 	esac
 	case $arg in
 	*'|'*)
@@ -108,7 +108,7 @@ _planet_arg()
 
 _planet()
 {
-	local planet=$1 cur=${COMP_WORDS[COMP_CWORD]} i w cmd= cmdidx=0
+	local planet=$1 cur=${COMP_WORDS[COMP_CWORD]} i w cmd='' cmdidx=0
 	local global opts arg
 	COMPREPLY=()
 	type -P -- "$planet" >/dev/null || planet=planet
@@ -150,10 +150,10 @@ _planet()
 
 	# A value: "--opt VALUE", or "--opt=VALUE", which bash splits at "="
 	# into "--opt" "=" "VALUE" (COMP_WORDBREAKS).
-	local prev=${COMP_WORDS[COMP_CWORD - 1]} opt=
+	local prev=${COMP_WORDS[COMP_CWORD - 1]} opt=''
 	if [[ $cur == = ]]; then
 		opt=$prev cur=
-	elif [[ $prev == = && COMP_CWORD -ge 2 ]]; then
+	elif [[ $prev == = ]] && ((COMP_CWORD >= 2)); then
 		opt=${COMP_WORDS[COMP_CWORD - 2]}
 	elif [[ $cur == --*=* ]]; then
 		opt=${cur%%=*} cur=${cur#*=}

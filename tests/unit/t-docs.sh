@@ -178,7 +178,7 @@ expect() { # expect DESCRIPTION "EXPECTED" WORDS...: candidates are exactly EXPE
 	if [ "$got" = "$want" ]; then
 		ok "completion: $what"
 	else
-		fail "completion: $what" "expected: $(echo $want)" "got:      $(echo $got)"
+		fail "completion: $what" "expected: ${want//$'\n'/ }" "got:      ${got//$'\n'/ }"
 	fi
 }
 expect "commands" "${cmds[*]} help" "$PLANET" ""
@@ -192,8 +192,8 @@ for cmd in "${cmds[@]}"; do
 done
 expect "start --st" "--state-dir --stop-signal --stop-timeout" "$PLANET" start --st
 got=$(complete_words "$PLANET" start --stop-signal "")
-check "completion: --stop-signal offers auto, SIGRTMIN+3 and SIGTERM" \
-	eval 'grep -qx auto <<<"$got" && grep -qxF SIGRTMIN+3 <<<"$got" && grep -qx SIGTERM <<<"$got"'
+has_signals() { grep -qx auto <<<"$got" && grep -qxF SIGRTMIN+3 <<<"$got" && grep -qx SIGTERM <<<"$got"; }
+check "completion: --stop-signal offers auto, SIGRTMIN+3 and SIGTERM" has_signals
 expect "--stop-signal SIGRTMIN+1" "SIGRTMIN+1 SIGRTMIN+10 SIGRTMIN+11 SIGRTMIN+12 SIGRTMIN+13 SIGRTMIN+14 SIGRTMIN+15" \
 	"$PLANET" start --stop-signal SIGRTMIN+1
 mkdir -p "$T/c/rootfs-a" "$T/c/rootfs-b"
