@@ -3,11 +3,13 @@
 # Commands and options come from the planet being completed (`planet --help`,
 # `planet CMD --help`) when Tab is pressed, so they are those of the
 # installed binary, whatever its version. Values: signal names for the
-# signal options, directories for DIR arguments, files for FILE and host
-# PATH arguments, the words of a choice such as `restart|exit`, true/false
-# for [=BOOL]. Paths inside the box (--env-file, --enter-proxy-env-file) and
-# the command run inside are not completed: the host's names would mislead.
-# tests/unit/t-docs.sh checks it against every command's --help.
+# signal options (a name ending in "signal", or an argument SIG or SIGNAL,
+# as a kill command's would be), directories for DIR arguments, files for
+# FILE and host PATH arguments, the words of a choice such as
+# `restart|exit`, true/false for [=BOOL]. Paths inside the box (--env-file,
+# --enter-proxy-env-file) and the command run inside are not completed: the
+# host's names would mislead. tests/unit/t-docs.sh checks it against every
+# command's --help.
 
 # _planet_help_options HELPTEXT: one line per option, "NAME ARG" (ARG empty
 # for a flag), from the indented option lines ("  -u, --user USER  text":
@@ -68,6 +70,7 @@ _planet_values()
 	case $opt in
 	*env-file) return 0 ;;
 	*signal) mapfile -t words < <(echo auto; compgen -A signal) ;;
+	*) [[ $arg == SIG || $arg == SIGNAL ]] && mapfile -t words < <(compgen -A signal) ;;
 	esac
 	case $arg in
 	*'|'*)

@@ -211,5 +211,20 @@ expect "exec -u USER: nothing" "" "$PLANET" exec -u ""
 expect "exec -- CMD: nothing (a command inside the box)" "" "$PLANET" exec -- ""
 expect "exec after an option's value" "--tty" "$PLANET" exec -u root --tt
 
+# A planet with what other commands may bring: a global option with a
+# value (-H URL) before the command, and a kill command with -s SIG.
+cat >"$T/planet" <<'EOF2'
+#!/bin/sh
+case "$*" in
+--help) printf 'usage: planet [-H URL] COMMAND\n\ncommands:\n  exec     run\n  kill     signal\n\noptions:\n  -H, --host URL  where\n  -h, --help      this\n' ;;
+"kill --help") printf 'usage: planet kill [OPTIONS]\n  -s, --signal SIG  the signal (TERM)\n  -a, --all         every process\n' ;;
+esac
+EOF2
+chmod +x "$T/planet"
+expect "a new command's options" "--signal --all" "$T/planet" kill --
+expect "a new command's signal argument" "SIGUSR1 SIGUSR2" "$T/planet" kill -s SIGUSR
+expect "a global option's value is no command" "--signal --all" "$T/planet" -H ssh://h kill --
+expect "global options with a value" "-H --host -h --help" "$T/planet" -
+
 echo "t-docs: $passed passed, $failed failed"
 [ "$failed" = 0 ]
