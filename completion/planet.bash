@@ -69,9 +69,11 @@ _planet_values()
 	local opt=$1 arg=$2 cur=$3 choice words=()
 	case $opt in
 	*env-file) return 0 ;;
-	*signal) mapfile -t words < <(echo auto; compgen -A signal) ;;
-	*) [[ $arg == SIG || $arg == SIGNAL ]] && mapfile -t words < <(compgen -A signal) ;;
+	*signal) mapfile -t words < <(echo auto; compgen -A signal SIG) ;;
+	*) [[ $arg == SIG || $arg == SIGNAL ]] && mapfile -t words < <(compgen -A signal SIG) ;;
 	esac
+	# bash also lists the numbers glibc keeps for itself, as SIGJUNK(32)
+	words=("${words[@]//*(*/}")
 	case $arg in
 	*'|'*)
 		local IFS='|'
@@ -98,33 +100,54 @@ _planet_values()
 	return 0
 }
 
-# _planet_arg OPTS OPT: the --help argument of OPT in OPTS (as made by
-# _planet_help_options); false when OPT is no option there.
+# _planet_arg OPTS OPT: sets _planet_argval to the --help argument of OPT
+# in OPTS (as made by _planet_help_options); false when OPT is no option.
 _planet_arg()
 {
 	local name arg
 	while read -r name arg; do
-		[[ $name == "$2" ]] && { printf '%s' "$arg"; return 0; }
+		[[ $name == "$2" ]] && { _planet_argval=$arg; return 0; }
 	done <<<"$1"
 	return 1
+}
+
+# _planet_help PLANET CMD: sets _planet_opts to the options of `PLANET CMD
+# --help` (CMD empty: `PLANET --help`, and _planet_cmds to its commands).
+# Each is read once per shell and binary: a Tab costs no run of planet
+# after the first (a new shell sees a new binary's options).
+declare -gA _planet_cache
+_planet_help()
+{
+	local key="$1"$'\x1f'"$2" text
+	if [[ -z ${_planet_cache[$key]+set} ]]; then
+		if [[ -n $2 ]]; then
+			text=$("$1" "$2" --help 2>/dev/null)
+		else
+			text=$("$1" --help 2>/dev/null)
+			_planet_cache[$key.cmds]=$(_planet_commands "$text")
+		fi
+		_planet_cache[$key]=$(_planet_help_options "$text")
+	fi
+	_planet_opts=${_planet_cache[$key]}
+	_planet_cmds=${_planet_cache[$key.cmds]-}
 }
 
 _planet()
 {
 	local planet=$1 cur=${COMP_WORDS[COMP_CWORD]} i w cmd='' cmdidx=0
-	local global opts arg
+	local opts gopts _planet_opts _planet_cmds _planet_argval
 	COMPREPLY=()
 	type -P -- "$planet" >/dev/null || planet=planet
-	global=$("$planet" --help 2>/dev/null) || return 0
+	_planet_help "$planet" ""
+	gopts=$_planet_opts
+	[[ -n $_planet_cmds ]] || return 0
 
 	# The command is the first word that is neither an option nor a
 	# global option's argument.
-	local gopts
-	gopts=$(_planet_help_options "$global")
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if [[ $w == -* ]]; then
-			arg=$(_planet_arg "$gopts" "$w") && [[ -n $arg && $arg != '[='* ]] && ((i++))
+			_planet_arg "$gopts" "$w" && [[ -n $_planet_argval && $_planet_argval != '[='* ]] && ((i++))
 			continue
 		fi
 		cmd=$w cmdidx=$i
@@ -134,13 +157,13 @@ _planet()
 		if [[ $cur == -* ]]; then
 			mapfile -t COMPREPLY < <(compgen -W "$(cut -d' ' -f1 <<<"$gopts")" -- "$cur")
 		else
-			mapfile -t COMPREPLY < <(compgen -W "$(_planet_commands "$global")" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "$_planet_cmds" -- "$cur")
 		fi
 		return 0
 	fi
 	if [[ $cmd == help ]]; then
 		((COMP_CWORD == cmdidx + 1)) &&
-			mapfile -t COMPREPLY < <(compgen -W "$(_planet_commands "$global" | grep -vx help)" -- "$cur")
+			mapfile -t COMPREPLY < <(compgen -W "${_planet_cmds//help/}" -- "$cur")
 		return 0
 	fi
 
@@ -148,7 +171,8 @@ _planet()
 	for ((i = cmdidx + 1; i < COMP_CWORD; i++)); do
 		[[ ${COMP_WORDS[i]} == -- ]] && return 0
 	done
-	opts=$(_planet_help_options "$("$planet" "$cmd" --help 2>/dev/null)")
+	_planet_help "$planet" "$cmd"
+	opts=$_planet_opts
 	[[ -n $opts ]] || return 0
 
 	# A value: "--opt VALUE", or "--opt=VALUE", which bash splits at "="
@@ -161,11 +185,11 @@ _planet()
 	elif [[ $cur == --*=* ]]; then
 		opt=${cur%%=*} cur=${cur#*=}
 	elif ((COMP_CWORD - 1 > cmdidx)) && [[ $prev == -* ]]; then
-		arg=$(_planet_arg "$opts" "$prev") && [[ -n $arg && $arg != '[='* ]] &&
-			{ _planet_values "$prev" "$arg" "$cur"; return 0; }
+		_planet_arg "$opts" "$prev" && [[ -n $_planet_argval && $_planet_argval != '[='* ]] &&
+			{ _planet_values "$prev" "$_planet_argval" "$cur"; return 0; }
 	fi
 	if [[ -n $opt ]]; then
-		arg=$(_planet_arg "$opts" "$opt") && _planet_values "$opt" "$arg" "$cur"
+		_planet_arg "$opts" "$opt" && _planet_values "$opt" "$_planet_argval" "$cur"
 		# one word "--opt=VALUE": the candidates must carry the prefix
 		[[ ${COMP_WORDS[COMP_CWORD]} == --*=* ]] && COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
 		return 0

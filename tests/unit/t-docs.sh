@@ -194,6 +194,8 @@ expect "start --st" "--state-dir --stop-signal --stop-timeout" "$PLANET" start -
 got=$(complete_words "$PLANET" start --stop-signal "")
 has_signals() { grep -qx auto <<<"$got" && grep -qxF SIGRTMIN+3 <<<"$got" && grep -qx SIGTERM <<<"$got"; }
 check "completion: --stop-signal offers auto, SIGRTMIN+3 and SIGTERM" has_signals
+check "completion: --stop-signal offers only auto and SIG names (not bash's EXIT)" \
+	test -z "$(grep -vxE 'auto|SIG[A-Z0-9+-]+' <<<"$got")"
 expect "--stop-signal SIGRTMIN+1" "SIGRTMIN+1 SIGRTMIN+10 SIGRTMIN+11 SIGRTMIN+12 SIGRTMIN+13 SIGRTMIN+14 SIGRTMIN+15" \
 	"$PLANET" start --stop-signal SIGRTMIN+1
 mkdir -p "$T/c/rootfs-a" "$T/c/rootfs-b"
