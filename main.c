@@ -27,15 +27,25 @@ static void usage(FILE *out)
 		"  update   change the box's resource limits while it runs\n"
 		"  events   box events as they happen (state, OOM kills, sessions...)\n"
 		"  list     every box running on this host\n"
+		"  help     help COMMAND: the same as planet COMMAND --help\n"
 		"\n"
-		"`planet COMMAND --help` describes each command's options.\n");
+		"options:\n"
+		"  -h, --help     show this text\n"
+		"      --version  print planet's version\n"
+		"\n"
+		"`planet help COMMAND` (or `planet COMMAND --help`) describes a command's\n"
+		"options and exit statuses; man planet(8) and planet.conf(5) have the rest.\n"
+		"\n"
+		"Exit status: the command's; 2 for an unknown command.\n");
 }
 
-int main(int argc, char **argv)
+typedef int (*command_fn)(int, char **);
+
+static command_fn find_command(const char *name)
 {
 	static const struct {
 		const char *name;
-		int (*fn)(int, char **);
+		command_fn fn;
 	} cmds[] = {
 		{ "start", box_start_main },	 { "exec", planet_exec_main },
 		{ "enter", planet_enter_main },	 { "stop", planet_stop_main },
@@ -46,12 +56,28 @@ int main(int argc, char **argv)
 		{ "update", planet_update_main }, { "list", planet_list_main },
 		{ "events", planet_events_main },
 	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		if (strcmp(name, cmds[i].name) == 0)
+			return cmds[i].fn;
+	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop or status)\n",
+		name);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
 	const char *base = strrchr(argv[0], '/');
 	if (strcmp(base ? base + 1 : argv[0], "planet-spawner") == 0)
 		return planet_spawner_main(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
+	}
+	/* `planet help CMD` is `planet CMD --help`, as with git and docker */
+	if (strcmp(argv[1], "help") == 0 && argc > 2) {
+		command_fn fn = find_command(argv[2]);
+		char *help_argv[] = { argv[2], (char *)"--help", NULL };
+		return fn ? fn(2, help_argv) : 2;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
@@ -67,4 +93,6 @@ int main(int argc, char **argv)
 	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop, status, stats, metrics, ps, kill, pause, resume, update, events or list)\n",
 		argv[1]);
 	return 2;
+	command_fn fn = find_command(argv[1]);
+	return fn ? fn(argc - 1, argv + 1) : 2;
 }

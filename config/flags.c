@@ -149,11 +149,9 @@ int config_load_all(struct box_config *c, int argc, char **argv, char *const *en
 
 void config_usage(FILE *out)
 {
-	fputs("Usage: planet start [OPTIONS]\n"
-	      "\n"
+	fputs("usage: planet start [OPTIONS]\n"
 	      "Boot the box whose root filesystem is --rootfs, with init as PID 1, and\n"
-	      "supervise it in the foreground until init ends. Exit status: init's\n"
-	      "(0 after a clean halt), or 2 when a setting is invalid.\n"
+	      "supervise it in the foreground until init ends.\n"
 	      "\n"
 	      "  --config FILE                INI file to read first (PLANET_CONFIG)\n",
 	      out);
@@ -188,6 +186,12 @@ void config_usage(FILE *out)
 	      "files too (docs/CONFIG.md, \"Box inputs\").\n"
 	      "Flags take --opt VALUE or --opt=VALUE and must be spelled out in full.\n"
 	      "\n"
-	      "Reference: docs/CONFIG.md; a commented example: /etc/planet/planet.conf.\n",
+	      "Exit status: init's exit code (0 after a halt or power-off inside);\n"
+	      "128+N if init was killed by signal N (137: killed at the stop deadline);\n"
+	      "129 when the box asked to reboot and on_reboot is exit; 1 when the box\n"
+	      "could not be started; 2 when a setting is invalid or the rootfs is none.\n"
+	      "\n"
+	      "Reference: planet.conf(5), docs/CONFIG.md; a commented example:\n"
+	      "/etc/planet/planet.conf.\n",
 	      out);
 }

@@ -1,18 +1,22 @@
 #!/bin/bash
 # Install what planet needs on Debian 12 (apt-get; idempotent; as root).
-#   scripts/deps.sh          build: compiler, autotools, the four libraries
+#   scripts/deps.sh          build: compiler, autotools, the four libraries,
+#                            scdoc (man pages), bash-completion (its dir)
 #   scripts/deps.sh --demo   build + busybox-static (scripts/demo.sh's rootfs)
 #   scripts/deps.sh --test   build + everything the tests, the lint and the
 #                            sanitizer build use (.ci/run)
 #   scripts/deps.sh --bench  build + what the benchmarks (bench/*.sh) compare
 #                            planet against (.ci/run's quick run)
+#   scripts/deps.sh --deb    build + what dpkg-buildpackage and lintian need
 # The flags combine.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 build=(
 	build-essential autoconf automake pkg-config
 	libcap-dev libseccomp-dev libinih-dev libuv1-dev
+	scdoc bash-completion
 )
+deb=(debhelper dpkg-dev fakeroot lintian)
 demo=(busybox-static)
 test=(
 	busybox-static debootstrap util-linux procps iproute2 python3 kmod
@@ -30,8 +34,9 @@ for arg in "$@"; do
 	--demo) pkgs+=("${demo[@]}") ;;
 	--test) pkgs+=("${test[@]}") ;;
 	--bench) pkgs+=("${bench[@]}") ;;
+	--deb) pkgs+=("${deb[@]}") ;;
 	*)
-		echo "usage: scripts/deps.sh [--demo] [--test] [--bench]" >&2
+		echo "usage: scripts/deps.sh [--demo] [--test] [--bench] [--deb]" >&2
 		exit 2
 		;;
 	esac
