@@ -87,12 +87,6 @@ int main(int argc, char **argv)
 		printf("planet %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "planet: unknown command \"%s\" (expected start, exec, enter, stop, status, stats, metrics, ps, kill, pause, resume, update, events or list)\n",
-		argv[1]);
-	return 2;
 	command_fn fn = find_command(argv[1]);
 	return fn ? fn(argc - 1, argv + 1) : 2;
 }
