@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		"  pause    freeze the box; resume: thaw it\n"
 		"  update   change the box's resource limits while it runs\n"
 		"  events   box events as they happen (state, OOM kills, sessions...)\n"
+		"  bind     bind a host path into the running box; unbind: detach it\n"
 		"  list     every box running on this host\n"
 		"  help     help COMMAND: the same as planet COMMAND --help\n"
 		"\n"
@@ -54,7 +55,8 @@ static command_fn find_command(const char *name)
 		{ "ps", planet_ps_main },	 { "kill", planet_kill_main },
 		{ "pause", planet_pause_main },	 { "resume", planet_pause_main },
 		{ "update", planet_update_main }, { "list", planet_list_main },
-		{ "events", planet_events_main },
+		{ "events", planet_events_main }, { "bind", planet_bind_main },
+		{ "unbind", planet_bind_main },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(name, cmds[i].name) == 0)

@@ -22,5 +22,7 @@ int planet_pause_main(int argc, char **argv);
 int planet_update_main(int argc, char **argv);
 int planet_list_main(int argc, char **argv);
 int planet_events_main(int argc, char **argv);
+/* bind and unbind (argv[0] says which). */
+int planet_bind_main(int argc, char **argv);
 
 #endif

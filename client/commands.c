@@ -77,7 +77,8 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 }
 
 enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG, OPT_WATCH,
-       OPT_TREE, OPT_ALL, OPT_SINCE_START, OPT_LIMIT /* + index in limit_flags */ };
+       OPT_TREE, OPT_ALL, OPT_SINCE_START, OPT_RO, OPT_MKDIR, OPT_REC,
+       OPT_LIMIT /* + index in limit_flags */ };
 
 /* planet update's flags: start's [resources] flags, by config key. */
 static const char *const limit_flags[][2] = {
@@ -104,6 +105,9 @@ static const struct option long_opts[] = {
 	{ "tree", no_argument, NULL, OPT_TREE },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "since-start", no_argument, NULL, OPT_SINCE_START },
+	{ "ro", no_argument, NULL, OPT_RO },
+	{ "mkdir", no_argument, NULL, OPT_MKDIR },
+	{ "rec", no_argument, NULL, OPT_REC },
 	{ "memory-max", required_argument, NULL, OPT_LIMIT + 0 },
 	{ "memory-high", required_argument, NULL, OPT_LIMIT + 1 },
 	{ "memory-swap-max", required_argument, NULL, OPT_LIMIT + 2 },
@@ -126,6 +130,7 @@ static bool allowed(const char *accepts, int c)
 		return true;
 	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
 		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c == OPT_SINCE_START ? 'S' :
+		c == OPT_RO ? 'O' : c == OPT_MKDIR ? 'M' : c == OPT_REC ? 'C' :
 		c >= OPT_LIMIT ? 'L' : c;
 	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
@@ -165,6 +170,9 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 	case OPT_JSON: o->json = true; return 0;
 	case OPT_TREE: o->tree = true; return 0;
 	case OPT_SINCE_START: o->since_start = true; return 0;
+	case OPT_RO: return sb_printf(&o->limits, "ro=1\n") < 0 ? -1 : 0;
+	case OPT_MKDIR: return sb_printf(&o->limits, "mkdir=1\n") < 0 ? -1 : 0;
+	case OPT_REC: return sb_printf(&o->limits, "rec=1\n") < 0 ? -1 : 0;
 	case OPT_LIMIT + 0 ... OPT_LIMIT + (int)N_LIMITS - 1:
 		if (strchr(arg, '\n') ||
 		    sb_printf(&o->limits, "%s=%s\n", limit_flags[c - OPT_LIMIT][1], arg) < 0)
@@ -421,6 +429,25 @@ static const char events_help[] =
 	"last 256 events first. A reader that falls behind gets a \"lost\" event.\n" WHERE_HELP
 	"Exit status: 0 when the box went away, 255 when none answers or on failure.\n";
 
+static const char bind_help[] =
+	"usage: planet bind [--config FILE] [--state-dir DIR] [--socket PATH] [--ro] [--mkdir]\n"
+	"                   [--rec] HOSTPATH BOXPATH\n"
+	"Bind HOSTPATH (a file or directory of the box's host) at BOXPATH inside the\n"
+	"running box, seen at once by every process in it. BOXPATH is resolved in the\n"
+	"box and may not go through a symbolic link.\n"
+	"      --ro      read-only (with --rec, every submount too)\n"
+	"      --mkdir   create BOXPATH (and its parents) when missing\n"
+	"      --rec     the submounts below HOSTPATH as well\n"
+	"Not kept across a restart of the supervisor (the config's volume is).\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers, a path is refused, or on failure.\n";
+
+static const char unbind_help[] =
+	"usage: planet unbind [--config FILE] [--state-dir DIR] [--socket PATH] BOXPATH\n"
+	"Detach what planet bind attached at BOXPATH (planet status lists them);\n"
+	"anything else there is refused.\n" WHERE_HELP
+	"Exit status: 0, 255 when no box answers, nothing planet bound is there, or\n"
+	"on failure.\n";
+
 static const char list_help[] =
 	"usage: planet list [--json]\n"
 	"Every box running on this host (as root: their sockets are root's), with\n"
@@ -500,6 +527,30 @@ int planet_events_main(int argc, char **argv)
 	struct client_opts o = { .cmd = "events" };
 	int r = no_args(&o, client_main(&o, argc, argv, "+:h", "JSh", events_help));
 	return finish_cmd(&o, r == GO_ON ? client_events(&o) : r);
+}
+
+int planet_bind_main(int argc, char **argv)
+{
+	bool un = argv[0][0] == 'u';
+	struct client_opts o = { .cmd = un ? "unbind" : "bind" };
+	int r = client_main(&o, argc, argv, "+:h", un ? "h" : "OMCh", un ? unbind_help : bind_help);
+	if (r == GO_ON && o.argc != (un ? 1 : 2)) {
+		usage_error(&o, un ? "expected BOXPATH%s" : "expected HOSTPATH BOXPATH%s", "");
+		r = EXIT_PLANET;
+	}
+	if (r == GO_ON) {
+		for (int i = 0; i < o.argc; i++)
+			if (strchr(o.argv[i], '\n')) {
+				usage_error(&o, "'%s': a path with a newline", o.argv[i]);
+				return finish_cmd(&o, EXIT_PLANET);
+			}
+		if (un)
+			sb_printf(&o.limits, "target=%s\n", o.argv[0]);
+		else
+			sb_printf(&o.limits, "source=%s\ntarget=%s\n", o.argv[0], o.argv[1]);
+		r = client_simple_op(&o, o.cmd, o.limits.s);
+	}
+	return finish_cmd(&o, r);
 }
 
 int planet_list_main(int argc, char **argv)

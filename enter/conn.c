@@ -97,6 +97,9 @@ void conn_close_sock(struct enter_conn *c)
 		return;
 	if (c->state == C_EVENTS)
 		enter_events_unlisten(c->srv->events, c);
+	/* a bind still running: killed and reaped, its result dropped */
+	binds_job_cancel(c->job);
+	c->job = NULL;
 	c->sock_closing = true;
 	c->state = C_ENDING;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -530,6 +533,16 @@ unsigned long conn_events_lost(const struct enter_conn *c)
 void conn_events_set_lost(struct enter_conn *c, unsigned long n)
 {
 	c->events_lost = n;
+}
+
+void *conn_job(const struct enter_conn *c)
+{
+	return c->job;
+}
+
+void conn_set_job(struct enter_conn *c, void *job)
+{
+	c->job = job;
 }
 
 struct enter_server *conn_server(const struct enter_conn *c)

@@ -22,10 +22,12 @@ void control_status(struct enter_conn *c, unsigned sessions)
 		      "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
 		      "sessions=%u\n",
 		      enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
-		      root.s ? root.s : "", sessions) < 0)
+		      root.s ? root.s : "", sessions) < 0) {
 		conn_fail(c, 255, "out of memory");
-	else
+	} else {
+		binds_describe(&b);
 		conn_send(c, PK_STATUS_REPLY, b.s, b.len);
+	}
 	sb_free(&b);
 	sb_free(&root);
 	conn_end(c);

@@ -242,6 +242,7 @@ struct enter_conn {
 	unsigned long events_lost; /* C_EVENTS: dropped while it lagged */
 	struct enter_session *sess;
 	unsigned long long wait_t0; /* conn_wait */
+	void *job;		    /* binds.c's helper while it runs */
 };
 
 /* A new connection on srv (one server reference), or NULL. */
@@ -277,5 +278,14 @@ void enter_events_unlisten(struct enter_events *ev, struct enter_conn *c);
 bool conn_events_json(const struct enter_conn *c);
 unsigned long conn_events_lost(const struct enter_conn *c);
 void conn_events_set_lost(struct enter_conn *c, unsigned long n);
+
+/* binds.c: live bind mounts (OP bind, unbind); STATUS lists them. */
+void binds_bind(struct enter_conn *c, const char *args);
+void binds_unbind(struct enter_conn *c, const char *args);
+void binds_describe(struct strbuf *b);
+void binds_forget(void);
+void binds_job_cancel(void *job);
+void *conn_job(const struct enter_conn *c);
+void conn_set_job(struct enter_conn *c, void *job);
 
 #endif

@@ -370,10 +370,14 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f)
 		op_update(c, op.args);
 	else if (strcmp(op.verb, "events") == 0)
 		op_events(c, op.args);
+	else if (strcmp(op.verb, "bind") == 0)
+		binds_bind(c, op.args);
+	else if (strcmp(op.verb, "unbind") == 0)
+		binds_unbind(c, op.args);
 	else {
 		char msg[128];
 		snprintf(msg, sizeof msg, "unknown operation \"%.32s\" (expected stats, ps, kill, "
-					  "pause, resume, update or events)", op.verb);
+					  "pause, resume, update, events, bind or unbind)", op.verb);
 		conn_fail(c, EXIT_PLANET, msg);
 	}
 	proto_op_free(&op);
