@@ -1,7 +1,6 @@
 /* enter: helpers shared by the module's server side: the one read scratch
- * buffer of the loop, stream writes that copy only what the kernel did not
- * take, and the audit lines (with their quoting), which base/log.c sends
- * to the journal. */
+ * buffer of the loop, and stream writes that copy only what the kernel did
+ * not take. */
 #include "enter/internal.h"
 
 #include <errno.h>
@@ -20,46 +19,6 @@ void *enter_scratch(size_t *len)
 {
 	*len = sizeof scratch;
 	return scratch;
-}
-
-void enter_audit(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n >= 0)
-		plog_audit("%s", line);
-}
-
-void enter_quote(struct strbuf *b, const char *s, size_t max)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t start = b->len;
-	sb_append(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		char esc[4] = { '\\', (char)ch, 0, 0 };
-		size_t n = 2;
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-			esc[0] = (char)ch;
-			n = 1;
-		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
-			esc[1] = (char)(ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r');
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			esc[1] = 'x';
-			esc[2] = hex[ch >> 4];
-			esc[3] = hex[ch & 15];
-			n = 4;
-		}
-		if (b->len - start + n + 4 > max) {
-			sb_append(b, "...", 3);
-			break;
-		}
-		sb_append(b, esc, n);
-	}
-	sb_append(b, "\"", 1);
 }
 
 struct send_req {
