@@ -500,18 +500,30 @@ static void test_documented_bytes(void)
 	/* Section 10's size: 84 bytes. */
 	CHECK(sizeof exec_bytes == 84);
 	/* Section 10's ERROR frames, in both layouts. */
-	static const uint8_t err_v2[] = { 0, 0, 0, 0x1e, 0x85, 0, 0, 0, 0x7f, 'n', 'o', 's', 'u',
-					  'c', 'h', ':', ' ', 'c', 'o', 'm', 'm', 'a', 'n', 'd',
-					  ' ', 'n', 'o', 't', ' ', 'f', 'o', 'u', 'n', 'd' };
-	CHECK(proto_put_error(&b, 2, 127, PE_NOT_FOUND, "nosuch: command not found") == 0);
+	static const uint8_t err_v3[] = { 0, 0, 0, 0x1a, 0x85, 0, 0, 0, 0xff, 0, 0x06,
+					  't', 'h', 'e', ' ', 'b', 'o', 'x', ' ', 'i', 's', ' ',
+					  's', 't', 'o', 'p', 'p', 'i', 'n', 'g' };
+	CHECK(proto_put_error(&b, 3, 255, PE_STOPPING, "the box is stopping") == 0);
+	check_bytes(&b, err_v3, sizeof err_v3);
+	b.len = 0;
+	static const uint8_t err_v2[] = { 0, 0, 0, 0x18, 0x85, 0, 0, 0, 0xff, 't', 'h', 'e', ' ',
+					  'b', 'o', 'x', ' ', 'i', 's', ' ', 's', 't', 'o', 'p',
+					  'p', 'i', 'n', 'g' };
+	CHECK(proto_put_error(&b, 2, 255, PE_STOPPING, "the box is stopping") == 0);
 	check_bytes(&b, err_v2, sizeof err_v2);
 	b.len = 0;
-	static const uint8_t err_v3[] = { 0, 0, 0, 0x20, 0x85, 0, 0, 0, 0x7f, 0, 0x08, 'n', 'o',
-					  's', 'u', 'c', 'h', ':', ' ', 'c', 'o', 'm', 'm', 'a',
-					  'n', 'd', ' ', 'n', 'o', 't', ' ', 'f', 'o', 'u', 'n',
-					  'd' };
-	CHECK(proto_put_error(&b, 3, 127, PE_NOT_FOUND, "nosuch: command not found") == 0);
-	check_bytes(&b, err_v3, sizeof err_v3);
+	/* Section 10's login-shell request: version 3, tty and stdin, 24x80. */
+	char *shell[] = { "", NULL };
+	char *term[] = { "TERM=xterm", NULL };
+	struct proto_exec t = { .tty = true, .want_stdin = true, .rows = 24, .cols = 80,
+				.argv = shell, .env = term, .user = "", .cwd = "" };
+	static const uint8_t tty_bytes[] = {
+		0, 0, 0, 0x2a, 0x01, 0, 3, 3, 0, 0x18, 0, 0x50, 0, 0, 0, 1, 0, 0, 0, 0,
+		0, 0, 0, 1, 0, 0, 0, 0x0a, 'T', 'E', 'R', 'M', '=', 'x', 't', 'e', 'r', 'm',
+		0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	CHECK(proto_put_exec(&b, &t) == 0);
+	check_bytes(&b, tty_bytes, sizeof tty_bytes);
 	b.len = 0;
 
 	static const uint8_t started[] = { 0, 0, 0, 5, 0x81, 0, 0, 0, 0x2a };
