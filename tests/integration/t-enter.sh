@@ -58,6 +58,18 @@ check_eq "no such path -> 127" 127 "$(rc_of px /no/such/path)"
 run r px boxonly-cmd a b
 check_eq "CMD found on the box's PATH" "only-in-box a b" "$r"
 check_eq "a host-only command is not found in the box -> 127" 127 "$(rc_of px python3 -c 1)"
+# docs/PROTOCOL.md, section 8: a script whose #! interpreter is missing is
+# 127, as a missing command (execve says ENOENT for both).
+printf '#!/no-such-interpreter\necho ran\n' >"$ROOTFS/tmp/noint"
+chmod 0755 "$ROOTFS/tmp/noint"
+run r px /tmp/noint
+check_eq "a script whose interpreter is missing -> 127, nothing ran" "127 " "$r_rc $r"
+check_contains "... the message names the script" "$r_err" "exec /tmp/noint: No such file or directory"
+rm -f "$ROOTFS/tmp/noint"
+# Section 5: a uid without a passwd entry gets no USER nor LOGNAME.
+run r px -u 4242 sh -c 'echo "${USER-unset} ${LOGNAME-unset} $HOME $SHELL $(id -u)"'
+check_eq "uid 4242 (no passwd entry): no USER, no LOGNAME, HOME=/, SHELL=/bin/sh" \
+	"unset unset / /bin/sh 4242" "$r"
 
 # ---- stdout, stderr, stdin ----------------------------------------------------
 echo "# streams"
