@@ -787,7 +787,9 @@ int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr 
 	if (spawn(s, x, e) < 0) {
 		s->phase = S_ENDED;
 		close_all(s);
-		session_audit(&s->audit, c, "error:255", false);
+		char r[32];
+		snprintf(r, sizeof r, "error:%d", EXIT_PLANET);
+		session_audit(&s->audit, c, r, false);
 		return -1;
 	}
 	/* Frames the client sends before STARTED wait until it is sent. */
