@@ -25,6 +25,8 @@
 #include <sys/types.h>
 
 #define PERR_MSG_MAX 1024
+/* A box id: a UUID's 36 characters and the NUL (box/, enter/). */
+#define BOX_ID_SIZE 37
 
 struct perr {
 	int errnum; /* errno of the root cause, 0 when it was not a syscall */

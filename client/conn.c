@@ -109,9 +109,9 @@ int client_rx_begun(const struct client_rx *r, struct proto_frame *f, size_t *to
 {
 	const uint8_t *p = r->buf + r->off;
 	size_t held = r->len - r->off;
-	if (held < PROTO_HDR)
+	if (held < PROTO_HDR || proto_frame_total(p, held, total) != 1)
 		return 0;
-	*total = ((size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3]) - 1;
+	*total -= PROTO_HDR; /* the payload's */
 	f->kind = p[4];
 	f->payload = p + PROTO_HDR;
 	f->len = (uint32_t)(held - PROTO_HDR);
@@ -163,12 +163,13 @@ int client_rx_wait(struct client_rx *r, int fd, struct proto_frame *f, struct pe
 /* Print an ERROR frame and turn its suggested status into ours: never 0. */
 int client_report_error(const struct proto_frame *f)
 {
-	uint32_t status = (uint32_t)f->payload[0] << 24 | (uint32_t)f->payload[1] << 16 |
-			  (uint32_t)f->payload[2] << 8 | f->payload[3];
+	struct proto_error pe;
+	if (proto_get_error(f, &pe) < 0)
+		return EXIT_PLANET;
 	fputs("planet: ", stderr);
-	client_print_clean(stderr, f->payload + 4, f->len - 4, false);
+	client_print_clean(stderr, (const uint8_t *)pe.msg, pe.msg_len, false);
 	fputc('\n', stderr);
-	return status >= 1 && status <= 255 ? (int)status : EXIT_PLANET;
+	return pe.status >= 1 && pe.status <= 255 ? (int)pe.status : EXIT_PLANET;
 }
 
 int client_unexpected(const struct proto_frame *f, const char *when)

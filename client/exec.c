@@ -30,8 +30,7 @@
 
 #define OUTQ_HIGH (256 * 1024) /* stop reading stdin above this much unsent */
 #define RX_PEEK 4096	       /* a read while fd 1 or 2 is a pipe */
-#define SPLICE_MIN 4096	       /* payload bytes left in the socket worth a splice */
-#define PIPE_BIG (1024 * 1024)
+#define RX_SPLICE_MIN 4096     /* payload bytes left in the socket worth a splice */
 
 struct sess {
 	const char *path;
@@ -124,9 +123,7 @@ static int on_stdin(struct sess *s)
 	/* EOF, or an error that ends our input (EIO on a hung-up terminal):
 	 * either way the process sees end of input. */
 	s->stdin_open = false;
-	uint8_t hdr[PROTO_HDR];
-	proto_header(hdr, PK_STDIN_EOF, 0);
-	return sb_append(&s->outq, (const char *)hdr, sizeof hdr) < 0 ? queue_failed(s) : 0;
+	return proto_put_empty(&s->outq, PK_STDIN_EOF) < 0 ? queue_failed(s) : 0;
 }
 
 /* ---- what we receive: the server's frames ---------------------------------- */
@@ -154,18 +151,25 @@ static int exit_status(const struct proto_frame *f)
 	return signaled ? 128 + (int)v : (int)v;
 }
 
-/* An older server's answer to our version: ERROR 255 whose message starts
- * "EXEC: protocol version N is not supported", as the protocol prescribes
- * it. At the start only: a server marks what a process in the box said
+/* The server's refusal of our version, asked for before anything started.
+ * A server of version 3 or later says so with the code PE_VERSION, which
+ * only the server itself sets (what a process in the box said has codes of
+ * its own). An older server has no codes: its ERROR 255 message starts
+ * "EXEC: protocol version N is not supported", as the protocol prescribes.
+ * At the start only: such a server marks what a process in the box said
  * ("in the box: ..."), so the box cannot make us run a command twice. */
 static bool version_refused(const struct sess *s, const struct proto_frame *f)
 {
+	struct proto_error pe;
+	if (s->version <= PROTO_VERSION_MIN || proto_get_error(f, &pe) < 0 ||
+	    pe.status != EXIT_PLANET)
+		return false;
+	if (pe.code != PE_NONE)
+		return pe.code == PE_VERSION;
 	char needle[64];
 	int n = snprintf(needle, sizeof needle, "EXEC: protocol version %u is not supported",
 			 (unsigned)s->version);
-	return s->version > PROTO_VERSION_MIN && f->len > 4 && f->payload[3] == 255 &&
-	       f->payload[0] == 0 && f->payload[1] == 0 && f->payload[2] == 0 &&
-	       f->len - 4 >= (uint32_t)n && memcmp(f->payload + 4, needle, (size_t)n) == 0;
+	return pe.msg_len >= (size_t)n && memcmp(pe.msg, needle, (size_t)n) == 0;
 }
 
 /* Handle one frame from the server. -1 ends the session (status set, or
@@ -280,13 +284,13 @@ static int payload_begin(struct sess *s)
 	    (f.kind != PK_STDOUT && f.kind != PK_STDERR))
 		return 0;
 	int fd = f.kind == PK_STDOUT ? STDOUT_FILENO : STDERR_FILENO;
-	if (!s->pipe_out[fd] || total - f.len < SPLICE_MIN)
+	if (!s->pipe_out[fd] || total - f.len < RX_SPLICE_MIN)
 		return 0;
 	if (!s->spl_grown[fd]) {
 		/* Fewer, larger wake-ups of whoever reads the pipe; optional. */
 		s->spl_grown[fd] = true;
-		if (fcntl(fd, F_GETPIPE_SZ) < PIPE_BIG)
-			(void)fcntl(fd, F_SETPIPE_SZ, PIPE_BIG);
+		if (fcntl(fd, F_GETPIPE_SZ) < PROTO_PIPE_BIG)
+			(void)fcntl(fd, F_SETPIPE_SZ, PROTO_PIPE_BIG);
 	}
 	client_rx_drop(&s->rx);
 	if (f.len && on_output(s, fd, &f) < 0)

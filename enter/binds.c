@@ -147,7 +147,7 @@ static void job_poll(uv_timer_t *t)
 	if (!done) {
 		(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
 		(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
-		conn_fail(c, EXIT_PLANET, "bind: the box did not answer within 5 s");
+		conn_fail(c, EXIT_PLANET, PE_TIMEOUT, "bind: the box did not answer within 5 s");
 		job_free(j);
 		return;
 	}
@@ -155,7 +155,7 @@ static void job_poll(uv_timer_t *t)
 	ssize_t n = read(j->out, msg, sizeof msg - 1);
 	msg[n > 0 ? n : 0] = 0;
 	if (si.si_code != CLD_EXITED || si.si_status != 0) {
-		conn_fail(c, EXIT_PLANET, msg[0] ? msg : "bind: the helper failed");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, msg[0] ? msg : "bind: the helper failed");
 		job_free(j);
 		return;
 	}
@@ -172,7 +172,7 @@ static void job_poll(uv_timer_t *t)
 		sb_printf(&b, "bound=%s\n", binds[n_binds - 1].target);
 	}
 	job_free(j);
-	conn_send(c, PK_OP_REPLY, b.s, b.len);
+	conn_send_data(c, PK_OP_REPLY, b.s, b.len);
 	conn_end(c);
 }
 
@@ -249,11 +249,11 @@ void binds_bind(struct enter_conn *c, const char *args)
 	struct perr e = { 0 };
 	if (!arg(args, "source", src, sizeof src) || !box_path_ok(src) ||
 	    !arg(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
-		conn_fail(c, EXIT_PLANET, "bind: expected an absolute host path and an absolute box path");
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "bind: expected an absolute host path and an absolute box path");
 		return;
 	}
 	if (find_bind(tgt) >= 0 || n_binds == BINDS_MAX) {
-		conn_fail(c, EXIT_PLANET, n_binds == BINDS_MAX ? "bind: too many live binds"
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, n_binds == BINDS_MAX ? "bind: too many live binds"
 							       : "bind: something is bound there already");
 		return;
 	}
@@ -261,7 +261,7 @@ void binds_bind(struct enter_conn *c, const char *args)
 	struct stat st;
 	if (stat(src, &st) < 0) {
 		perr_set(&e, errno, "bind: %s on the host", src);
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	_cleanup_fd_ int tree = open_tree(AT_FDCWD, src,
@@ -271,14 +271,14 @@ void binds_bind(struct enter_conn *c, const char *args)
 	    (ro && mount_setattr(tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0), &attr,
 				 sizeof attr) < 0)) {
 		perr_set(&e, errno, "bind: %s %s", tree < 0 ? "clone" : "make read-only", src);
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	struct bind_job *j = calloc(1, sizeof *j);
 	if (!j || !(j->b.source = strdup(src)) || !(j->b.target = strdup(tgt))) {
 		if (j)
 			job_free(j);
-		conn_fail(c, EXIT_PLANET, "bind: out of memory");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "bind: out of memory");
 		return;
 	}
 	j->pidfd = j->out = -1;
@@ -288,7 +288,7 @@ void binds_bind(struct enter_conn *c, const char *args)
 	audit_bind(c, "bind", &j->b);
 	if (start_helper(c, j, tree, S_ISDIR(st.st_mode), flag(args, "mkdir"), &e) < 0) {
 		job_free(j);
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 	}
 }
 
@@ -297,17 +297,17 @@ void binds_unbind(struct enter_conn *c, const char *args)
 	char tgt[4096];
 	struct perr e = { 0 };
 	if (!arg(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
-		conn_fail(c, EXIT_PLANET, "unbind: expected an absolute box path");
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "unbind: expected an absolute box path");
 		return;
 	}
 	if (find_bind(tgt) < 0) {
-		conn_fail(c, EXIT_PLANET, "unbind: planet bound nothing there (see planet status)");
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "unbind: planet bound nothing there (see planet status)");
 		return;
 	}
 	struct bind_job *j = calloc(1, sizeof *j);
 	if (!j || !(j->b.target = strdup(tgt))) {
 		free(j);
-		conn_fail(c, EXIT_PLANET, "unbind: out of memory");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "unbind: out of memory");
 		return;
 	}
 	j->pidfd = j->out = -1;
@@ -316,7 +316,7 @@ void binds_unbind(struct enter_conn *c, const char *args)
 	audit_bind(c, "unbind", &j->b);
 	if (start_helper(c, j, -1, false, false, &e) < 0) {
 		job_free(j);
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 	}
 }
 

@@ -72,6 +72,7 @@ void conn_unref(struct enter_conn *c)
 		session_free(c->sess);
 	}
 	free(c->part);
+	free(c->refusal);
 	free(c);
 	server_unref(srv);
 }
@@ -177,7 +178,12 @@ static int conn_write(struct enter_conn *c, const void *a, size_t alen, const vo
 	return 0;
 }
 
-int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len)
+int conn_send_frame(struct enter_conn *c, const struct strbuf *frames)
+{
+	return conn_write(c, frames->s, frames->len, NULL, 0);
+}
+
+int conn_send_data(struct enter_conn *c, uint8_t kind, const void *payload, size_t len)
 {
 	uint8_t hdr[PROTO_HDR];
 	proto_header(hdr, kind, (uint32_t)len);
@@ -203,16 +209,17 @@ size_t conn_queued(const struct enter_conn *c)
 	return uv_stream_get_write_queue_size((const uv_stream_t *)&c->sock);
 }
 
-void conn_fail(struct enter_conn *c, uint32_t status, const char *msg)
+uint16_t conn_version(const struct enter_conn *c)
 {
-	size_t n = strnlen(msg, PERR_MSG_MAX);
-	uint8_t p[4 + PERR_MSG_MAX];
-	p[0] = (uint8_t)(status >> 24);
-	p[1] = (uint8_t)(status >> 16);
-	p[2] = (uint8_t)(status >> 8);
-	p[3] = (uint8_t)status;
-	memcpy(p + 4, msg, n);
-	conn_send(c, PK_ERROR, p, 4 + n);
+	return c->version;
+}
+
+void conn_fail(struct enter_conn *c, uint32_t status, enum proto_err code, const char *msg)
+{
+	struct strbuf b = { 0 };
+	if (proto_put_error(&b, c->version, status, code, msg) == 0)
+		conn_send_frame(c, &b);
+	sb_free(&b);
 	conn_end(c);
 }
 
@@ -242,6 +249,11 @@ static void conn_reading(struct enter_conn *c)
 		uv_read_start((uv_stream_t *)&c->sock, conn_alloc, conn_read);
 	else
 		uv_read_stop((uv_stream_t *)&c->sock);
+}
+
+void conn_read_on(struct enter_conn *c)
+{
+	conn_reading(c);
 }
 
 void conn_pause(struct enter_conn *c, bool pause)
@@ -274,7 +286,7 @@ static bool kind_ok(struct enter_conn *c, uint8_t kind)
 	char msg[128];
 	snprintf(msg, sizeof msg, "protocol error: unexpected frame kind 0x%02x (%s)", kind,
 		 kind_hint(c->state));
-	conn_fail(c, 255, msg);
+	conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, msg);
 	return false;
 }
 
@@ -289,25 +301,25 @@ static void exec_request(struct enter_conn *c, const struct proto_frame *f)
 	struct enter_server *srv = c->srv;
 	struct perr e = { 0 };
 	if (srv->box_paused) {
-		conn_fail(c, EXIT_PLANET, "the box is paused (planet resume)");
+		conn_fail(c, EXIT_PLANET, PE_PAUSED, "the box is paused (planet resume)");
 		return;
 	}
 	if (srv->n_sessions >= srv->max_sessions) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "too many sessions (limit %u)", srv->max_sessions);
-		conn_fail(c, 255, msg);
+		conn_fail(c, EXIT_PLANET, PE_LIMIT, msg);
 		return;
 	}
 	struct proto_exec x;
 	if (proto_exec_parse(f->payload, f->len, &x, &e) < 0) {
-		conn_fail(c, 255, e.msg);
+		conn_fail(c, EXIT_PLANET, e.errnum == ENOMEM ? PE_INTERNAL : PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	c->state = C_SESSION;
 	int rc = session_start(c, &x, &e);
 	proto_exec_free(&x);
 	if (rc < 0)
-		conn_fail(c, 255, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, e.msg);
 }
 
 static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
@@ -332,11 +344,32 @@ static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
 		return;
 	case C_SESSION:
 		if (session_frame(c->sess, f, &e) < 0)
-			conn_fail(c, 255, e.msg);
+			conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	default:
 		return;
 	}
+}
+
+/* The first frame's version decides the layout of every ERROR the
+ * connection gets, from as soon as its 7 bytes are in: a refusal of the
+ * request itself included. */
+static void learn_version(struct enter_conn *c, const uint8_t *p, size_t n)
+{
+	uint16_t v;
+	if (c->state != C_NEW || c->version || proto_request_version(p, n, &v) != 1)
+		return;
+	c->version = proto_reply_version(v);
+	c->version_refused = c->version != v;
+}
+
+/* A frame that can never be valid. When the request's version is one the
+ * server does not speak, that is what the client must learn (PE_VERSION):
+ * the decoder checks a request's version right after its header. */
+static void decode_failed(struct enter_conn *c, const struct perr *e)
+{
+	bool version = c->state == C_NEW && c->version_refused;
+	conn_fail(c, EXIT_PLANET, version ? PE_VERSION : PE_BAD_REQUEST, e->msg);
 }
 
 static bool conn_feeding(const struct enter_conn *c)
@@ -349,12 +382,11 @@ static int part_append(struct enter_conn *c, const uint8_t *p, size_t n)
 	size_t want = c->part_len + n;
 	/* Make room for the whole first frame at once when its length is
 	 * known (and sane: a bad one is refused by the decoder, not here). */
-	const uint8_t *l = c->part_len >= 4 ? c->part : n >= 4 && !c->part_len ? p : NULL;
-	if (l) {
-		size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
-		if (total > want && total <= 4 + (size_t)PROTO_MAX_FRAME)
-			want = total;
-	}
+	size_t total;
+	if ((c->part_len ? proto_frame_total(c->part, c->part_len, &total)
+			 : proto_frame_total(p, n, &total)) == 1 &&
+	    total > want && total <= 4 + (size_t)PROTO_MAX_FRAME)
+		want = total;
 	if (want > c->part_cap) {
 		uint8_t *np = realloc(c->part, want);
 		if (!np)
@@ -370,10 +402,9 @@ static int part_append(struct enter_conn *c, const uint8_t *p, size_t n)
 /* Bytes still missing from the frame begun in c->part. */
 static size_t part_need(const struct enter_conn *c)
 {
-	if (c->part_len < PROTO_HDR)
+	size_t total;
+	if (c->part_len < PROTO_HDR || proto_frame_total(c->part, c->part_len, &total) != 1)
 		return PROTO_HDR - c->part_len;
-	const uint8_t *l = c->part;
-	size_t total = 4 + ((size_t)l[0] << 24 | (size_t)l[1] << 16 | (size_t)l[2] << 8 | l[3]);
 	return total > c->part_len ? total - c->part_len : 0;
 }
 
@@ -397,9 +428,10 @@ static size_t feed_frames(struct enter_conn *c, const uint8_t *p, size_t n)
 		struct perr e = { 0 };
 		struct proto_frame f;
 		size_t used;
+		learn_version(c, p + off, n - off);
 		int r = proto_decode(p + off, n - off, &f, &used, &e);
 		if (r < 0) {
-			conn_fail(c, 255, e.msg);
+			decode_failed(c, &e);
 			return n;
 		}
 		if (r == 0) {
@@ -422,14 +454,15 @@ static ssize_t feed_part(struct enter_conn *c, const uint8_t *p, size_t n)
 	if (k > n)
 		k = n;
 	if (part_append(c, p, k) < 0) {
-		conn_fail(c, 255, "out of memory");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "out of memory");
 		return -1;
 	}
 	struct proto_frame f;
 	size_t used;
+	learn_version(c, c->part, c->part_len);
 	int r = proto_decode(c->part, c->part_len, &f, &used, &e);
 	if (r < 0) {
-		conn_fail(c, 255, e.msg);
+		decode_failed(c, &e);
 		return -1;
 	}
 	if (r == 0)
@@ -444,6 +477,10 @@ static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	struct enter_conn *c = st->data;
 	if (n == 0)
 		return;
+	if (c->state == C_REFUSED) {
+		conn_refused_read(c, (const uint8_t *)buf->base, n);
+		return;
+	}
 	if (n < 0) { /* EOF or error: the client is gone */
 		conn_close_sock(c);
 		return;
@@ -463,7 +500,7 @@ static void conn_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	size_t used = feed_frames(c, p, left);
 	/* Keep the rest: an incomplete frame, or what arrived behind a hold. */
 	if (used < left && part_append(c, p + used, left - used) < 0)
-		conn_fail(c, 255, "out of memory");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "out of memory");
 	conn_reading(c);
 }
 
@@ -494,7 +531,7 @@ static void handshake_expired(uv_timer_t *t)
 {
 	char msg[64];
 	snprintf(msg, sizeof msg, "no complete request within %d s", HANDSHAKE_MS / 1000);
-	conn_fail(t->data, 255, msg);
+	conn_fail(t->data, EXIT_PLANET, PE_TIMEOUT, msg);
 }
 
 struct enter_conn *conn_new(struct enter_server *srv)

@@ -12,6 +12,7 @@ void control_status(struct enter_conn *c, unsigned sessions)
 {
 	const struct enter_box *box = conn_box(c);
 	struct strbuf b = { 0 };
+	struct strbuf reply = { 0 };
 	struct strbuf root = { 0 };
 	/* One line per key: no control character of a path may break it. */
 	for (const char *r = box->cfg->rootfs ? box->cfg->rootfs : ""; *r; r++)
@@ -22,13 +23,13 @@ void control_status(struct enter_conn *c, unsigned sessions)
 		      "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
 		      "sessions=%u\n",
 		      enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
-		      root.s ? root.s : "", sessions) < 0) {
-		conn_fail(c, 255, "out of memory");
-	} else {
-		binds_describe(&b);
-		conn_send(c, PK_STATUS_REPLY, b.s, b.len);
-	}
+		      root.s ? root.s : "", sessions) < 0 ||
+	    (binds_describe(&b), proto_put_status_reply(&reply, b.s, b.len) < 0))
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "out of memory");
+	else
+		conn_send_frame(c, &reply);
 	sb_free(&b);
+	sb_free(&reply);
 	sb_free(&root);
 	conn_end(c);
 }
@@ -41,7 +42,10 @@ void control_stop(struct enter_conn *c, const struct proto_frame *f)
 	pid_t pid;
 	conn_peer(c, &uid, &pid);
 	enter_audit("enter: stop uid=%u pid=%d timeout_sec=%u", (unsigned)uid, (int)pid, timeout);
-	conn_send(c, PK_STOP_ACK, NULL, 0);
+	struct strbuf ack = { 0 };
+	if (proto_put_empty(&ack, PK_STOP_ACK) == 0)
+		conn_send_frame(c, &ack);
+	sb_free(&ack);
 	const struct enter_box *box = conn_box(c);
 	if (box->request_stop)
 		box->request_stop(box->ctx, timeout);

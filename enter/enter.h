@@ -20,7 +20,7 @@ struct enter_box {
 	const struct cg_box *cg;
 	pid_t init_pid;
 	int init_pidfd;
-	char box_id[37];
+	char box_id[BOX_ID_SIZE];
 	unsigned long long started_unix; /* seconds since the epoch */
 	/* Set by box/ when the staged halt begins (planet stop, a signal to
 	 * the supervisor): STATUS then says state=stopping until the box is

@@ -111,13 +111,13 @@ static void send_one(struct enter_conn *c, const struct event *ev)
 		struct event l;
 		if (render(&l, "lost", kv, 2) == 0) {
 			const char *ll = conn_events_json(c) ? l.json : l.text;
-			conn_send(c, PK_OP_REPLY, ll, strlen(ll));
+			conn_send_data(c, PK_OP_REPLY, ll, strlen(ll));
 			free(l.text);
 			free(l.json);
 		}
 		conn_events_set_lost(c, 0);
 	}
-	conn_send(c, PK_OP_REPLY, line, strlen(line));
+	conn_send_data(c, PK_OP_REPLY, line, strlen(line));
 }
 
 void enter_events_emitv(struct enter_events *ev, const char *type, va_list ap)

@@ -86,12 +86,16 @@ struct uv_loop_s *conn_loop(const struct enter_conn *c);
 const struct enter_box *conn_box(const struct enter_conn *c);
 struct inbox_spawner **conn_spawner(struct enter_conn *c);
 void conn_peer(const struct enter_conn *c, uid_t *uid, pid_t *pid);
-/* Queue one frame for the client. Bytes are copied only when the socket
- * cannot take them at once. A failed write closes the connection; the
- * session learns it through session_client_gone. */
-int conn_send(struct enter_conn *c, uint8_t kind, const void *payload, size_t len);
+/* Queue frames the codec encoded (proto_put_*) for the client. Bytes are
+ * copied only when the socket cannot take them at once. A failed write
+ * closes the connection; the session learns it through
+ * session_client_gone. */
+int conn_send_frame(struct enter_conn *c, const struct strbuf *frames);
+/* One STDOUT or STDERR frame whose payload is sent from where it lies (the
+ * loop's scratch buffer), behind the codec's header; else as above. */
+int conn_send_data(struct enter_conn *c, uint8_t kind, const void *payload, size_t len);
 /* Bytes that continue a frame whose start went to the socket by other means
- * (relay.c's splice); same queueing and failure handling as conn_send. */
+ * (relay.c's splice); same queueing and failure handling as above. */
 int conn_send_raw(struct enter_conn *c, const void *bytes, size_t len);
 /* The client socket, while frames may still be sent on it; else -1. The fd
  * stays the connection's: use it for send/splice/ioctl, never close it. */
@@ -105,14 +109,18 @@ void conn_pause(struct enter_conn *c, bool pause);
 void conn_hold(struct enter_conn *c, bool hold);
 /* The session is over: flush what is queued, then close. Idempotent. */
 void conn_end(struct enter_conn *c);
-/* Send an ERROR frame (status, msg), then end the connection. */
-void conn_fail(struct enter_conn *c, uint32_t status, const char *msg);
+/* Send an ERROR frame (status, code, msg) in the layout of the request's
+ * version, then end the connection. msg has its quoted values escaped. */
+void conn_fail(struct enter_conn *c, uint32_t status, enum proto_err code, const char *msg);
+/* The version the connection's request asked for, once known (its ERROR
+ * layout); 0 before. */
+uint16_t conn_version(const struct enter_conn *c);
 /* The connection's memory (and its session's) lives while references are
  * held: one per open libuv handle. */
 void conn_ref(struct enter_conn *c);
 void conn_unref(struct enter_conn *c);
 
-/* io.c: helpers of the server side. */
+/* io.c: helpers of the server side; audit.c: audit records, escaping. */
 /* Write a then b to st: what the kernel takes at once is not copied; the
  * rest is copied and queued. cb(data, status) runs when a queued rest has
  * been written (or failed); it does not run when everything went at once.
@@ -126,6 +134,17 @@ int enter_stream_send(struct uv_stream_s *st, const void *a, size_t alen, const 
 void *enter_scratch(size_t *len);
 /* One audit record (base/log.c: the journal as planet-audit, or stderr). */
 void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A session's audit record: its request's values, quoted once. */
+struct session_audit {
+	char *argv, *user, *cwd;
+	bool tty;
+	unsigned long long t0;
+};
+int session_audit_prepare(struct session_audit *a, const struct proto_exec *x);
+/* One "enter: ..." record with result ("exit:0", "error:127", ...). */
+void session_audit(const struct session_audit *a, const struct enter_conn *c,
+		   const char *result, bool gone);
+void session_audit_free(struct session_audit *a);
 
 /* Attach a session to its connection: the connection frees it (and counts
  * it in enter_server_sessions) from then on. */
@@ -199,13 +218,16 @@ void session_free(struct enter_session *s);
  * A connection's life:
  *   accept        peer credentials (SO_PEERCRED, SO_PEERGROUPS): root or a
  *                 member of [enter] group, else an ERROR and close
+ *                 (C_REFUSED: the refusal, once the request's version is
+ *                 known, then what the peer sends is read and dropped until
+ *                 it closes, so that the refusal is never lost to a reset)
  *   C_NEW         the first complete frame must arrive within HANDSHAKE_MS
  *   (STATUS)      reply, flush, close
  *   C_STOP        acknowledge, start the halt, stay open: the close at the
  *                 end of the halt is the client's "box is gone"
  *   C_SESSION     frames go to the session until it ends
  *   C_ENDING      flushing the last frames before the close */
-enum conn_state { C_NEW, C_STOP, C_SESSION, C_OP, C_EVENTS, C_ENDING };
+enum conn_state { C_NEW, C_REFUSED, C_STOP, C_SESSION, C_OP, C_EVENTS, C_ENDING };
 
 struct enter_server {
 	uv_loop_t *loop;
@@ -238,6 +260,9 @@ struct enter_conn {
 	size_t part_len, part_cap;
 	unsigned refs;
 	bool paused, held, reading, sock_closing;
+	uint16_t version; /* the request's (its ERROR layout); 0 until known */
+	bool version_refused; /* ... a version the server does not speak */
+	struct conn_refusal *refusal; /* C_REFUSED only */
 	bool events_json;	   /* C_EVENTS: JSON lines, else text */
 	unsigned long events_lost; /* C_EVENTS: dropped while it lagged */
 	struct enter_session *sess;
@@ -249,6 +274,14 @@ struct enter_conn {
 struct enter_conn *conn_new(struct enter_server *srv);
 /* Accepted and let in: start the handshake deadline and reading. */
 void conn_begin(struct enter_conn *c);
+/* Read the socket unless the connection's state says not to. */
+void conn_read_on(struct enter_conn *c);
+/* refuse.c: accepted and not let in (code PE_DENIED or PE_LIMIT): the
+ * refusal msg goes out in the version the peer's request asks for, and
+ * the connection lingers until the peer closes (bounded). */
+void conn_refuse(struct enter_conn *c, enum proto_err code, const char *msg);
+/* What a refused peer sent (n bytes at p), or its EOF or error (n < 0). */
+void conn_refused_read(struct enter_conn *c, const uint8_t *p, ssize_t n);
 void conn_close_sock(struct enter_conn *c);
 /* A connection or handle of the server is gone: the last one frees it. */
 void server_unref(struct enter_server *srv);

@@ -1,7 +1,6 @@
 /* enter: helpers shared by the module's server side: the one read scratch
- * buffer of the loop, stream writes that copy only what the kernel did not
- * take, and the audit lines (with their quoting), which base/log.c sends
- * to the journal. */
+ * buffer of the loop, and stream writes that copy only what the kernel did
+ * not take. */
 #include "enter/internal.h"
 
 #include <errno.h>
@@ -20,17 +19,6 @@ void *enter_scratch(size_t *len)
 {
 	*len = sizeof scratch;
 	return scratch;
-}
-
-void enter_audit(const char *fmt, ...)
-{
-	char line[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	if (n >= 0)
-		plog_audit("%s", line);
 }
 
 struct send_req {

@@ -25,7 +25,7 @@
 
 static void reply(struct enter_conn *c, const struct strbuf *b)
 {
-	conn_send(c, PK_OP_REPLY, b->s ? b->s : "", b->len);
+	conn_send_data(c, PK_OP_REPLY, b->s ? b->s : "", b->len);
 	conn_end(c);
 }
 
@@ -167,7 +167,7 @@ static void op_ps(struct enter_conn *c)
 	_cleanup_free_ pid_t *pids = NULL;
 	size_t n = 0;
 	if (cg_box_procs(box->cg, &pids, &n) < 0) {
-		conn_fail(c, EXIT_PLANET, "ps: cannot read the box's cgroup");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "ps: cannot read the box's cgroup");
 		return;
 	}
 	char path[64];
@@ -230,14 +230,14 @@ static void op_kill(struct enter_conn *c, const char *args)
 	int sig = arg(args, "signal", v, sizeof v) ? signal_parse(v) : SIGTERM;
 	bool all = arg(args, "all", a, sizeof a) && strcmp(a, "1") == 0;
 	if (sig < 1 || sig > SIGRTMAX) {
-		conn_fail(c, EXIT_PLANET, "kill: the signal must be a name or number from 1 to 64");
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "kill: the signal must be a name or number from 1 to 64");
 		return;
 	}
 	_cleanup_strbuf_ struct strbuf b = { 0 };
 	if (all) {
 		sb_printf(&b, "signalled=%d\n", cg_box_kill(box->cg, sig));
 	} else if (pidfd_send_signal(box->init_pidfd, sig, NULL, 0) < 0) {
-		conn_fail(c, EXIT_PLANET, "kill: the box's init is gone");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "kill: the box's init is gone");
 		return;
 	} else {
 		sb_printf(&b, "signalled=1\n");
@@ -261,7 +261,7 @@ static void freeze_poll(uv_timer_t *t)
 		return;
 	uv_timer_stop(t);
 	if ((frozen == 1) != want) {
-		conn_fail(c, EXIT_PLANET, want ? "pause: the box did not freeze within 5 s"
+		conn_fail(c, EXIT_PLANET, PE_TIMEOUT, want ? "pause: the box did not freeze within 5 s"
 					       : "resume: the box did not thaw within 5 s");
 		return;
 	}
@@ -275,11 +275,11 @@ static void op_freeze(struct enter_conn *c, bool on)
 {
 	struct perr e = { 0 };
 	if (conn_box(c)->halting) {
-		conn_fail(c, EXIT_PLANET, "the box is stopping");
+		conn_fail(c, EXIT_PLANET, PE_STOPPING, "the box is stopping");
 		return;
 	}
 	if (enter_server_set_paused(conn_server(c), on, &e) < 0) {
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	uid_t uid;
@@ -323,7 +323,7 @@ static void op_update(struct enter_conn *c, const char *args)
 		rc = cg_box_set_limits(conn_box(c)->cg, &tmp.limits, &e);
 	config_free(&tmp);
 	if (rc < 0) {
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	uid_t uid;
@@ -344,7 +344,7 @@ static void op_events(struct enter_conn *c, const char *args)
 	bool since = arg(args, "since_start", v, sizeof v) && strcmp(v, "1") == 0;
 	struct enter_server *srv = conn_server(c);
 	if (!srv->events || enter_events_listen(srv->events, c, since) < 0) {
-		conn_fail(c, EXIT_PLANET, "events: too many listeners");
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "events: too many listeners");
 		return;
 	}
 	c->state = C_EVENTS;
@@ -355,7 +355,7 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f)
 	struct proto_op op;
 	struct perr e = { 0 };
 	if (proto_op_parse(f, &op, &e) < 0) {
-		conn_fail(c, EXIT_PLANET, e.msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	if (strcmp(op.verb, "stats") == 0)
@@ -378,7 +378,7 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f)
 		char msg[128];
 		snprintf(msg, sizeof msg, "unknown operation \"%.32s\" (expected stats, ps, kill, "
 					  "pause, resume, update, events, bind or unbind)", op.verb);
-		conn_fail(c, EXIT_PLANET, msg);
+		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, msg);
 	}
 	proto_op_free(&op);
 }

@@ -22,11 +22,11 @@
  * own fd, and one fd cannot have two watchers on one loop). The process then
  * blocks in write once its pipe is full, which is the flow control: a client
  * that stops reading stalls only its own session. Small amounts (below
- * SPLICE_MIN), EOF and a pty master take the read path: read into the
- * loop's scratch buffer and conn_send, paused while more than OUT_HIGH bytes
+ * RELAY_SPLICE_MIN), EOF and a pty master take the read path: read into the
+ * loop's scratch buffer and conn_send_data, paused while more than OUT_HIGH bytes
  * wait for the client, resumed at OUT_LOW.
  *
- * Pipes start at the kernel's default size and grow to PIPE_BIG the first
+ * Pipes start at the kernel's default size and grow to PROTO_PIPE_BIG the first
  * time one is seen full: bulk output then moves in few large frames, while
  * the pipe buffers that an idle or chatty session pins (accounted to root's
  * pipe-user-pages, which the box's own root processes share) stay small. */
@@ -43,11 +43,10 @@
 
 #define OUT_HIGH (128 * 1024) /* read path: stop reading above this much queued */
 #define OUT_LOW (32 * 1024)
-#define SPLICE_MIN (16 * 1024) /* less than this in the pipe: read and copy */
-#define PIPE_BIG (1024 * 1024)
+#define RELAY_SPLICE_MIN (16 * 1024) /* less than this in the pipe: read and copy */
 #define ROOM_MIN (64 * 1024)   /* less room in the socket: wait for POLLOUT */
 #define SKB_SLACK 1024	       /* the kernel's per-skb overhead, per 64 KiB sent */
-#define SNDBUF PIPE_BIG	       /* asked for; the kernel doubles it */
+#define SNDBUF PROTO_PIPE_BIG	       /* asked for; the kernel doubles it */
 
 struct relay_src {
 	uv_poll_t poll;
@@ -228,7 +227,7 @@ static void copy_once(struct enter_relay *r, struct relay_src *s)
 		src_eof(r, s);
 		return;
 	}
-	conn_send(r->c, s->kind, buf, (size_t)n);
+	conn_send_data(r->c, s->kind, buf, (size_t)n);
 	sent(r, s, (size_t)n);
 }
 
@@ -305,13 +304,13 @@ static void src_readable(uv_poll_t *h, int status, int events)
 	struct relay_src *s = h->data;
 	struct enter_relay *r = s->r;
 	int avail = 0, sock = conn_fd(r->c);
-	if (!r->splice || sock < 0 || ioctl(s->fd, FIONREAD, &avail) < 0 || avail < SPLICE_MIN) {
+	if (!r->splice || sock < 0 || ioctl(s->fd, FIONREAD, &avail) < 0 || avail < RELAY_SPLICE_MIN) {
 		copy_once(r, s);
 		return;
 	}
 	if (!s->grown && (size_t)avail >= 65536) {
 		s->grown = true;
-		(void)fcntl(s->fd, F_SETPIPE_SZ, PIPE_BIG); /* an optimisation only */
+		(void)fcntl(s->fd, F_SETPIPE_SZ, PROTO_PIPE_BIG); /* an optimisation only */
 	}
 	size_t n = (size_t)avail < r->max_frame ? (size_t)avail : r->max_frame;
 	size_t room = sock_room(r, sock, n);

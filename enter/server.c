@@ -32,7 +32,7 @@ static void refuse(struct enter_conn *c)
 	enter_peer_refusal(msg, sizeof msg, c->peer.uid, &c->srv->group,
 			   c->srv->box->cfg->enter_group);
 	enter_audit("enter: refused uid=%u pid=%d", (unsigned)c->peer.uid, (int)c->peer.pid);
-	conn_fail(c, 255, msg);
+	conn_refuse(c, PE_DENIED, msg);
 }
 
 static void on_connection(uv_stream_t *l, int status);
@@ -68,7 +68,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	if (srv->n_conns > srv->max_sessions + CONN_SLACK) {
-		conn_fail(c, 255, "too many connections");
+		conn_refuse(c, PE_LIMIT, "too many connections");
 		return;
 	}
 	conn_begin(c);
@@ -204,7 +204,7 @@ static void hold_until_exit(struct enter_conn *c)
 	const struct enter_box *box = conn_box(c);
 	struct strbuf b = { 0 };
 	if (box->killed &&
-	    proto_put_error(&b, EXIT_STOP_KILLED,
+	    proto_put_error(&b, conn_version(c), EXIT_STOP_KILLED, PE_TIMEOUT,
 			    "the box did not halt in time: it was killed at the deadline") == 0)
 		(void)send(fd, b.s, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	sb_free(&b);

@@ -49,7 +49,15 @@
 #define IN_LOW (32 * 1024)
 #define EXIT_GRACE_MS 200
 #define HANGUP_GRACE_MS 2000
-#define AUDIT_ARGV_MAX 512
+
+/* Where the session is. Its process may exit (exited) and its client may
+ * go (gone) in any phase but S_ENDED: those are flags beside it. */
+enum session_phase {
+	S_STARTING, /* the spawner and the status pipe have not both answered */
+	S_RUNNING,  /* exec'd: STARTED sent, output relayed until the end */
+	S_FAILED,   /* it never ran: the ERROR waits for the handles to close */
+	S_ENDED,    /* EXIT or ERROR sent (or the server killed it) */
+};
 
 struct enter_session {
 	struct enter_conn *c;
@@ -72,32 +80,39 @@ struct enter_session {
 
 	/* which handles are open */
 	bool pid_open, status_open, in_open, timer_open;
-	/* progress */
-	bool started, status_done, exited, failed, gone, finished;
-	bool in_eof, eof_rcvd, grace_armed, hanging_up, hangup_done;
+
+	enum session_phase phase;
+	bool exited;	     /* the leader is reaped (or was never there) */
+	bool gone;	     /* the client is: nothing more is sent */
+	bool hangup_pending; /* gone before the exit: SIGKILL still due */
+	bool grace_armed;    /* the exit grace for stragglers' output runs */
+	bool eof_rcvd;	     /* STDIN_EOF came from the client */
+	bool in_eof;	     /* ... and the stdin pipe's shutdown was asked */
+	/* S_ENDED after S_RUNNING: how the leader ended */
 	bool signaled;
-	bool fail_in_box;	/* fail_msg came from the session process */
-	int code;		/* exit code or signal */
-	uint32_t fail_status;	/* when failed */
+	int code; /* exit code or signal */
+	/* S_FAILED: what the client is told; codes PE_NOT_FOUND ..
+	 * PE_EXEC_FAILED mark the session process's word (box_msg) */
+	uint32_t fail_status;
+	enum proto_err fail_code;
 	const char *fail_msg;
+	struct strbuf box_msg;
 	char spawn_err[PERR_MSG_MAX];
 
-	char *audit_argv;
-	char *audit_user;
-	char *audit_cwd;
-	unsigned long long t0;
+	struct session_audit audit;
 };
 
 static void maybe_finish(struct enter_session *s);
 static void drain_begin(struct enter_session *s);
 static void spawn_abandon(struct enter_session *s);
 
-static void put_be32(uint8_t *p, uint32_t v)
+/* It never ran, or its output will not be waited for: fail with why. */
+static void fail(struct enter_session *s, uint32_t status, enum proto_err code, const char *msg)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	s->phase = S_FAILED;
+	s->fail_status = status;
+	s->fail_code = code;
+	s->fail_msg = msg;
 }
 
 /* ---- handle bookkeeping ------------------------------------------------- */
@@ -156,48 +171,10 @@ static int poll_wrap(struct enter_session *s, uv_poll_t *p, bool *open, int fd)
 
 /* ---- audit -------------------------------------------------------------- */
 
-static int audit_prepare(struct enter_session *s, const struct proto_exec *x)
-{
-	struct strbuf b = { 0 };
-	for (char **a = x->argv; *a && b.len < AUDIT_ARGV_MAX; a++) {
-		if (b.len)
-			sb_append(&b, " ", 1);
-		sb_quote(&b, *a, AUDIT_ARGV_MAX - b.len);
-	}
-	struct strbuf u = { 0 };
-	sb_quote(&u, *x->user ? x->user : "root", 64);
-	struct strbuf w = { 0 };
-	sb_quote(&w, *x->cwd ? x->cwd : "~", 256);
-	s->audit_argv = b.s;
-	s->audit_user = u.s;
-	s->audit_cwd = w.s;
-	return b.s && u.s && w.s ? 0 : -1;
-}
-
-static void audit(struct enter_session *s, const char *result)
-{
-	uid_t uid;
-	pid_t pid;
-	conn_peer(s->c, &uid, &pid);
-	enter_audit("enter: uid=%u pid=%d user=%s cwd=%s tty=%s argv=%s result=%s%s duration_ms=%llu",
-		    (unsigned)uid, (int)pid, s->audit_user ? s->audit_user : "?",
-		    s->audit_cwd ? s->audit_cwd : "?", s->tty ? "yes" : "no",
-		    s->audit_argv ? s->audit_argv : "?", result,
-		    s->gone ? " client=gone" : "", (now_ns() - s->t0) / 1000000ull);
-	char u[16], p[16], ms[24];
-	snprintf(u, sizeof u, "%u", (unsigned)uid);
-	snprintf(p, sizeof p, "%d", (int)pid);
-	snprintf(ms, sizeof ms, "%llu", (now_ns() - s->t0) / 1000000ull);
-	enter_server_event(conn_server(s->c), "session", "phase", "end", "uid", u, "pid", p, "user",
-			   s->audit_user ? s->audit_user : "?", "argv",
-			   s->audit_argv ? s->audit_argv : "?", "tty", s->tty ? "yes" : "no",
-			   "result", result, "duration_ms", ms, NULL);
-}
-
-static void audit_result(struct enter_session *s)
+static void audit_result(struct enter_session *s, bool failed)
 {
 	char r[64], name[32];
-	if (s->failed)
+	if (failed)
 		snprintf(r, sizeof r, "error:%u", s->fail_status);
 	else if (!s->exited)
 		snprintf(r, sizeof r, "killed:box-stopping");
@@ -205,7 +182,7 @@ static void audit_result(struct enter_session *s)
 		snprintf(r, sizeof r, "signal:%s", signal_name(s->code, name, sizeof name));
 	else
 		snprintf(r, sizeof r, "exit:%d", s->code);
-	audit(s, r);
+	session_audit(&s->audit, s->c, r, s->gone);
 }
 
 /* ---- output: process -> client ------------------------------------------ */
@@ -261,7 +238,7 @@ static void relayed(void *ctx, int i, size_t n)
 
 void session_client_drained(struct enter_session *s)
 {
-	if (s->relay && s->started && !s->finished)
+	if (s->relay && s->phase == S_RUNNING)
 		relay_drained(s->relay);
 }
 
@@ -345,7 +322,7 @@ static void forward_signal(struct enter_session *s, int sig)
 {
 	if (s->exited || s->pid <= 0)
 		return;
-	if (s->started)
+	if (s->phase == S_RUNNING)
 		kill(-s->pid, sig);
 	else
 		(void)pidfd_send_signal(s->pidfd, sig, NULL, 0);
@@ -355,7 +332,7 @@ int session_frame(struct enter_session *s, const struct proto_frame *f, struct p
 {
 	uint32_t v;
 	uint16_t rows, cols;
-	if (s->finished || s->gone || s->failed)
+	if (s->phase != S_RUNNING || s->gone)
 		return 0;
 	switch (f->kind) {
 	case PK_STDIN:
@@ -389,19 +366,37 @@ int session_frame(struct enter_session *s, const struct proto_frame *f, struct p
 
 /* ---- the process -------------------------------------------------------- */
 
+/* What the session process said before it failed, marked as the box's
+ * word, escaped to one line of ASCII: it can never pass for the server's
+ * own (a version refusal), nor break the line it is shown on. */
+static const char *box_message(struct enter_session *s, const char *text)
+{
+	static const char mark[] = "in the box: ";
+	char esc[PERR_MSG_MAX];
+	str_escape(esc, sizeof esc, text, strlen(text), ESC_BACKSLASH | ESC_HIGH);
+	sb_append(&s->box_msg, mark, sizeof mark - 1);
+	sb_append(&s->box_msg, esc, strlen(esc));
+	return s->box_msg.s ? s->box_msg.s : "in the box: the process failed before exec";
+}
+
+static void send_started(struct enter_session *s, uint32_t pid)
+{
+	struct strbuf b = { 0 };
+	if (proto_put_started(&b, pid) == 0)
+		conn_send_frame(s->c, &b);
+	sb_free(&b);
+}
+
 static void status_done(struct enter_session *s)
 {
-	s->status_done = true;
 	handle_close(s, &s->status_watch, &s->status_open);
 	uint32_t v;
 	if (s->status_len >= 4)
 		memcpy(&v, s->status_buf, 4);
 	if (s->status_len == 4) {
-		uint8_t p[4];
-		put_be32(p, v);
-		s->started = true;
+		s->phase = S_RUNNING;
 		if (!s->gone) {
-			conn_send(s->c, PK_STARTED, p, sizeof p);
+			send_started(s, v);
 			if (s->relay)
 				relay_reading(s->relay, true);
 			if (s->exited) /* its exit was seen first */
@@ -410,16 +405,14 @@ static void status_done(struct enter_session *s)
 			conn_hold(s->c, false);
 		}
 	} else {
-		s->failed = true;
-		s->fail_status = 255;
-		s->fail_msg = "the process died while entering the box";
+		fail(s, EXIT_PLANET, PE_EXEC_FAILED, "the process died while entering the box");
 		if (s->status_len >= 8) {
 			memcpy(&v, s->status_buf + 4, 4);
 			/* The documented statuses only: the process is in the box. */
-			s->fail_status = v == 126 || v == 127 ? v : 255;
+			v = v == 126 || v == 127 ? v : EXIT_PLANET;
 			s->status_buf[s->status_len] = 0;
-			s->fail_msg = (const char *)s->status_buf + 8;
-			s->fail_in_box = true;
+			fail(s, v, proto_err_in_box(v),
+			     box_message(s, (const char *)s->status_buf + 8));
 		}
 		/* It never ran: nothing of its output to wait for. */
 		outputs_close(s);
@@ -462,7 +455,7 @@ static void reaped(struct enter_session *s, const siginfo_t *si)
 	s->signaled = si->si_code != CLD_EXITED;
 	s->code = si->si_status;
 	handle_close(s, &s->pid_watch, &s->pid_open);
-	if (s->started && !s->gone)
+	if (s->phase == S_RUNNING && !s->gone)
 		drain_begin(s);
 	maybe_finish(s);
 }
@@ -485,24 +478,16 @@ static void pid_readable(uv_poll_t *h, int status, int events)
 
 /* ---- end ---------------------------------------------------------------- */
 
-static void send_end(struct enter_session *s)
+/* EXIT, or ERROR in the layout of the request's version. */
+static void send_end(struct enter_session *s, bool failed)
 {
-	static const char in_box[] = "in the box: ";
-	uint8_t p[4 + sizeof in_box + PERR_MSG_MAX];
-	if (s->failed) {
-		/* What the session process said is marked as the box's word: it
-		 * can never pass for the server's own (a version refusal). */
-		size_t k = s->fail_in_box ? sizeof in_box - 1 : 0;
-		size_t n = strnlen(s->fail_msg, PERR_MSG_MAX);
-		put_be32(p, s->fail_status);
-		memcpy(p + 4, in_box, k);
-		memcpy(p + 4 + k, s->fail_msg, n);
-		conn_send(s->c, PK_ERROR, p, 4 + k + n);
-		return;
-	}
-	p[0] = s->signaled ? 1 : 0;
-	put_be32(p + 1, (uint32_t)s->code);
-	conn_send(s->c, PK_EXIT, p, 5);
+	struct strbuf b = { 0 };
+	int rc = failed ? proto_put_error(&b, conn_version(s->c), s->fail_status, s->fail_code,
+					  s->fail_msg)
+			: proto_put_exit(&b, s->signaled, (uint32_t)s->code);
+	if (rc == 0)
+		conn_send_frame(s->c, &b);
+	sb_free(&b);
 }
 
 static void close_all(struct enter_session *s)
@@ -516,21 +501,20 @@ static void close_all(struct enter_session *s)
 
 static void finish(struct enter_session *s)
 {
-	s->finished = true;
+	bool failed = s->phase == S_FAILED;
+	s->phase = S_ENDED;
 	close_all(s);
 	if (!s->gone)
-		send_end(s);
-	audit_result(s);
+		send_end(s, failed);
+	audit_result(s, failed);
 	conn_end(s->c);
 }
 
 static void maybe_finish(struct enter_session *s)
 {
-	if (s->finished || !s->status_done || !s->exited)
+	if (s->phase == S_STARTING || s->phase == S_ENDED || !s->exited)
 		return;
-	if (outputs_open(s))
-		return;
-	if (s->hanging_up && !s->hangup_done)
+	if (outputs_open(s) || s->hangup_pending)
 		return;
 	finish(s);
 }
@@ -572,30 +556,30 @@ static void kill_session_members(pid_t sid)
 static void hangup_expired(uv_timer_t *t)
 {
 	struct enter_session *s = t->data;
-	s->hangup_done = true;
+	s->hangup_pending = false;
 	if (!s->exited && s->pid > 0) {
 		/* Not reaped: the pid, and the group named after it, are ours. */
-		if (s->started)
+		if (s->phase == S_RUNNING)
 			kill(-s->pid, SIGKILL);
 		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 	}
 	/* The session id is the leader's, a verified child of ours: while any
 	 * member lives, the number names nothing else. */
-	if (s->started)
+	if (s->phase == S_RUNNING)
 		kill_session_members(s->pid);
 	maybe_finish(s);
 }
 
 void session_client_gone(struct enter_session *s)
 {
-	if (s->finished || s->gone)
+	if (s->phase == S_ENDED || s->gone)
 		return;
 	s->gone = true;
 	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
 	spawn_abandon(s);
 	if (!s->exited) {
-		s->hanging_up = true;
+		s->hangup_pending = true;
 		forward_signal(s, SIGHUP);
 		uv_timer_stop(&s->timer);
 		uv_timer_start(&s->timer, hangup_expired, HANGUP_GRACE_MS, 0);
@@ -605,12 +589,13 @@ void session_client_gone(struct enter_session *s)
 
 void session_kill(struct enter_session *s, unsigned long long deadline_ns)
 {
-	if (s->finished)
+	if (s->phase == S_ENDED)
 		return;
-	s->finished = true;
+	bool running = s->phase == S_RUNNING;
 	spawn_abandon(s);
+	s->phase = S_ENDED;
 	if (!s->exited) {
-		if (s->started)
+		if (running)
 			kill(-s->pid, SIGKILL);
 		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 		/* Bounded: a process stuck in the kernel is left to the exit of
@@ -627,26 +612,23 @@ void session_kill(struct enter_session *s, unsigned long long deadline_ns)
 		}
 	}
 	if (!s->gone) {
-		static const char msg[] = "the box is stopping";
-		uint8_t p[4 + sizeof msg];
-		put_be32(p, 255);
-		memcpy(p + 4, msg, sizeof msg - 1);
-		conn_send(s->c, PK_ERROR, p, 4 + sizeof msg - 1);
+		fail(s, EXIT_PLANET, PE_STOPPING, "the box is stopping");
+		send_end(s, true);
+		s->phase = S_ENDED;
 	}
 	close_all(s);
-	audit(s, "killed:box-stopping");
+	session_audit(&s->audit, s->c, "killed:box-stopping", s->gone);
 }
 
 bool session_open(const struct enter_session *s)
 {
-	return !s->finished && !s->gone;
+	return s->phase != S_ENDED && !s->gone;
 }
 
 void session_free(struct enter_session *s)
 {
-	free(s->audit_argv);
-	free(s->audit_user);
-	free(s->audit_cwd);
+	session_audit_free(&s->audit);
+	sb_free(&s->box_msg);
 	relay_free(s->relay);
 	free(s);
 }
@@ -721,10 +703,8 @@ static void spawned(void *ctx, pid_t pid, int pidfd, const struct perr *e)
 	s->wait = NULL;
 	if (e) {
 		snprintf(s->spawn_err, sizeof s->spawn_err, "%s", e->msg);
-		s->failed = true;
-		s->fail_status = 255;
-		s->fail_msg = s->spawn_err;
-		s->exited = s->status_done = true;
+		fail(s, EXIT_PLANET, PE_INTERNAL, s->spawn_err);
+		s->exited = true;
 		handle_close(s, &s->status_watch, &s->status_open);
 		outputs_close(s);
 		handle_close(s, &s->in, &s->in_open);
@@ -754,10 +734,8 @@ static void spawn_abandon(struct enter_session *s)
 		return;
 	inbox_spawn_cancel(s->wait);
 	s->wait = NULL;
-	s->exited = s->status_done = true;
-	s->failed = true;
-	s->fail_status = 255;
-	s->fail_msg = "the session ended before its process started";
+	s->exited = true;
+	fail(s, EXIT_PLANET, PE_INTERNAL, "the session ended before its process started");
 	handle_close(s, &s->status_watch, &s->status_open);
 }
 
@@ -800,21 +778,20 @@ int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr 
 	s->box = conn_box(c);
 	s->tty = x->tty;
 	s->want_stdin = x->want_stdin;
-	s->t0 = now_ns();
 	s->pidfd = s->status_fd = -1;
 	conn_attach(c, s);
-	if (audit_prepare(s, x) < 0) {
-		s->finished = true;
+	if (session_audit_prepare(&s->audit, x) < 0) {
+		s->phase = S_ENDED;
 		return perr_set(e, ENOMEM, "session");
 	}
 	uv_timer_init(conn_loop(c), &s->timer);
 	handle_opened(s, &s->timer, &s->timer_open);
 	if (spawn(s, x, e) < 0) {
-		s->finished = true;
-		s->failed = true;
-		s->fail_status = 255;
+		s->phase = S_ENDED;
 		close_all(s);
-		audit(s, "error:255");
+		char r[32];
+		snprintf(r, sizeof r, "error:%d", EXIT_PLANET);
+		session_audit(&s->audit, c, r, false);
 		return -1;
 	}
 	/* Frames the client sends before STARTED wait until it is sent. */

@@ -129,6 +129,22 @@ static int check_version(const char *what, uint16_t v, struct perr *e)
 	return 0;
 }
 
+/* Either ERROR layout (proto.h): after the status, a 0 byte starts the
+ * version 3 code; any other byte starts the older layout's message. */
+static int check_error(const uint8_t *p, uint32_t len, struct perr *e)
+{
+	size_t off = 4;
+	if (len > 4 && p[4] == 0) {
+		if (len < 6 || p[5] == 0)
+			return perr_set(e, 0, "ERROR code is %s, expected 1..255",
+					len < 6 ? "cut short" : "0");
+		off = 6;
+	}
+	if (memchr(p + off, 0, len - off))
+		return perr_set(e, 0, "ERROR message contains a NUL byte");
+	return 0;
+}
+
 /* Checks on the payload's contents, for kinds whose values have a fixed
  * meaning: a frame that passes proto_decode needs no further range checks
  * except for EXEC, whose structure proto_exec_parse validates. */
@@ -143,6 +159,9 @@ static int check_payload(const struct proto_frame *f, struct perr *e)
 	case PK_OP:
 		if (memchr(p + 2, 0, f->len - 2))
 			return perr_set(e, 0, "OP contains a NUL byte");
+		if (be16(p) < 3)
+			return perr_set(e, 0, "OP: protocol version %u has no OP (it came with 3)",
+					be16(p));
 		return check_version("OP", be16(p), e);
 	case PK_SIGNAL: {
 		uint32_t sig = be32(p);
@@ -164,9 +183,7 @@ static int check_payload(const struct proto_frame *f, struct perr *e)
 		return 0;
 	}
 	case PK_ERROR:
-		if (memchr(p + 4, 0, f->len - 4))
-			return perr_set(e, 0, "ERROR message contains a NUL byte");
-		return 0;
+		return check_error(p, f->len, e);
 	case PK_STATUS_REPLY:
 		if (memchr(p, 0, f->len))
 			return perr_set(e, 0, "STATUS_REPLY contains a NUL byte");
@@ -174,6 +191,58 @@ static int check_payload(const struct proto_frame *f, struct perr *e)
 	default:
 		return 0;
 	}
+}
+
+int proto_frame_total(const uint8_t *buf, size_t len, size_t *total)
+{
+	if (len < 4)
+		return 0;
+	*total = 4 + (size_t)be32(buf);
+	return 1;
+}
+
+static bool is_request(uint8_t kind)
+{
+	return kind == PK_EXEC || kind == PK_STOP || kind == PK_STATUS || kind == PK_OP;
+}
+
+int proto_request_version(const uint8_t *buf, size_t len, uint16_t *v)
+{
+	if (len < 4)
+		return 0;
+	uint32_t flen = be32(buf);
+	if (flen == 0 || flen > PROTO_MAX_FRAME)
+		return -1;
+	if (len < PROTO_HDR)
+		return 0;
+	if (!is_request(buf[4]) || check_header(buf[4], flen - 1, NULL) < 0)
+		return -1;
+	if (len < PROTO_HDR + 2)
+		return 0;
+	*v = be16(buf + PROTO_HDR);
+	return 1;
+}
+
+uint16_t proto_reply_version(uint16_t asked)
+{
+	return asked >= PROTO_VERSION_MIN && asked <= PROTO_VERSION ? asked : PROTO_VERSION;
+}
+
+const char *proto_err_name(uint16_t code)
+{
+	static const char *const names[] = {
+		[PE_DENIED] = "denied",		[PE_LIMIT] = "limit",
+		[PE_BAD_REQUEST] = "bad-request", [PE_VERSION] = "version",
+		[PE_TIMEOUT] = "timeout",	[PE_STOPPING] = "stopping",
+		[PE_INTERNAL] = "internal",	[PE_NOT_FOUND] = "not-found",
+		[PE_NOT_EXECUTABLE] = "not-executable", [PE_EXEC_FAILED] = "exec-failed",
+	};
+	return code >= 1 && code <= PE_LAST ? names[code] : "unknown";
+}
+
+enum proto_err proto_err_in_box(uint32_t status)
+{
+	return status == 127 ? PE_NOT_FOUND : status == 126 ? PE_NOT_EXECUTABLE : PE_EXEC_FAILED;
 }
 
 int proto_decode(const uint8_t *buf, size_t len, struct proto_frame *f, size_t *consumed,
@@ -454,16 +523,51 @@ int proto_put_exit(struct strbuf *b, bool signaled, uint32_t v)
 	return put_fixed(b, PK_EXIT, p, sizeof p);
 }
 
-int proto_put_error(struct strbuf *b, uint32_t status, const char *msg)
+int proto_put_started(struct strbuf *b, uint32_t pid)
 {
+	return proto_put_u32(b, PK_STARTED, pid);
+}
+
+int proto_put_error(struct strbuf *b, uint16_t version, uint32_t status, enum proto_err code,
+		    const char *msg)
+{
+	bool coded = version >= PROTO_VERSION_CODES;
 	size_t n = msg ? strlen(msg) : 0;
-	if (n > PROTO_MAX_FRAME - 1 - 4) {
+	if (coded && (code < 1 || code > 255)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n > PROTO_MAX_FRAME - 1 - 6) {
 		errno = EMSGSIZE;
 		return -1;
 	}
-	uint8_t p[4];
+	uint8_t p[6];
 	put32(p, status);
-	return put_frame(b, PK_ERROR, p, sizeof p, msg, (uint32_t)n);
+	put16(p + 4, (uint16_t)code);
+	return put_frame(b, PK_ERROR, p, coded ? 6 : 4, msg, (uint32_t)n);
+}
+
+int proto_put_empty(struct strbuf *b, uint8_t kind)
+{
+	struct kind_info k = kind_info(kind);
+	if (k.shape != SHAPE_FIXED || k.size != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return put_fixed(b, kind, NULL, 0);
+}
+
+int proto_put_status_reply(struct strbuf *b, const char *text, size_t len)
+{
+	if (memchr(text, 0, len)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (len > PROTO_MAX_FRAME - 1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return put_frame(b, PK_STATUS_REPLY, text, (uint32_t)len, NULL, 0);
 }
 
 int proto_put_stop(struct strbuf *b, uint32_t timeout_sec)
@@ -642,5 +746,19 @@ int proto_get_stop(const struct proto_frame *f, uint32_t *timeout_sec)
 	    be16(f->payload) > PROTO_VERSION)
 		return -1;
 	*timeout_sec = be32(f->payload + 2);
+	return 0;
+}
+
+int proto_get_error(const struct proto_frame *f, struct proto_error *out)
+{
+	if (f->kind != PK_ERROR || f->len < 4)
+		return -1;
+	size_t off = f->len > 4 && f->payload[4] == 0 ? 6 : 4;
+	if (off > f->len)
+		return -1;
+	out->status = be32(f->payload);
+	out->code = off == 6 ? be16(f->payload + 4) : PE_NONE;
+	out->msg = (const char *)f->payload + off;
+	out->msg_len = f->len - off;
 	return 0;
 }

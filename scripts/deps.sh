@@ -19,7 +19,7 @@ build=(
 deb=(debhelper dpkg-dev fakeroot lintian)
 demo=(busybox-static)
 test=(
-	busybox-static debootstrap util-linux procps iproute2 python3 kmod
+	busybox-static debootstrap util-linux procps iproute2 python3 kmod socat
 	clang libclang-rt-14-dev
 	cppcheck clang-tidy valgrind
 )

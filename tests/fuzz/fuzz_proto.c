@@ -25,9 +25,23 @@ static void exec_roundtrip(const struct proto_frame *f)
 	proto_exec_free(&x);
 }
 
+/* The version a server reads off a request's head must be the one the
+ * decoder checks: a head it calls a request decodes, or fails, as one. */
+static void request_head(const uint8_t *data, size_t size)
+{
+	uint16_t v;
+	int k = proto_request_version(data, size, &v);
+	if (k == 1 && (data[4] != PK_EXEC && data[4] != PK_STOP && data[4] != PK_STATUS))
+		abort();
+	if (k == 1 && proto_reply_version(v) != v &&
+	    (v >= PROTO_VERSION_MIN && v <= PROTO_VERSION))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t off = 0;
+	request_head(data, size);
 	for (;;) {
 		struct proto_frame f;
 		struct perr e;

@@ -60,10 +60,23 @@ static void fields(const struct proto_frame *f)
 		if (f->len < 1 || f->len > PROTO_MAX_OUTPUT)
 			abort();
 		break;
-	default:
+	case PK_ERROR: {
+		/* Either layout; a coded one never has code 0, and the message
+		 * (no NUL) ends the payload. */
+		struct proto_error pe;
+		if (proto_get_error(f, &pe) < 0 ||
+		    (pe.code == PE_NONE && f->len > 4 && !f->payload[4]) ||
+		    (pe.code && pe.code > 255) || memchr(pe.msg, 0, pe.msg_len) ||
+		    pe.msg + pe.msg_len != (const char *)f->payload + f->len)
+			abort();
+		break;
+	}
+	default: {
+		struct proto_error pe;
 		if (proto_get_resize(f, &r, &c) == 0 || proto_get_exit(f, &sig, &v) == 0 ||
-		    proto_get_stop(f, &v) == 0)
+		    proto_get_stop(f, &v) == 0 || proto_get_error(f, &pe) == 0)
 			abort(); /* wrong kind accepted */
+	}
 	}
 }
 

@@ -14,8 +14,11 @@
 #   box_zombies            zombies among the supervisor's children and in the box
 #   sup_rss_kb / sup_fds   the supervisor's VmRSS (kB) and open descriptors
 #   rawframes MODE         talk to the socket with hand-made frames (python3),
-#                          print what came back: "ERROR <status> <message>",
-#                          "FRAME <kind>", "EOF", "TIMEOUT" (see $T/rawframes.py)
+#                          print what came back: "ERROR <status> <message>"
+#                          (versions 1, 2), "ERROR <status> [<code>] <message>"
+#                          (version 3), "FRAME <kind>", "EOF", "TIMEOUT" (see
+#                          $T/rawframes.py); a message that is not one line of
+#                          UTF-8 without NUL prints as "BADTEXT <repr>"
 # shellcheck shell=bash disable=SC2034
 
 command -v python3 >/dev/null 2>&1 || skip "needs python3"
@@ -136,7 +139,7 @@ modes = {
     'nul': frame(0x01, exec_payload([b'ec\0ho'])),
     'count': frame(0x01, struct.pack('>HBHHI', 1, 0, 0, 0, 0xffffffff) + b'\0\0\0\0'),
     'overrun': frame(0x01, struct.pack('>HBHHII', 1, 0, 0, 0, 1, 0x7fffffff) + b'ab'),
-    'version': frame(0x01, exec_payload([b'true'], version=3)),
+    'version': frame(0x01, exec_payload([b'true'], version=4)),
     'flags': frame(0x01, exec_payload([b'true'], flags=0x80)),
     'relcwd': frame(0x01, exec_payload([b'true'], cwd=b'tmp')),
     'status-version': frame(0x07, b'\0\x09'),
@@ -145,7 +148,38 @@ modes = {
     'empty-stdin': frame(0x01, exec_payload([b'cat'], flags=2)) + frame(0x02, b''),
     'truncated': frame(0x01, exec_payload([b'true']))[:12],
     'ok': frame(0x01, exec_payload([b'echo', b'raw-ok'])),
+    # version 2 and 3 requests, as an older client and the reference one send them
+    'v2-ok': frame(0x01, exec_payload([b'echo', b'v2-ok'], version=2)),
+    'v2-nosuch': frame(0x01, exec_payload([b'nosuch-cmd'], version=2)),
+    'v3-ok': frame(0x01, exec_payload([b'echo', b'v3-ok'], version=3)),
+    'v3-nosuch': frame(0x01, exec_payload([b'nosuch-cmd'], version=3)),
+    'v3-noexec': frame(0x01, exec_payload([b'/etc/hosts'], version=3)),
+    'v3-nouser': frame(0x01, exec_payload([b'true'], version=3, user=b'nosuch-user')),
+    'v3-nocwd': frame(0x01, exec_payload([b'true'], version=3, cwd=b'/nosuch-dir')),
+    'v3-quoted': frame(0x01, exec_payload([b'no\nsuch\xff\xfe\\'], version=3)),
+    'v3-quoted-user': frame(0x01, exec_payload([b'true'], version=3, user=b'a\nb\xff')),
+    'v2-quoted': frame(0x01, exec_payload([b'no\nsuch\xff\xfe'], version=2)),
+    'v3-argc0': frame(0x01, exec_payload([], version=3)),
+    'v3-relcwd': frame(0x01, exec_payload([b'true'], version=3, cwd=b'tmp')),
+    'v3-badenv': frame(0x01, exec_payload([b'true'], version=3, env=[b'NOEQUALS'])),
+    'v3-stdin-unwanted': frame(0x01, exec_payload([b'sh', b'-c', b'sleep 30', b'rawframes-v3u'], version=3)) + frame(0x02, b'x'),
+    'v3-status': frame(0x07, b'\0\x03'),
+    'v3-status-more': frame(0x07, b'\0\x03') + frame(0x42, b'junk after STATUS'),
+    'silent': b'',
+    'status-v1': frame(0x07, b'\0\x01'),
 }
+codes = {1: 'denied', 2: 'limit', 3: 'bad-request', 4: 'version', 5: 'timeout',
+         6: 'stopping', 7: 'internal', 8: 'not-found', 9: 'not-executable',
+         10: 'exec-failed'}
+
+def text(b):
+    try:
+        t = b.decode('utf-8')
+    except UnicodeDecodeError:
+        return 'BADTEXT %r' % b
+    if '\n' in t or '\0' in t:
+        return 'BADTEXT %r' % b
+    return t
 
 c = socket.socket(socket.AF_UNIX)
 c.connect(path)
@@ -174,8 +208,12 @@ while len(buf) >= 5:
     ln, k = struct.unpack('>IB', buf[:5])
     p = buf[5:4 + ln]
     buf = buf[4 + ln:]
-    if k == 0x85:
-        out.append('ERROR %d %s' % (struct.unpack('>I', p[:4])[0], p[4:].decode(errors='replace')))
+    if k == 0x85 and len(p) >= 6 and p[4] == 0:
+        code = struct.unpack('>H', p[4:6])[0]
+        out.append('ERROR %d [%s] %s' % (struct.unpack('>I', p[:4])[0],
+                                         codes.get(code, str(code)), text(p[6:])))
+    elif k == 0x85:
+        out.append('ERROR %d %s' % (struct.unpack('>I', p[:4])[0], text(p[4:])))
     elif k == 0x82:
         out.append('STDOUT %s' % p.decode(errors='replace').strip())
     else:
@@ -188,4 +226,10 @@ EOF
 
 rawframes() {
 	timeout -s KILL 30 python3 "$T/rawframes.py" "$SOCK" "$1" 2>&1
+}
+
+# rawframes_as UID MODE: the same as another user (no groups).
+rawframes_as() {
+	timeout -s KILL 30 setpriv --reuid="$1" --regid="$1" --clear-groups \
+		python3 "$T/rawframes.py" "$SOCK" "$2" 2>&1
 }

@@ -215,6 +215,19 @@ while True:
     elif mode == 'quoted':       # the refusal's words quoted inside a message
         c.sendall(frame(0x85, struct.pack('>I', 255) +
                         b'exec x: EXEC: protocol version %d is not supported' % version))
+    elif mode == 'coded':        # a server of version 3 or later that lacks 3: the code says it
+        if version == 3:
+            c.sendall(frame(0x85, struct.pack('>IH', 255, 4) + b'no version 3 here'))
+        else:
+            c.sendall(frame(0x81, b'\0\0\0\1') + frame(0x82, b'coded-ok\n') + frame(0x84, b'\0\0\0\0\7'))
+    elif mode == 'forged-coded': # the refusal's words, with the box's code
+        c.sendall(frame(0x85, struct.pack('>IH', 255, 10) +
+                        b'EXEC: protocol version %d is not supported (this side speaks 1 to 2)' % version))
+    elif mode == 'v2' and version == 2:
+        c.sendall(frame(0x81, b'\0\0\0\1') + frame(0x82, b'v2-ok\n') + frame(0x84, b'\0\0\0\0\7'))
+    elif mode == 'v2':           # what a planet of version 2 answers to 3
+        c.sendall(frame(0x85, struct.pack('>I', 255) +
+                        b'EXEC: protocol version %d is not supported (this side speaks 1 to 2)' % version))
     elif version != 1:           # 'v1': what an older planet answers
         c.sendall(frame(0x85, struct.pack('>I', 255) +
                         b'EXEC: protocol version %d is not supported (this side speaks 1)' % version))
@@ -241,12 +254,21 @@ for m in cut cut-header; do
 done
 run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-v1.sock" -- x
 check_eq "a version 1 server: the session runs on version 1" "7 v1-ok" "$r_rc $r"
-check_eq "... asked for 2, then for 1" "2 1" "$(tr '\n' ' ' <"$T/fake-v1.sock.log" | sed 's/ $//')"
+check_eq "... asked for 3, then 2, then 1" "3 2 1" "$(tr '\n' ' ' <"$T/fake-v1.sock.log" | sed 's/ $//')"
+fake v2
+run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-v2.sock" -- x
+check_eq "a version 2 server (no codes): the session runs on version 2" "7 v2-ok" "$r_rc $r"
+check_eq "... asked for 3, then 2" "3 2" "$(tr '\n' ' ' <"$T/fake-v2.sock.log" | sed 's/ $//')"
+fake coded
+run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-coded.sock" -- x
+check_eq "a refusal with the code version: the client asks again, lower" "7 coded-ok" "$r_rc $r"
+check_eq "... asked for 3, then 2" "3 2" "$(tr '\n' ' ' <"$T/fake-coded.sock.log" | sed 's/ $//')"
 fake forged
 fake quoted
-for m in forged quoted; do
+fake forged-coded
+for m in forged quoted forged-coded; do
 	run r timeout -s KILL 20 "$PLANET" exec --socket "$T/fake-$m.sock" -- x
-	check_eq "$m refusal text: no retry, exit 255" "255 2" "$r_rc $(tr '\n' ' ' <"$T/fake-$m.sock.log" | sed 's/ $//')"
+	check_eq "$m refusal text: no retry, exit 255" "255 3" "$r_rc $(tr '\n' ' ' <"$T/fake-$m.sock.log" | sed 's/ $//')"
 done
 bg_cleanup
 

@@ -58,6 +58,18 @@ check_eq "no such path -> 127" 127 "$(rc_of px /no/such/path)"
 run r px boxonly-cmd a b
 check_eq "CMD found on the box's PATH" "only-in-box a b" "$r"
 check_eq "a host-only command is not found in the box -> 127" 127 "$(rc_of px python3 -c 1)"
+# docs/PROTOCOL.md, section 8: a script whose #! interpreter is missing is
+# 127, as a missing command (execve says ENOENT for both).
+printf '#!/no-such-interpreter\necho ran\n' >"$ROOTFS/tmp/noint"
+chmod 0755 "$ROOTFS/tmp/noint"
+run r px /tmp/noint
+check_eq "a script whose interpreter is missing -> 127, nothing ran" "127 " "$r_rc $r"
+check_contains "... the message names the script" "$r_err" "exec /tmp/noint: No such file or directory"
+rm -f "$ROOTFS/tmp/noint"
+# Section 5: a uid without a passwd entry gets no USER nor LOGNAME.
+run r px -u 4242 sh -c 'echo "${USER-unset} ${LOGNAME-unset} $HOME $SHELL $(id -u)"'
+check_eq "uid 4242 (no passwd entry): no USER, no LOGNAME, HOME=/, SHELL=/bin/sh" \
+	"unset unset / /bin/sh 4242" "$r"
 
 # ---- stdout, stderr, stdin ----------------------------------------------------
 echo "# streams"
@@ -200,6 +212,65 @@ check_eq "a raw well-formed request still works" "FRAME 0x81
 STDOUT raw-ok
 FRAME 0x84
 EOF" "$(rawframes ok)"
+
+# ---- versions 2 and 3 ---------------------------------------------------------------
+echo "# version 3 error codes, version 2 unchanged"
+check_eq "a version 2 request runs as before" "FRAME 0x81
+STDOUT v2-ok
+FRAME 0x84
+EOF" "$(rawframes v2-ok)"
+check_eq "a version 3 request runs" "FRAME 0x81
+STDOUT v3-ok
+FRAME 0x84
+EOF" "$(rawframes v3-ok)"
+nl='
+'
+expect_raw() { # MODE DESCRIPTION REGEX: one ERROR line matching, then EOF
+	check_match "$2" "^$3${nl}EOF\$" "$(rawframes "$1")"
+}
+expect_raw v2-nosuch "v2: not found -> ERROR 127, no code, marked" \
+	'ERROR 127 in the box: exec nosuch-cmd: not found in PATH=[^[:cntrl:]]+'
+expect_raw v3-nosuch "v3: not found -> 127 [not-found], marked" \
+	'ERROR 127 \[not-found\] in the box: exec nosuch-cmd: not found in PATH=[^[:cntrl:]]+'
+expect_raw v3-noexec "v3: not executable -> 126 [not-executable]" \
+	'ERROR 126 \[not-executable\] in the box: exec /etc/hosts: Permission denied'
+expect_raw v3-nocwd "v3: a cwd that cannot be entered -> 126 [not-executable]" \
+	'ERROR 126 \[not-executable\] in the box: chdir /nosuch-dir: No such file or directory'
+expect_raw v3-nouser "v3: an unknown user -> 255 [exec-failed]" \
+	'ERROR 255 \[exec-failed\] in the box: user "nosuch-user" not found in the box'"'"'s /etc/passwd'
+expect_raw v3-argc0 "v3: argc 0 -> 255 [bad-request]" \
+	'ERROR 255 \[bad-request\] EXEC: argc is 0 \(a command is required\)'
+expect_raw v3-relcwd "v3: a relative cwd -> 255 [bad-request]" \
+	'ERROR 255 \[bad-request\] EXEC: cwd must be empty or an absolute path'
+expect_raw v3-badenv "v3: an env entry without = -> 255 [bad-request]" \
+	'ERROR 255 \[bad-request\] EXEC: env entry 0 is not NAME=VALUE'
+expect_raw version "version 4 -> 255 [version], in version 3's layout" \
+	'ERROR 255 \[version\] EXEC: protocol version 4 is not supported \(this side speaks 1 to 3\)'
+expect_raw status-version "STATUS version 9 -> 255 [version]" \
+	'ERROR 255 \[version\] STATUS: protocol version 9 is not supported \(this side speaks 1 to 3\)'
+check_match "v3: STDIN without stdin wanted -> STARTED, then [bad-request]" \
+	"^FRAME 0x81${nl}ERROR 255 \\[bad-request\\] protocol error: STDIN without stdin wanted${nl}EOF\$" \
+	"$(rawframes v3-stdin-unwanted)"
+check "... and the session's process is gone" wait_for 10 no_box_proc rawframes-v3u
+check_eq "v3: STATUS -> STATUS_REPLY, then the close" "FRAME 0x86${nl}EOF" "$(rawframes v3-status)"
+check_eq "frames after STATUS are ignored: the reply, the close, no ERROR" \
+	"FRAME 0x86${nl}EOF" "$(rawframes v3-status-more)"
+# Values the client chose are escaped, C-style, in every version: one line
+# of UTF-8, no NUL, no newline.
+r=$(rawframes v3-quoted)
+check_contains "v3: argv with a newline, ff fe and a backslash, escaped" "$r" \
+	'ERROR 127 [not-found] in the box: exec no\nsuch\xff\xfe\\: not found in PATH='
+check_not_contains "... one line of UTF-8" "$r" BADTEXT
+r=$(rawframes v2-quoted)
+check_contains "v2: the same escapes" "$r" 'ERROR 127 in the box: exec no\nsuch\xff\xfe: not found'
+r=$(rawframes v3-quoted-user)
+check_contains "v3: a user name with a newline and ff, escaped" "$r" \
+	'ERROR 255 [exec-failed] in the box: user "a\nb\xff" not found'
+check_not_contains "... one line of UTF-8" "$r" BADTEXT
+run r px nosuch-cmd
+check_eq "planet exec (asks for 3): not found -> 127, the message without its code" \
+	"127 planet: in the box: exec nosuch-cmd: not found" "$r_rc ${r_err%% in PATH=*}"
+
 check "the supervisor is still running" sup_running
 check_eq "and still serves planet exec" alive "$(px echo alive)"
 
@@ -305,6 +376,32 @@ else
 	run r as_nobody --clear-groups "$NPLANET" exec --socket "$SOCK" true
 	check_eq "nobody, not in $GROUP: refused by the server -> 255" 255 "$r_rc"
 	check_contains "... the refusal names the uid" "$r_err" 65534
+	refusal="permission denied: uid 65534 is neither root nor in group \"$GROUP\""
+	check_eq "nobody, raw version 3 request: ERROR 255 [denied], then the close" \
+		"ERROR 255 [denied] $refusal${nl}EOF" "$(rawframes_as 65534 v3-ok)"
+	check_eq "nobody, raw version 2 request: ERROR 255 in version 2's layout" \
+		"ERROR 255 $refusal${nl}EOF" "$(rawframes_as 65534 v2-ok)"
+	check_eq "nobody, version 1 STATUS: version 1's layout" \
+		"ERROR 255 $refusal${nl}EOF" "$(rawframes_as 65534 status-v1)"
+	check_eq "nobody sending nothing: the refusal all the same (oldest layout)" \
+		"ERROR 255 $refusal${nl}EOF" "$(rawframes_as 65534 silent)"
+	# Through socat, which writes the request while the server answers: the
+	# refusal must arrive every time, not be lost to a reset.
+	if command -v socat >/dev/null; then
+		python3 -c 'import struct, sys
+p = struct.pack(">HBHHI", 3, 0, 0, 0, 1) + struct.pack(">I", 4) + b"true" + struct.pack(">III", 0, 0, 0)
+sys.stdout.buffer.write(struct.pack(">IB", len(p) + 1, 1) + p)' >"$T/req.bin"
+		chmod 0644 "$T/req.bin"
+		got=0
+		for _ in $(seq 30); do
+			timeout -s KILL 20 setpriv --reuid=65534 --regid=65534 --clear-groups \
+				socat -t 5 - "UNIX-CONNECT:$SOCK" <"$T/req.bin" >"$T/socat.out" 2>"$T/socat.err"
+			grep -qaF "$refusal" "$T/socat.out" && got=$((got + 1))
+		done
+		check_eq "nobody through socat, 30 times: the refusal arrives every time" 30 "$got"
+	else
+		fail "socat is installed (scripts/deps.sh --test)"
+	fi
 	run r as_nobody --clear-groups "$NPLANET" status --socket "$SOCK"
 	check_eq "nobody, not in $GROUP: status refused too" 255 "$r_rc"
 	run r as_nobody --clear-groups "$NPLANET" stop --socket "$SOCK"

@@ -1,4 +1,4 @@
-/* Unit tests for the enter wire codec (enter/proto.c): round trips for every
+/* Unit tests for the enter wire codec (proto/proto.c): round trips for every
  * encoder, the exact bytes of docs/PROTOCOL.md's example session, and the
  * decoder's answer to truncated, oversized, unknown and malformed frames. */
 #include <errno.h>
@@ -311,13 +311,33 @@ static void test_fixed_roundtrip(void)
 	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_STATUS && f.len == 2);
 	b.len = 0;
 
-	CHECK(proto_put_error(&b, 127, "sh: no such command") == 0);
+	CHECK(proto_put_error(&b, 2, 127, PE_NOT_FOUND, "sh: no such command") == 0);
 	check_prefixes(b.s, b.len);
 	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_ERROR && f.len == 4 + 19);
 	CHECK(memcmp(f.payload, "\0\0\0\x7f" "sh: no such command", f.len) == 0);
 	b.len = 0;
-	CHECK(proto_put_error(&b, 255, "") == 0);
+	CHECK(proto_put_error(&b, 1, 255, PE_NONE, "") == 0);
 	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.len == 4);
+	b.len = 0;
+	CHECK(proto_put_started(&b, 42) == 0);
+	check_prefixes(b.s, b.len);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_STARTED);
+	CHECK(proto_get_u32(&f, &v) == 0 && v == 42);
+	b.len = 0;
+	CHECK(proto_put_empty(&b, PK_STOP_ACK) == 0 && b.len == PROTO_HDR);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_STOP_ACK && f.len == 0);
+	b.len = 0;
+	CHECK(proto_put_empty(&b, PK_STDIN_EOF) == 0);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_STDIN_EOF);
+	b.len = 0;
+	errno = 0;
+	CHECK(proto_put_empty(&b, PK_STATUS) == -1 && errno == EINVAL && b.len == 0);
+	CHECK(proto_put_status_reply(&b, "state=running\n", 14) == 0);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_STATUS_REPLY && f.len == 14);
+	b.len = 0;
+	CHECK(proto_put_status_reply(&b, "a\0b", 3) == -1 && errno == EINVAL && b.len == 0);
+	CHECK(proto_put_status_reply(&b, "", 0) == 0);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.len == 0);
 	b.len = 0;
 
 	/* Zero-payload frames. */
@@ -364,7 +384,7 @@ static void test_documented_bytes(void)
 				.cwd = "/tmp" };
 	static const uint8_t exec_bytes[] = {
 		0x00, 0x00, 0x00, 0x50, 0x01,				/* len 80, EXEC */
-		0x00, 0x02, 0x02, 0x00, 0x00, 0x00, 0x00,		/* v2, stdin, 0x0 */
+		0x00, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00,		/* v3, stdin, 0x0 */
 		0x00, 0x00, 0x00, 0x03,					/* argc 3 */
 		0x00, 0x00, 0x00, 0x02, 's', 'h',			/* "sh" */
 		0x00, 0x00, 0x00, 0x02, '-', 'c',			/* "-c" */
@@ -379,16 +399,46 @@ static void test_documented_bytes(void)
 	CHECK(proto_put_exec(&b, &x) == 0);
 	check_bytes(&b, exec_bytes, sizeof exec_bytes);
 	b.len = 0;
-	/* The same request asking for version 1 (the client's second try
-	 * with a server that refuses 2) differs only there. */
-	x.version = 1;
-	CHECK(proto_put_exec(&b, &x) == 0);
-	CHECK(b.len == sizeof exec_bytes && b.s[6] == 0x01 &&
-	      memcmp(b.s + 7, exec_bytes + 7, sizeof exec_bytes - 7) == 0);
+	/* The same request asking for version 2, then 1 (the client's
+	 * further tries with older servers) differs only there. */
+	for (uint16_t v = 2; v >= 1; v--) {
+		x.version = v;
+		CHECK(proto_put_exec(&b, &x) == 0);
+		CHECK(b.len == sizeof exec_bytes && b.s[6] == v &&
+		      memcmp(b.s + 7, exec_bytes + 7, sizeof exec_bytes - 7) == 0);
+		b.len = 0;
+	}
+	/* Section 10's size: 84 bytes. */
+	CHECK(sizeof exec_bytes == 84);
+	/* Section 10's ERROR frames, in both layouts. */
+	static const uint8_t err_v3[] = { 0, 0, 0, 0x1a, 0x85, 0, 0, 0, 0xff, 0, 0x06,
+					  't', 'h', 'e', ' ', 'b', 'o', 'x', ' ', 'i', 's', ' ',
+					  's', 't', 'o', 'p', 'p', 'i', 'n', 'g' };
+	CHECK(proto_put_error(&b, 3, 255, PE_STOPPING, "the box is stopping") == 0);
+	check_bytes(&b, err_v3, sizeof err_v3);
+	b.len = 0;
+	static const uint8_t err_v2[] = { 0, 0, 0, 0x18, 0x85, 0, 0, 0, 0xff, 't', 'h', 'e', ' ',
+					  'b', 'o', 'x', ' ', 'i', 's', ' ', 's', 't', 'o', 'p',
+					  'p', 'i', 'n', 'g' };
+	CHECK(proto_put_error(&b, 2, 255, PE_STOPPING, "the box is stopping") == 0);
+	check_bytes(&b, err_v2, sizeof err_v2);
+	b.len = 0;
+	/* Section 10's login-shell request: version 3, tty and stdin, 24x80. */
+	char *shell[] = { "", NULL };
+	char *term[] = { "TERM=xterm", NULL };
+	struct proto_exec t = { .tty = true, .want_stdin = true, .rows = 24, .cols = 80,
+				.argv = shell, .env = term, .user = "", .cwd = "" };
+	static const uint8_t tty_bytes[] = {
+		0, 0, 0, 0x2a, 0x01, 0, 3, 3, 0, 0x18, 0, 0x50, 0, 0, 0, 1, 0, 0, 0, 0,
+		0, 0, 0, 1, 0, 0, 0, 0x0a, 'T', 'E', 'R', 'M', '=', 'x', 't', 'e', 'r', 'm',
+		0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	CHECK(proto_put_exec(&b, &t) == 0);
+	check_bytes(&b, tty_bytes, sizeof tty_bytes);
 	b.len = 0;
 
 	static const uint8_t started[] = { 0, 0, 0, 5, 0x81, 0, 0, 0, 0x2a };
-	CHECK(proto_put_u32(&b, PK_STARTED, 42) == 0);
+	CHECK(proto_put_started(&b, 42) == 0);
 	check_bytes(&b, started, sizeof started);
 	b.len = 0;
 	static const uint8_t in[] = { 0, 0, 0, 4, 0x02, 'h', 'i', '\n' };
@@ -491,6 +541,41 @@ static void test_bad_lengths(void)
 	CHECK(expect_error(buf, PROTO_HDR, "STDERR frame is empty"));
 }
 
+/* OP: a verb and key=value lines; the verb a lowercase word; new in 3. */
+static void test_op(void)
+{
+	struct strbuf b = { 0 };
+	CHECK(proto_put_op(&b, "stats", NULL) == 0);
+	struct proto_frame f;
+	size_t used;
+	struct perr e = { 0 };
+	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1 && f.kind == PK_OP);
+	struct proto_op op;
+	CHECK(proto_op_parse(&f, &op, &e) == 0);
+	CHECK_STREQ(op.verb, "stats");
+	CHECK_STREQ(op.args, "");
+	CHECK(op.version == PROTO_VERSION);
+	proto_op_free(&op);
+	sb_free(&b);
+	CHECK(proto_put_op(&b, "kill", "signal=9\nall=1\n") == 0);
+	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1);
+	CHECK(proto_op_parse(&f, &op, &e) == 0);
+	CHECK_STREQ(op.verb, "kill");
+	CHECK_STREQ(op.args, "signal=9\nall=1\n");
+	proto_op_free(&op);
+	sb_free(&b);
+	/* a verb that is not one lowercase word */
+	CHECK(proto_put_op(&b, "Stats now", NULL) == 0);
+	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1);
+	CHECK(proto_op_parse(&f, &op, &e) < 0 && strstr(e.msg, "lowercase word"));
+	sb_free(&b);
+	/* version 2 has no OP */
+	uint8_t raw[PROTO_HDR + 8];
+	proto_header(raw, PK_OP, 8);
+	memcpy(raw + PROTO_HDR, "\0\2stats\n", 8);
+	CHECK(proto_decode(raw, PROTO_HDR + 8, &f, &used, &e) == -1 && strstr(e.msg, "has no OP"));
+}
+
 static void test_unknown_kinds(void)
 {
 	int bad = 0, known = 0;
@@ -506,8 +591,8 @@ static void test_unknown_kinds(void)
 		else
 			known++;
 	}
-	CHECK(known == 14);
-	CHECK(bad == 256 - 14);
+	CHECK(known == 16); /* 0x01-0x08, 0x81-0x88 */
+	CHECK(bad == 256 - 16);
 	uint8_t buf[PROTO_HDR];
 	proto_header(buf, 0x42, 0);
 	CHECK(expect_error(buf, sizeof buf, "unknown frame kind 0x42"));
@@ -565,9 +650,11 @@ static void test_bad_values(void)
 	CHECK(expect_error(buf, n, "EXIT signal 0"));
 	n = raw(buf, PK_EXIT, "\0\0\0\0\xff", 5);
 	CHECK(decode_one(buf, n, &f, &e) == 1);
-	n = raw(buf, PK_STOP, "\0\3\0\0\0\0", 6);
+	n = raw(buf, PK_STOP, "\0\4\0\0\0\0", 6);
 	CHECK(expect_error(buf, n,
-			   "STOP: protocol version 3 is not supported (this side speaks 1 to 2)"));
+			   "STOP: protocol version 4 is not supported (this side speaks 1 to 3)"));
+	n = raw(buf, PK_STOP, "\0\3\0\0\0\0", 6);
+	CHECK(decode_one(buf, n, &f, &e) == 1);
 	n = raw(buf, PK_STOP, "\0\2\0\0\0\0", 6);
 	CHECK(decode_one(buf, n, &f, &e) == 1);
 	n = raw(buf, PK_STATUS, "\0\2", 2);
@@ -577,7 +664,7 @@ static void test_bad_values(void)
 	n = raw(buf, PK_EXEC, "\x01\x00", 2);
 	CHECK(expect_error(buf, n, "EXEC: protocol version 256"));
 	/* The getters refuse what they do not understand, too. */
-	struct proto_frame g = { PK_STOP, (const uint8_t *)"\0\3\0\0\0\0", 6 };
+	struct proto_frame g = { PK_STOP, (const uint8_t *)"\0\4\0\0\0\0", 6 };
 	uint32_t t;
 	CHECK(proto_get_stop(&g, &t) == -1);
 	g.payload = (const uint8_t *)"\0\2\0\0\0\x1e";
@@ -720,6 +807,7 @@ int main(void)
 	test_stream();
 	test_bad_lengths();
 	test_unknown_kinds();
+	test_op();
 	test_wrong_fixed_sizes();
 	test_bad_values();
 	test_exec_malformed();

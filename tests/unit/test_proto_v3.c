@@ -1,0 +1,161 @@
+/* Unit tests for version 3 of the enter protocol (proto/proto.c): the
+ * ERROR code and its layout next to the older one, the in-box codes, and
+ * the request's version as the server reads it off the first 7 bytes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/proto.h"
+#include "tests/unit/check.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Decode exactly one frame that fills buf; returns 1 on success. */
+static int decode_one(const void *buf, size_t len, struct proto_frame *f, struct perr *e)
+{
+	size_t used = 0;
+	int r = proto_decode(buf, len, f, &used, e);
+	if (r == 1 && used != len)
+		return -2;
+	return r;
+}
+
+/* Every strict prefix of a valid frame must ask for more bytes. */
+static void check_prefixes(const void *buf, size_t len)
+{
+	int bad = 0;
+	for (size_t i = 0; i < len; i++) {
+		struct proto_frame f;
+		size_t used = 12345;
+		struct perr e = { 0 };
+		if (proto_decode(buf, i, &f, &used, &e) != 0 || used != 12345)
+			bad++;
+	}
+	CHECK(bad == 0);
+}
+
+/* Build a raw frame by hand: header for kind and payload. */
+static size_t raw(uint8_t *out, uint8_t kind, const void *payload, uint32_t plen)
+{
+	proto_header(out, kind, plen);
+	if (plen)
+		memcpy(out + PROTO_HDR, payload, plen);
+	return PROTO_HDR + plen;
+}
+
+static int expect_error(const void *buf, size_t len, const char *needle)
+{
+	struct proto_frame f;
+	size_t used;
+	struct perr e = { 0 };
+	int r = proto_decode(buf, len, &f, &used, &e);
+	if (r != -1) {
+		fprintf(stderr, "expected an error containing \"%s\", got %d\n", needle, r);
+		return 0;
+	}
+	if (!strstr(e.msg, needle)) {
+		fprintf(stderr, "error \"%s\" lacks \"%s\"\n", e.msg, needle);
+		return 0;
+	}
+	if (strchr(e.msg, '\n')) {
+		fprintf(stderr, "error \"%s\" spans lines\n", e.msg);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- version 3: ERROR with a code ------------------------------------- */
+
+static void test_error_v3(void)
+{
+	struct strbuf b = { 0 };
+	struct proto_frame f;
+	struct proto_error pe;
+	struct perr e = { 0 };
+	/* Version 3 and later: u32 status, u16 code, message. */
+	CHECK(proto_put_error(&b, 3, 255, PE_DENIED, "permission denied") == 0);
+	check_prefixes(b.s, b.len);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_ERROR && f.len == 6 + 17);
+	CHECK(memcmp(f.payload, "\0\0\0\xff\0\x01permission denied", f.len) == 0);
+	CHECK(proto_get_error(&f, &pe) == 0 && pe.status == 255 && pe.code == PE_DENIED &&
+	      pe.msg_len == 17 && memcmp(pe.msg, "permission denied", 17) == 0);
+	b.len = 0;
+	/* An empty message; the in-box codes. */
+	CHECK(proto_put_error(&b, 3, 127, PE_NOT_FOUND, "") == 0);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.len == 6);
+	CHECK(proto_get_error(&f, &pe) == 0 && pe.code == PE_NOT_FOUND && pe.msg_len == 0);
+	b.len = 0;
+	/* Versions 1 and 2 keep their layout: the code is not sent. */
+	CHECK(proto_put_error(&b, 2, 255, PE_VERSION, "EXEC: x") == 0);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.len == 4 + 7);
+	CHECK(proto_get_error(&f, &pe) == 0 && pe.code == PE_NONE && pe.msg_len == 7 &&
+	      pe.status == 255 && memcmp(pe.msg, "EXEC: x", 7) == 0);
+	b.len = 0;
+	/* Version 0 (not known yet): the oldest layout. */
+	CHECK(proto_put_error(&b, 0, 255, PE_TIMEOUT, "late") == 0 && b.len == PROTO_HDR + 8);
+	b.len = 0;
+	/* A code must be 1..255 in version 3: its first byte is what tells
+	 * the layouts apart. */
+	errno = 0;
+	CHECK(proto_put_error(&b, 3, 255, PE_NONE, "x") == -1 && errno == EINVAL && b.len == 0);
+	CHECK(proto_put_error(&b, 3, 255, (enum proto_err)256, "x") == -1 && b.len == 0);
+	/* The decoder: a 0 byte after the status starts a code, which must be
+	 * whole and not 0; the message holds no NUL in either layout. */
+	uint8_t buf[32];
+	size_t n = raw(buf, PK_ERROR, "\0\0\0\xff\0", 5);
+	CHECK(expect_error(buf, n, "ERROR code is cut short"));
+	n = raw(buf, PK_ERROR, "\0\0\0\xff\0\0ab", 8);
+	CHECK(expect_error(buf, n, "ERROR code is 0"));
+	n = raw(buf, PK_ERROR, "\0\0\0\xff\0\x04a\0b", 9);
+	CHECK(expect_error(buf, n, "NUL"));
+	n = raw(buf, PK_ERROR, "\0\0\0\xff" "a\0b", 7);
+	CHECK(expect_error(buf, n, "NUL"));
+	/* A code this side does not know is still an ERROR. */
+	n = raw(buf, PK_ERROR, "\0\0\0\xff\0\xc8hi", 8);
+	CHECK(decode_one(buf, n, &f, &e) == 1);
+	CHECK(proto_get_error(&f, &pe) == 0 && pe.code == 200 && pe.msg_len == 2);
+	CHECK(strcmp(proto_err_name(200), "unknown") == 0);
+	CHECK(strcmp(proto_err_name(PE_BAD_REQUEST), "bad-request") == 0);
+	CHECK(strcmp(proto_err_name(PE_EXEC_FAILED), "exec-failed") == 0);
+	CHECK(strcmp(proto_err_name(0), "unknown") == 0);
+	struct proto_frame g = { PK_EXIT, (const uint8_t *)"\0\0\0\0\0", 5 };
+	CHECK(proto_get_error(&g, &pe) == -1);
+	/* What the session process reports, by its status. */
+	CHECK(proto_err_in_box(127) == PE_NOT_FOUND);
+	CHECK(proto_err_in_box(126) == PE_NOT_EXECUTABLE);
+	CHECK(proto_err_in_box(255) == PE_EXEC_FAILED);
+	CHECK(proto_err_in_box(1) == PE_EXEC_FAILED);
+	sb_free(&b);
+}
+
+/* The request's version, read off its first 7 bytes. */
+static void test_request_version(void)
+{
+	uint16_t v = 0;
+	size_t total = 0;
+	static const uint8_t exec_v3[] = { 0, 0, 0, 9, PK_EXEC, 0, 3, 0, 0 };
+	for (size_t i = 0; i < 7; i++)
+		CHECK(proto_request_version(exec_v3, i, &v) == 0);
+	CHECK(proto_request_version(exec_v3, 7, &v) == 1 && v == 3);
+	static const uint8_t status_v9[] = { 0, 0, 0, 3, PK_STATUS, 0, 9 };
+	CHECK(proto_request_version(status_v9, 7, &v) == 1 && v == 9);
+	static const uint8_t stdin_first[] = { 0, 0, 0, 3, PK_STDIN, 0, 1 };
+	CHECK(proto_request_version(stdin_first, 7, &v) == -1);
+	static const uint8_t short_stop[] = { 0, 0, 0, 3, PK_STOP, 0, 1 }; /* STOP is 6 */
+	CHECK(proto_request_version(short_stop, 7, &v) == -1);
+	static const uint8_t zero[] = { 0, 0, 0, 0, PK_EXEC, 0, 1 };
+	CHECK(proto_request_version(zero, 4, &v) == -1);
+	CHECK(proto_request_version((const uint8_t *)"garbage", 7, &v) == -1);
+	CHECK(proto_reply_version(1) == 1 && proto_reply_version(2) == 2 &&
+	      proto_reply_version(3) == 3);
+	CHECK(proto_reply_version(0) == PROTO_VERSION && proto_reply_version(4) == PROTO_VERSION);
+	CHECK(proto_frame_total(exec_v3, 3, &total) == 0);
+	CHECK(proto_frame_total(exec_v3, 4, &total) == 1 && total == 13);
+}
+
+int main(void)
+{
+	test_error_v3();
+	test_request_version();
+	return check_done("test_proto_v3");
+}
