@@ -328,7 +328,7 @@ static void begin_halt(struct sup *s, unsigned timeout_sec)
 	box_sd_notifyf("STOPPING=1\nSTATUS=stopping: %s to init, %us before it is killed", name,
 		       timeout_sec);
 	plog(LOG_NOTICE, "halting: %s to init, %us before it is killed", name, timeout_sec);
-	enter_server_event(s->server, "state", "state", "stopping", NULL);
+	enter_server_event(s->server, "state", "state", "stopping", EVENT_END);
 	send_init(s, sig);
 	uv_timer_start(&s->stop_timer, stop_deadline, (uint64_t)timeout_sec * 1000, 0);
 }
@@ -360,7 +360,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 	s->end = BOX_END_EXIT;
 	snprintf(v, sizeof v, "%d", si->si_status);
 	enter_server_event(s->server, "init", si->si_code == CLD_EXITED ? "status" : "signal", v,
-			   NULL);
+			   EVENT_END);
 	if (si->si_code == CLD_EXITED) {
 		s->status = si->si_status;
 		plog(LOG_NOTICE, "init exited with status %d", s->status);
@@ -380,7 +380,7 @@ static void map_exit(struct sup *s, const siginfo_t *si)
 		s->status = 0;
 		s->end = BOX_END_RESTART;
 		plog(LOG_NOTICE, "box rebooting");
-		enter_server_event(s->server, "state", "state", "rebooting", NULL);
+		enter_server_event(s->server, "state", "state", "rebooting", EVENT_END);
 		box_sd_notify("STATUS=booting: the box asked to reboot");
 	} else {
 		s->status = 128 + sig;
@@ -436,7 +436,7 @@ static void oom_readable(uv_poll_t *h, int status, int events)
 	plog(LOG_WARNING, "OOM: the kernel killed %lld process(es) in the box (%lld so far; "
 			  "dmesg names them)",
 	     (long long)(st.memory_oom_kills - s->oom_kills), (long long)st.memory_oom_kills);
-	enter_server_event(s->server, "oom", "oom_kills", n, NULL);
+	enter_server_event(s->server, "oom", "oom_kills", n, EVENT_END);
 	s->oom_kills = st.memory_oom_kills;
 }
 
@@ -474,7 +474,7 @@ static void notify_readable(uv_poll_t *h, int status, int events)
 			s->ready_sent = true;
 			box_sd_notify("READY=1\nSTATUS=ready: the system inside reports ready");
 			plog(LOG_INFO, "init reports ready");
-			enter_server_event(s->server, "state", "state", "ready", NULL);
+			enter_server_event(s->server, "state", "state", "ready", EVENT_END);
 		}
 	}
 }
@@ -522,7 +522,7 @@ static int sup_setup(struct sup *s, struct perr *e)
 	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
 		return perr_wrap(e, "enter socket");
 	oom_watch_start(s);
-	enter_server_event(s->server, "state", "state", "running", NULL);
+	enter_server_event(s->server, "state", "state", "running", EVENT_END);
 	return 0;
 }
 

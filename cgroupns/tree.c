@@ -329,7 +329,8 @@ int cg_box_procs(const struct cg_box *cg, pid_t **out, size_t *n)
 		return -1;
 	strcpy(path, cg->hier[0].path);
 	walk(path, collect_pre, NULL, &c, 0);
-	qsort(pv.v, pv.n, sizeof *pv.v, cmp_pid);
+	if (pv.n)
+		qsort(pv.v, pv.n, sizeof *pv.v, cmp_pid);
 	size_t k = 0;
 	for (size_t i = 0; i < pv.n; i++)
 		if (!k || pv.v[k - 1] != pv.v[i])

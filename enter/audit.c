@@ -57,7 +57,7 @@ void session_audit(const struct session_audit *a, const struct enter_conn *c,
 	snprintf(ms, sizeof ms, "%llu", (now_ns() - a->t0) / 1000000ull);
 	enter_server_event(conn_server(c), "session", "phase", "end", "uid", u, "pid", p, "user",
 			   a->user ? a->user : "?", "argv", a->argv ? a->argv : "?", "tty",
-			   a->tty ? "yes" : "no", "result", result, "duration_ms", ms, NULL);
+			   a->tty ? "yes" : "no", "result", result, "duration_ms", ms, EVENT_END);
 }
 
 void session_audit_free(struct session_audit *a)

@@ -56,6 +56,7 @@ int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
  * --since-start): type ("state", "oom", "limits", "session", "init"),
  * then key, value, ... NULL. s may be NULL. */
 void enter_server_event(struct enter_server *s, const char *type, ...);
+#define EVENT_END ((const char *)0) /* ends enter_server_event's pairs */
 /* A halt thaws a paused box first (its init must run to halt). */
 void enter_server_resume(struct enter_server *s);
 /* Number of open sessions (status). */

@@ -152,7 +152,7 @@ int enter_events_listen(struct enter_events *ev, struct enter_conn *c, bool sinc
 	return 0;
 }
 
-void enter_events_unlisten(struct enter_events *ev, struct enter_conn *c)
+void enter_events_unlisten(struct enter_events *ev, const struct enter_conn *c)
 {
 	for (size_t i = 0; ev && i < ev->n_listeners; i++)
 		if (ev->listeners[i] == c) {

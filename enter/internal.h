@@ -307,7 +307,7 @@ struct enter_events *enter_events_new(void);
 void enter_events_free(struct enter_events *ev);
 void enter_events_emitv(struct enter_events *ev, const char *type, va_list ap);
 int enter_events_listen(struct enter_events *ev, struct enter_conn *c, bool since_start);
-void enter_events_unlisten(struct enter_events *ev, struct enter_conn *c);
+void enter_events_unlisten(struct enter_events *ev, const struct enter_conn *c);
 bool conn_events_json(const struct enter_conn *c);
 unsigned long conn_events_lost(const struct enter_conn *c);
 void conn_events_set_lost(struct enter_conn *c, unsigned long n);

@@ -267,7 +267,7 @@ static void freeze_poll(uv_timer_t *t)
 	}
 	_cleanup_strbuf_ struct strbuf b = { 0 };
 	sb_printf(&b, "state=%s\n", want ? "paused" : "running");
-	enter_server_event(srv, "state", "state", want ? "paused" : "resumed", NULL);
+	enter_server_event(srv, "state", "state", want ? "paused" : "resumed", EVENT_END);
 	reply(c, &b);
 }
 
@@ -332,7 +332,7 @@ static void op_update(struct enter_conn *c, const char *args)
 	_cleanup_strbuf_ struct strbuf line = { 0 };
 	sb_quote(&line, b.s, 1024);
 	enter_audit("enter: update uid=%u pid=%d limits=%s", (unsigned)uid, (int)pid, line.s);
-	enter_server_event(conn_server(c), "limits", "limits", b.s, NULL);
+	enter_server_event(conn_server(c), "limits", "limits", b.s, EVENT_END);
 	reply(c, &b);
 }
 

@@ -223,7 +223,7 @@ void enter_server_close(struct enter_server *srv)
 	if (lstat(srv->path, &st) == 0 && st.st_dev == srv->sock_dev && st.st_ino == srv->sock_ino)
 		unlink(srv->path);
 	unsigned long long deadline = now_ns() + KILL_WAIT_MS * 1000000ull;
-	enter_server_event(srv, "state", "state", "stopped", NULL);
+	enter_server_event(srv, "state", "state", "stopped", EVENT_END);
 	for (struct enter_conn *c = srv->conns; c; c = c->next) {
 		if (c->sess)
 			session_kill(c->sess, deadline);

@@ -557,8 +557,11 @@ int inbox_spawn(uv_loop_t *loop, const struct inbox_req *r, inbox_spawned_cb cb,
 		return -1;
 	}
 	/* A spawner that failed to take it (it died while idle) is replaced
-	 * once. */
-	if (submit(w, e) < 0 && submit(w, e) < 0) {
+	 * once: the second submit goes to a new one. */
+	int rc = submit(w, e);
+	if (rc < 0)
+		rc = submit(w, e);
+	if (rc < 0) {
 		wait_free(w);
 		return -1;
 	}

@@ -588,22 +588,19 @@ int proto_put_status(struct strbuf *b)
 
 int proto_put_op(struct strbuf *b, const char *verb, const char *args)
 {
-	size_t vl = strlen(verb), al = args ? strlen(args) : 0;
-	if (2 + vl + 1 + al > PROTO_MAX_FRAME - 1) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	_cleanup_free_ uint8_t *p = malloc(2 + vl + 1 + al);
-	if (!p) {
+	_cleanup_strbuf_ struct strbuf p = { 0 };
+	uint8_t v[2];
+	put16(v, PROTO_VERSION);
+	if (sb_append(&p, (const char *)v, 2) < 0 || sb_append(&p, verb, strlen(verb)) < 0 ||
+	    sb_append(&p, "\n", 1) < 0 || (args && sb_append(&p, args, strlen(args)) < 0)) {
 		errno = ENOMEM;
 		return -1;
 	}
-	put16(p, PROTO_VERSION);
-	memcpy(p + 2, verb, vl);
-	p[2 + vl] = '\n';
-	if (al)
-		memcpy(p + 3 + vl, args, al);
-	return put_frame(b, PK_OP, p, (uint32_t)(3 + vl + al), NULL, 0);
+	if (p.len > PROTO_MAX_FRAME - 1) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return put_frame(b, PK_OP, p.s, (uint32_t)p.len, NULL, 0);
 }
 
 int proto_op_parse(const struct proto_frame *f, struct proto_op *op, struct perr *e)
