@@ -116,7 +116,8 @@ while read -r section key; do
 	keys=$((keys + 1))
 	sec=$(section "$MAN5" "# [$section] SECTION")
 	up=${key^^}
-	if [ "$section" = box ]; then
+	# [box] and [resources] keys have no prefix; [enter]'s have one
+	if [ "$section" = box ] || [ "$section" = resources ]; then
 		var=PLANET_$up flag=--${key//_/-}
 	else
 		var=PLANET_${section^^}_$up flag=--$section-${key//_/-}
@@ -212,6 +213,10 @@ expect "--env-file: nothing (a path inside the box)" "" "$PLANET" start --env-fi
 expect "exec -u USER: nothing" "" "$PLANET" exec -u ""
 expect "exec -- CMD: nothing (a command inside the box)" "" "$PLANET" exec -- ""
 expect "exec after an option's value" "--tty" "$PLANET" exec -u root --tt
+expect "kill SIGNAL: signal names" "SIGTERM" "$PLANET" kill SIGTE
+expect "kill --all SIGNAL: signal names" "SIGUSR1 SIGUSR2" "$PLANET" kill --all SIGUSR
+expect "kill --socket PATH: files, not signals" "$T/c/rootfs.conf" "$PLANET" kill --socket "$T/c/rootfs."
+expect "ps ARG: nothing (ps takes no argument)" "" "$PLANET" ps ""
 
 # A planet with what other commands may bring: a global option with a
 # value (-H URL) before the command, and a kill command with -s SIG.
