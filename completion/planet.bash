@@ -73,7 +73,7 @@ _planet_positionals()
 		[[ $line == usage:* ]] || continue
 		read -ra words <<<"${line#usage:}" # no glob: [SIGNAL] is a pattern
 		for w in "${words[@]}"; do
-			w=${w//[][.]/}
+			w=${w//[\[\].]/}
 			[[ $w == [A-Z]* && $w != OPTIONS ]] && printf '%s\n' "$w"
 		done
 		return 0
