@@ -82,6 +82,9 @@ for cmd in "${cmds[@]}"; do
 	check "$cmd --help exits 0" test "$rc" = 0
 	check "$cmd --help starts 'usage: planet $cmd'" grep -q "^usage: planet $cmd" <<<"$(head -1 <<<"$h")"
 	check "$cmd --help has an exit status line" grep -q '^Exit status' <<<"$h"
+	check "$cmd --help lists -h, --help on a line of its own" grep -qE '^  -h, --help  ' <<<"$h"
+	check "$cmd --help lists each exit status on its own line" \
+		grep -qxE 'Exit status:' <<<"$h"
 	check "planet help $cmd is $cmd --help" test "$("$PLANET" help "$cmd")" = "$h"
 	sec=$(section "$MAN8" "## planet $cmd")
 	if [ -z "$sec" ]; then
@@ -186,9 +189,7 @@ expect "commands" "${cmds[*]} help" "$PLANET" ""
 expect "planet help CMD" "${cmds[*]}" "$PLANET" help ""
 expect "global options" "-h --help --version" "$PLANET" -
 for cmd in "${cmds[@]}"; do
-	want=${OPTS[$cmd]}
-	[ "$cmd" = start ] || want=$(grep -vxE -- '-h|--help' <<<"$want")
-	[ "$cmd" = start ] && want=$want$'\n-h\n--help'
+	want=${OPTS[$cmd]}$'\n-h\n--help' # every command's --help lists -h, --help
 	expect "options of $cmd = those of its --help" "$(grep -E '^-' <<<"$want" | sort -u)" "$PLANET" "$cmd" -
 done
 expect "start --st" "--state-dir --stop-signal --stop-timeout" "$PLANET" start --st
