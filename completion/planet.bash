@@ -214,9 +214,10 @@ _planet()
 		[[ ${COMP_WORDS[COMP_CWORD]} == --*=* ]] && COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
 		return 0
 	fi
+	local args=" ${_planet_args//$'\n'/ } "
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(cut -d' ' -f1 <<<"$opts")" -- "$cur")
-	elif [[ $'\n'$_planet_args$'\n' =~ $'\n'SIG(NAL)?$'\n' ]]; then
+	elif [[ $args == *" SIG "* || $args == *" SIGNAL "* ]]; then
 		# a command whose argument is a signal (planet kill [SIGNAL])
 		_planet_values '' SIGNAL "$cur"
 	fi
