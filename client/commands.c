@@ -219,7 +219,7 @@ static int parse_opts(struct client_opts *o, int argc, char **argv, const char *
 
 #define WHERE_OPTS                                                                        \
 	"\n"                                                                              \
-	"Where the box is (every command, as planet start places its socket):\n"         \
+	"Where the box is (as planet start places its socket):\n"                          \
 	"      --config FILE       the box's INI file (default $PLANET_CONFIG)\n"          \
 	"      --state-dir DIR     its state dir (default $PLANET_STATE_DIR, the file's\n" \
 	"                          state_dir, or /run/planet)\n"                           \

@@ -196,6 +196,7 @@ void config_usage(FILE *out)
 	      "  128+N  init was killed by signal N (137: killed at the stop deadline)\n"
 	      "  129    the box asked to reboot and on_reboot is exit\n"
 	      "  1      the box could not be started\n"
-	      "  2      a setting is invalid, or the rootfs is none; nothing was touched\n",
+	      "  2      a setting is invalid, or --rootfs is no root filesystem; nothing\n"
+	      "         was touched\n",
 	      out);
 }
