@@ -6,6 +6,9 @@
 #include "client/client.h"
 #include "enter/enter.h"
 
+/* One line per command under "commands:", never a continuation line: the
+ * bash completion (completion/planet.bash) and t-docs read the command list
+ * from this text. */
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -19,11 +22,12 @@ static void usage(FILE *out)
 		"  enter    open a shell (or run a command) inside the box, with a TTY\n"
 		"  stop     halt the box through its supervisor and wait until it is gone\n"
 		"  status   show whether the box runs, and what it is\n"
-		"  stats    what the box consumes (cpu, memory, pids, io); metrics: the same\n"
-		"           for Prometheus\n"
+		"  stats    what the box consumes: cpu, memory, pids, io, sessions\n"
+		"  metrics  the figures of stats in the Prometheus text format\n"
 		"  ps       every process in the box\n"
 		"  kill     send a signal to init, or to every process in the box\n"
-		"  pause    freeze the box; resume: thaw it\n"
+		"  pause    freeze every process of the box\n"
+		"  resume   thaw a paused box\n"
 		"  update   change the box's resource limits while it runs\n"
 		"  events   box events as they happen (state, OOM kills, sessions...)\n"
 		"  bind     bind a host path into the running box; unbind: detach it\n"

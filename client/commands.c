@@ -219,26 +219,49 @@ static int parse_opts(struct client_opts *o, int argc, char **argv, const char *
 	return 0;
 }
 
+/* Every command's --help has one layout: "usage: planet CMD [OPTIONS]...",
+ * what it does, each option on a line of its own ("  -x, --long ARG  text":
+ * the bash completion reads them), the options that find the box, and
+ * "Exit status:" with one status per line (t-docs checks planet(8) has each). */
+#define HELP_OPT "  -h, --help              show this text\n"
+
+#define WHERE_OPTS                                                                        \
+	"\n"                                                                              \
+	"Where the box is (as planet start places its socket):\n"                          \
+	"      --config FILE       the box's INI file (default $PLANET_CONFIG)\n"          \
+	"      --state-dir DIR     its state dir (default $PLANET_STATE_DIR, the file's\n" \
+	"                          state_dir, or /run/planet)\n"                           \
+	"      --socket PATH       its enter socket (default $PLANET_SOCKET, the file's\n" \
+	"                          socket, or STATE_DIR/enter.sock)\n"
+
+#define SESSION_EXIT                                                               \
+	"\n"                                                                       \
+	"Exit status:\n"                                                           \
+	"  N      the process's exit code\n"                                       \
+	"  128+N  the process was killed by signal N\n"                            \
+	"  126    CMD is not executable\n"                                         \
+	"  127    CMD was not found\n"                                             \
+	"  255    planet itself failed: a bad option or configuration, no box\n"   \
+	"         answered, a refusal, a protocol error\n"
+
+/* Most operating verbs: they succeed, or planet failed. */
+#define OP_EXIT                                                                   \
+	"\n"                                                                      \
+	"Exit status:\n"                                                          \
+	"  0    done\n"                                                           \
+	"  255  a bad option or configuration, no box answered, or a failure\n"
+
 static const char exec_help[] =
 	"usage: planet exec [OPTIONS] [--] CMD [ARG...]\n"
 	"Run CMD inside the running box; CMD is found on the box's PATH.\n"
 	"\n"
-	"  -t, --tty              allocate a terminal (raw mode here when -i is given too)\n"
-	"  -i, --interactive      send stdin to the process until EOF (default: /dev/null)\n"
-	"  -u, --user USER[:GROUP] run as a user of the box's /etc/passwd (default root)\n"
-	"  -e, --env NAME=VALUE   set a variable (repeatable); -e NAME passes ours\n"
-	"  -w, --workdir DIR      working directory (default: the user's home)\n"
-	"\n"
-	"Where the box is (every command, as planet start places its socket):\n"
-	"      --config FILE      the box's INI file (default $PLANET_CONFIG)\n"
-	"      --state-dir DIR    its state dir (default $PLANET_STATE_DIR, the file's\n"
-	"                         state_dir, or /run/planet)\n"
-	"      --socket PATH      its enter socket (default $PLANET_SOCKET, the file's\n"
-	"                         socket, or STATE_DIR/enter.sock)\n"
-	"\n"
-	"Exit status: the process's; 128+N if killed by signal N; 126 not executable;\n"
-	"127 not found; 255 if planet itself failed (a bad option or configuration,\n"
-	"connection, refusal, protocol).\n";
+	"  -t, --tty               allocate a terminal (raw mode here with -i too)\n"
+	"  -i, --interactive       send stdin to the process until EOF (default:\n"
+	"                          /dev/null)\n"
+	"  -u, --user USER[:GROUP] run as a user of the box's /etc/passwd (root)\n"
+	"  -e, --env NAME=VALUE    set a variable (repeatable); -e NAME passes ours\n"
+	"  -w, --workdir DIR       working directory (default: the user's home)\n"
+	HELP_OPT WHERE_OPTS SESSION_EXIT;
 
 static const char enter_help[] =
 	"usage: planet enter [OPTIONS] [--] [CMD [ARG...]]\n"
@@ -246,35 +269,38 @@ static const char enter_help[] =
 	"from the box's /etc/passwd (else /bin/sh).\n"
 	"\n"
 	"  -u, --user USER[:GROUP] run as a user of the box (default root)\n"
-	"  -e, --env NAME=VALUE   set a variable (repeatable); -e NAME passes ours\n"
-	"  -w, --workdir DIR      working directory (default: the user's home)\n"
-	"\n"
-	"Where the box is (every command, as planet start places its socket):\n"
-	"      --config FILE      the box's INI file (default $PLANET_CONFIG)\n"
-	"      --state-dir DIR    its state dir (default $PLANET_STATE_DIR, the file's\n"
-	"                         state_dir, or /run/planet)\n"
-	"      --socket PATH      its enter socket (default $PLANET_SOCKET, the file's\n"
-	"                         socket, or STATE_DIR/enter.sock)\n"
-	"\n"
-	"Exit status as for planet exec.\n";
+	"  -e, --env NAME=VALUE    set a variable (repeatable); -e NAME passes ours\n"
+	"  -w, --workdir DIR       working directory (default: the user's home)\n"
+	HELP_OPT WHERE_OPTS SESSION_EXIT;
 
 static const char stop_help[] =
-	"usage: planet stop [--config FILE] [--state-dir DIR] [--socket PATH] [--timeout DURATION]\n"
+	"usage: planet stop [OPTIONS]\n"
 	"Halt the box (init's halt signal, then SIGKILL after the timeout) and wait\n"
-	"until it is gone. --timeout: 1s to 24h (30, 30s, 2m, 1h, as --stop-timeout);\n"
-	"without it, the box's configured stop_timeout.\n"
-	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
-	"Exit status: 0 when the box halted or was not running, 4 when it did not\n"
-	"halt in time and was killed at the deadline, 255 on a usage error or\n"
-	"failure.\n";
+	"until it is gone.\n"
+	"\n"
+	"      --timeout DURATION  how long init may take to halt: 1s to 24h (30,\n"
+	"                          30s, 2m, 1h, as --stop-timeout); without it, the\n"
+	"                          box's configured stop_timeout\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    the box halted, or was not running\n"
+	"  4    the box did not halt in time and was killed at the deadline\n"
+	"  255  a bad option or configuration, or a failure\n";
 
 static const char status_help[] =
-	"usage: planet status [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
-	"Show whether the box runs, its id, init pid, uptime, rootfs and open\n"
-	"sessions, as key=value lines or one JSON object. When none runs, say so\n"
-	"of the leftovers of a box that did not stop cleanly, if any.\n"
-	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
-	"Exit status: 0 running, 3 not running, 255 on failure.\n";
+	"usage: planet status [OPTIONS]\n"
+	"Show whether the box runs, its id, state, init pid, uptime, rootfs and open\n"
+	"sessions, as key=value lines. When none runs, say so, and name the\n"
+	"leftovers of a box that did not stop cleanly, if any.\n"
+	"\n"
+	"      --json              one JSON object instead of key=value lines\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    a box is running\n"
+	"  3    no box is running\n"
+	"  255  a bad option or configuration, or a failure\n";
 
 /* ---- the commands ------------------------------------------------------- */
 
@@ -363,71 +389,102 @@ int planet_status_main(int argc, char **argv)
 
 /* ---- operating a running box ---------------------------------------------- */
 
-#define WHERE_HELP                                                                  \
-	"--config, --state-dir, --socket: where the box is, as for planet exec.\n"
-
 static const char stats_help[] =
-	"usage: planet stats [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
-	"                    [--watch[=SEC]]\n"
+	"usage: planet stats [OPTIONS]\n"
 	"What the box consumes, from its cgroup: cpu (usage, user, system, throttled\n"
 	"time and count), memory (current, peak, max, anon, file, swap, OOM kills),\n"
 	"pids (current, max), io (bytes and operations read and written), sessions.\n"
-	"--json: one object (docs/PROTOCOL.md lists the fields; null: unlimited or\n"
-	"not known here). --watch: redraw every SEC seconds (1) until Ctrl-C.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"\n"
+	"      --json              one JSON object (planet(8) lists the fields; null:\n"
+	"                          unlimited or not known here)\n"
+	"      --watch[=SEC]       redraw every SEC seconds (default 1) until Ctrl-C\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char metrics_help[] =
-	"usage: planet metrics [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"usage: planet metrics [OPTIONS]\n"
 	"The figures of planet stats in the Prometheus text format (planet_ prefix,\n"
-	"a box_id label), for node_exporter's textfile collector or a scraper.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"a box_id label), for node_exporter's textfile collector or a scraper.\n"
+	"\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char ps_help[] =
-	"usage: planet ps [--config FILE] [--state-dir DIR] [--socket PATH] [--json] [--tree]\n"
+	"usage: planet ps [OPTIONS]\n"
 	"Every process in the box: its pid in the box, host pid, user (the box's\n"
 	"/etc/passwd), state, %CPU over its life, RSS, start time, command line.\n"
-	"--tree: indented under their parents. --json: an array of objects (pid,\n"
-	"host_pid, ppid, user, state, cpu_percent, rss_bytes, started, cmd).\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"\n"
+	"      --tree              each process indented under its parent\n"
+	"      --json              an array of objects (pid, host_pid, ppid, user,\n"
+	"                          state, cpu_percent, rss_bytes, started, cmd)\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char kill_help[] =
-	"usage: planet kill [--config FILE] [--state-dir DIR] [--socket PATH] [--all] [SIGNAL]\n"
-	"Send SIGNAL (a name such as TERM, SIGKILL or RTMIN+3, or a number; TERM) to\n"
-	"the box's init, or with --all to every process in the box.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"usage: planet kill [OPTIONS] [SIGNAL]\n"
+	"Send SIGNAL (a name such as TERM, SIGKILL or RTMIN+3, or a number; default\n"
+	"TERM) to the box's init, or to every process in the box.\n"
+	"\n"
+	"      --all               signal every process in the box, not only init\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    the signal was sent\n"
+	"  255  a bad SIGNAL, option or configuration, no box answered, or a failure\n";
 
 static const char pause_help[] =
-	"usage: planet pause [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+	"usage: planet pause [OPTIONS]\n"
 	"Freeze every process of the box (cgroup freezer) and return once it is\n"
 	"frozen. Open sessions freeze with it; a new planet exec is refused until\n"
-	"planet resume; planet stop thaws it first.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"planet resume; planet stop thaws it first.\n"
+	"\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char resume_help[] =
-	"usage: planet resume [--config FILE] [--state-dir DIR] [--socket PATH]\n"
-	"Thaw a box planet pause froze, and return once it runs again.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers or on failure.\n";
+	"usage: planet resume [OPTIONS]\n"
+	"Thaw a box planet pause froze, and return once it runs again.\n"
+	"\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char update_help[] =
-	"usage: planet update [--config FILE] [--state-dir DIR] [--socket PATH] LIMIT...\n"
-	"Change the box's limits while it runs; each LIMIT as for planet start:\n"
-	"  --memory-max SIZE  --memory-high SIZE  --memory-swap-max SIZE  --cpus N.N\n"
-	"  --cpu-weight 1..10000  --cpuset-cpus LIST  --cpuset-mems LIST  --pids-max N\n"
-	"  --io-weight 1..10000\n"
-	"Not kept across a restart of the box's supervisor: its config is the\n"
-	"source of truth.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers, a limit is refused, or on failure.\n";
+	"usage: planet update [OPTIONS] LIMIT...\n"
+	"Change the box's resource limits while it runs: each LIMIT is one of the\n"
+	"options below, with the values of planet start's (planet.conf(5),\n"
+	"[resources]). All are parsed before any is written. Not kept across a\n"
+	"restart of the box's supervisor: its config is the source of truth.\n"
+	"\n"
+	"      --memory-max SIZE   memory limit: 512K, 64M, 2G, 1.5G, max\n"
+	"      --memory-high SIZE  memory pressure threshold\n"
+	"      --memory-swap-max SIZE\n"
+	"                          swap limit\n"
+	"      --cpus N.N          CPU time, in CPUs: 0.5, 2, max\n"
+	"      --cpu-weight 1..10000\n"
+	"                          CPU share against other cgroups\n"
+	"      --cpuset-cpus LIST  CPUs the box may run on: 0-3,6\n"
+	"      --cpuset-mems LIST  memory nodes the box may use\n"
+	"      --pids-max N        processes and threads in the box, or max\n"
+	"      --io-weight 1..10000\n"
+	"                          block I/O share\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    every limit was applied\n"
+	"  255  a bad option or configuration, no box answered, a limit was refused,\n"
+	"       or a failure\n";
 
 static const char events_help[] =
-	"usage: planet events [--config FILE] [--state-dir DIR] [--socket PATH] [--json]\n"
-	"                     [--since-start]\n"
+	"usage: planet events [OPTIONS]\n"
 	"One line per event until the box goes or Ctrl-C: state (running, ready,\n"
 	"paused, resumed, stopping, rebooting, stopped), oom (an OOM kill in the\n"
 	"box), limits (planet update), session (a planet exec or enter ended, with\n"
-	"its audit fields), init (its exit). --json: one object per line with type,\n"
-	"time (RFC 3339, microseconds) and the event's fields. --since-start: the\n"
-	"last 256 events first. A reader that falls behind gets a \"lost\" event.\n" WHERE_HELP
-	"Exit status: 0 when the box went away, 255 when none answers or on failure.\n";
+	"its audit fields), init (its exit). A reader that falls behind gets a\n"
+	"\"lost\" event.\n"
+	"\n"
+	"      --json              one object per line: type, time (RFC 3339,\n"
+	"                          microseconds) and the event's fields\n"
+	"      --since-start       the last 256 events first\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    the box went away\n"
+	"  255  a bad option or configuration, no box answered, or a failure\n";
 
 static const char bind_help[] =
 	"usage: planet bind [--config FILE] [--state-dir DIR] [--socket PATH] [--ro] [--mkdir]\n"
@@ -449,10 +506,17 @@ static const char unbind_help[] =
 	"on failure.\n";
 
 static const char list_help[] =
-	"usage: planet list [--json]\n"
+	"usage: planet list [OPTIONS]\n"
 	"Every box running on this host (as root: their sockets are root's), with\n"
 	"its id, state, uptime, socket and rootfs.\n"
-	"Exit status: 0, 255 on failure.\n";
+	"\n"
+	"      --json              a JSON array of objects (box_id, state,\n"
+	"                          uptime_sec, socket, rootfs)\n"
+	HELP_OPT
+	"\n"
+	"Exit status:\n"
+	"  0    the list was printed (it may be empty)\n"
+	"  255  a bad option, or a failure\n";
 
 /* A command with no positional argument. */
 static int no_args(struct client_opts *o, int r)

@@ -4,7 +4,8 @@
 # `planet CMD --help`) when Tab is pressed, so they are those of the
 # installed binary, whatever its version. Values: signal names for the
 # signal options (a name ending in "signal", or an argument SIG or SIGNAL,
-# as a kill command's would be), directories for DIR arguments, files for
+# as a kill command's would be) and for a command whose usage line takes a
+# SIGNAL (planet kill [SIGNAL]), directories for DIR arguments, files for
 # FILE and host PATH arguments, the words of a choice such as
 # `restart|exit`, true/false for [=BOOL]. Paths inside the box (--env-file,
 # --enter-proxy-env-file) and the command run inside are not completed: the
@@ -59,6 +60,23 @@ _planet_commands()
 		elif [[ -n $in ]]; then
 			return 0
 		fi
+	done <<<"$1"
+}
+
+# _planet_positionals HELPTEXT: the usage line's words after the command
+# that are no option, brackets and dots taken off: "usage: planet kill
+# [OPTIONS] [SIGNAL]" gives SIGNAL.
+_planet_positionals()
+{
+	local line w words
+	while IFS= read -r line; do
+		[[ $line == usage:* ]] || continue
+		read -ra words <<<"${line#usage:}" # no glob: [SIGNAL] is a pattern
+		for w in "${words[@]}"; do
+			w=${w//[\[\].]/}
+			[[ $w == [A-Z]* && $w != OPTIONS ]] && printf '%s\n' "$w"
+		done
+		return 0
 	done <<<"$1"
 }
 
@@ -127,15 +145,17 @@ _planet_help()
 			_planet_cache[$key.cmds]=$(_planet_commands "$text")
 		fi
 		_planet_cache[$key]=$(_planet_help_options "$text")
+		_planet_cache[$key.args]=$(_planet_positionals "$text")
 	fi
 	_planet_opts=${_planet_cache[$key]}
 	_planet_cmds=${_planet_cache[$key.cmds]-}
+	_planet_args=${_planet_cache[$key.args]-}
 }
 
 _planet()
 {
 	local planet=$1 cur=${COMP_WORDS[COMP_CWORD]} i w cmd='' cmdidx=0
-	local opts gopts _planet_opts _planet_cmds _planet_argval
+	local opts gopts _planet_opts _planet_cmds _planet_args _planet_argval
 	COMPREPLY=()
 	type -P -- "$planet" >/dev/null || planet=planet
 	_planet_help "$planet" ""
@@ -194,8 +214,13 @@ _planet()
 		[[ ${COMP_WORDS[COMP_CWORD]} == --*=* ]] && COMPREPLY=("${COMPREPLY[@]/#/$opt=}")
 		return 0
 	fi
-	[[ $cur == -* ]] &&
+	local args=" ${_planet_args//$'\n'/ } "
+	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(cut -d' ' -f1 <<<"$opts")" -- "$cur")
+	elif [[ $args == *" SIG "* || $args == *" SIGNAL "* ]]; then
+		# a command whose argument is a signal (planet kill [SIGNAL])
+		_planet_values '' SIGNAL "$cur"
+	fi
 	return 0
 }
 

@@ -177,7 +177,8 @@ void config_usage(FILE *out)
 	      "\n"
 	      "Every option is also a key of the INI file and a PLANET_* variable:\n"
 	      "--stop-timeout is stop_timeout in [box] and PLANET_STOP_TIMEOUT;\n"
-	      "--enter-group is group in [enter] and PLANET_ENTER_GROUP.\n"
+	      "--enter-group is group in [enter] and PLANET_ENTER_GROUP; --memory-max\n"
+	      "is memory_max in [resources] and PLANET_MEMORY_MAX.\n"
 	      "Precedence: defaults < INI file < PLANET_* < flags. Single values: the\n"
 	      "last one wins. Lists (--volume, --device, --env, --dns-hosts,\n"
 	      "--dns-zones, --file, --env-file-entry, --set-credential,\n"
@@ -186,12 +187,16 @@ void config_usage(FILE *out)
 	      "files too (docs/CONFIG.md, \"Box inputs\").\n"
 	      "Flags take --opt VALUE or --opt=VALUE and must be spelled out in full.\n"
 	      "\n"
-	      "Exit status: init's exit code (0 after a halt or power-off inside);\n"
-	      "128+N if init was killed by signal N (137: killed at the stop deadline);\n"
-	      "129 when the box asked to reboot and on_reboot is exit; 1 when the box\n"
-	      "could not be started; 2 when a setting is invalid or the rootfs is none.\n"
-	      "\n"
 	      "Reference: planet.conf(5), docs/CONFIG.md; a commented example:\n"
-	      "/etc/planet/planet.conf.\n",
+	      "/etc/planet/planet.conf.\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0      init exited 0 (after a halt or power-off inside, or planet stop)\n"
+	      "  N      init's exit code N\n"
+	      "  128+N  init was killed by signal N (137: killed at the stop deadline)\n"
+	      "  129    the box asked to reboot and on_reboot is exit\n"
+	      "  1      the box could not be started\n"
+	      "  2      a setting is invalid, or --rootfs is no root filesystem; nothing\n"
+	      "         was touched\n",
 	      out);
 }

@@ -82,6 +82,9 @@ for cmd in "${cmds[@]}"; do
 	check "$cmd --help exits 0" test "$rc" = 0
 	check "$cmd --help starts 'usage: planet $cmd'" grep -q "^usage: planet $cmd" <<<"$(head -1 <<<"$h")"
 	check "$cmd --help has an exit status line" grep -q '^Exit status' <<<"$h"
+	check "$cmd --help lists -h, --help on a line of its own" grep -qE '^  -h, --help  ' <<<"$h"
+	check "$cmd --help lists each exit status on its own line" \
+		grep -qxE 'Exit status:' <<<"$h"
 	check "planet help $cmd is $cmd --help" test "$("$PLANET" help "$cmd")" = "$h"
 	sec=$(section "$MAN8" "## planet $cmd")
 	if [ -z "$sec" ]; then
@@ -116,7 +119,8 @@ while read -r section key; do
 	keys=$((keys + 1))
 	sec=$(section "$MAN5" "# [$section] SECTION")
 	up=${key^^}
-	if [ "$section" = box ]; then
+	# [box] and [resources] keys have no prefix; [enter]'s have one
+	if [ "$section" = box ] || [ "$section" = resources ]; then
 		var=PLANET_$up flag=--${key//_/-}
 	else
 		var=PLANET_${section^^}_$up flag=--$section-${key//_/-}
@@ -185,9 +189,7 @@ expect "commands" "${cmds[*]} help" "$PLANET" ""
 expect "planet help CMD" "${cmds[*]}" "$PLANET" help ""
 expect "global options" "-h --help --version" "$PLANET" -
 for cmd in "${cmds[@]}"; do
-	want=${OPTS[$cmd]}
-	[ "$cmd" = start ] || want=$(grep -vxE -- '-h|--help' <<<"$want")
-	[ "$cmd" = start ] && want=$want$'\n-h\n--help'
+	want=${OPTS[$cmd]}$'\n-h\n--help' # every command's --help lists -h, --help
 	expect "options of $cmd = those of its --help" "$(grep -E '^-' <<<"$want" | sort -u)" "$PLANET" "$cmd" -
 done
 expect "start --st" "--state-dir --stop-signal --stop-timeout" "$PLANET" start --st
@@ -212,6 +214,10 @@ expect "--env-file: nothing (a path inside the box)" "" "$PLANET" start --env-fi
 expect "exec -u USER: nothing" "" "$PLANET" exec -u ""
 expect "exec -- CMD: nothing (a command inside the box)" "" "$PLANET" exec -- ""
 expect "exec after an option's value" "--tty" "$PLANET" exec -u root --tt
+expect "kill SIGNAL: signal names" "SIGTERM" "$PLANET" kill SIGTE
+expect "kill --all SIGNAL: signal names" "SIGUSR1 SIGUSR2" "$PLANET" kill --all SIGUSR
+expect "kill --socket PATH: files, not signals" "$T/c/rootfs.conf" "$PLANET" kill --socket "$T/c/rootfs."
+expect "ps ARG: nothing (ps takes no argument)" "" "$PLANET" ps ""
 
 # A planet with what other commands may bring: a global option with a
 # value (-H URL) before the command, and a kill command with -s SIG.
