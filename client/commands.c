@@ -487,23 +487,23 @@ static const char events_help[] =
 	"  255  a bad option or configuration, no box answered, or a failure\n";
 
 static const char bind_help[] =
-	"usage: planet bind [--config FILE] [--state-dir DIR] [--socket PATH] [--ro] [--mkdir]\n"
-	"                   [--rec] HOSTPATH BOXPATH\n"
+	"usage: planet bind [OPTIONS] HOSTPATH BOXPATH\n"
 	"Bind HOSTPATH (a file or directory of the box's host) at BOXPATH inside the\n"
 	"running box, seen at once by every process in it. BOXPATH is resolved in the\n"
-	"box and may not go through a symbolic link.\n"
-	"      --ro      read-only (with --rec, every submount too)\n"
-	"      --mkdir   create BOXPATH (and its parents) when missing\n"
-	"      --rec     the submounts below HOSTPATH as well\n"
-	"Not kept across a restart of the supervisor (the config's volume is).\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers, a path is refused, or on failure.\n";
+	"box and may not go through a symbolic link. Not kept across a restart of the\n"
+	"supervisor (the config's volume is).\n"
+	"\n"
+	"      --ro                read-only (with --rec, every submount too)\n"
+	"      --mkdir             create BOXPATH (and its parents) when missing\n"
+	"      --rec               the submounts below HOSTPATH as well\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char unbind_help[] =
-	"usage: planet unbind [--config FILE] [--state-dir DIR] [--socket PATH] BOXPATH\n"
+	"usage: planet unbind [OPTIONS] BOXPATH\n"
 	"Detach what planet bind attached at BOXPATH (planet status lists them);\n"
-	"anything else there is refused.\n" WHERE_HELP
-	"Exit status: 0, 255 when no box answers, nothing planet bound is there, or\n"
-	"on failure.\n";
+	"anything else there is refused.\n"
+	"\n"
+	HELP_OPT WHERE_OPTS OP_EXIT;
 
 static const char list_help[] =
 	"usage: planet list [OPTIONS]\n"
