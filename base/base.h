@@ -177,6 +177,9 @@ size_t str_escape(char *out, size_t size, const char *s, size_t n, unsigned flag
 /* s[0..n) in double quotes, escaped (ESC_DQUOTE|ESC_BACKSLASH), for an
  * error message naming a value: into buf (bounded, "..." marks a cut). */
 const char *str_quote(char *buf, size_t size, const char *s, size_t n);
+/* The value of key in "key=value\n" lines (the OP requests and replies,
+ * STATUS), copied into buf; NULL when absent or longer than buf. */
+const char *kv_get(const char *text, const char *key, char *buf, size_t len);
 /* The same appended to b, at most max bytes, and bytes >= 0x80 escaped
  * too (ESC_HIGH), so that a line that quotes an argv, a user name or a path
  * is ASCII whatever bytes a client sent. 0, or -1 on ENOMEM. */

@@ -85,3 +85,18 @@ int sb_quote(struct strbuf *b, const char *s, size_t max)
 	free(tmp);
 	return r;
 }
+
+const char *kv_get(const char *text, const char *key, char *buf, size_t len)
+{
+	size_t kl = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
+			size_t vl = strcspn(l + kl + 1, "\n");
+			if (vl >= len)
+				return NULL;
+			memcpy(buf, l + kl + 1, vl);
+			buf[vl] = 0;
+			return buf;
+		}
+	return NULL;
+}

@@ -43,24 +43,11 @@ static int op(const struct client_opts *o, const char *verb, const char *args, s
 	return ret;
 }
 
-/* The value of key in "key=value\n" text, or NULL. */
-static const char *val(const char *text, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
-			size_t n = strcspn(l + kl + 1, "\n");
-			snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), l + kl + 1);
-			return buf;
-		}
-	return NULL;
-}
-
 /* A number, or -1 when absent, or INT64_MAX for "max". */
 static int64_t num(const char *text, const char *key)
 {
 	char b[32];
-	if (!val(text, key, b, sizeof b))
+	if (!kv_get(text, key, b, sizeof b))
 		return -1;
 	return strcmp(b, "max") == 0 ? INT64_MAX : strtoll(b, NULL, 10);
 }
@@ -94,8 +81,8 @@ static const char *secs(int64_t usec, char *buf, size_t len)
 static void print_stats(const char *t, double cpu_pct)
 {
 	char a[32], b[32], c[32], d[32], e[32], f[32], g[32], id[40], st[16];
-	printf("box %s (%s)\n", val(t, "box_id", id, sizeof id) ? id : "?",
-	       val(t, "state", st, sizeof st) ? st : "?");
+	printf("box %s (%s)\n", kv_get(t, "box_id", id, sizeof id) ? id : "?",
+	       kv_get(t, "state", st, sizeof st) ? st : "?");
 	printf("cpu       usage %s  user %s  system %s  throttled %s (%" PRId64 " times)",
 	       secs(num(t, "cpu.usage_usec"), a, sizeof a), secs(num(t, "cpu.user_usec"), b, sizeof b),
 	       secs(num(t, "cpu.system_usec"), c, sizeof c),
@@ -132,8 +119,8 @@ static void json_num(const char *name, int64_t v, bool last)
 static void print_stats_json(const char *t)
 {
 	char id[40] = "", st[16] = "";
-	val(t, "box_id", id, sizeof id);
-	val(t, "state", st, sizeof st);
+	kv_get(t, "box_id", id, sizeof id);
+	kv_get(t, "state", st, sizeof st);
 	fputs("{\"box_id\":", stdout);
 	client_json_string(id, strlen(id));
 	fputs(",\"state\":", stdout);
@@ -182,7 +169,7 @@ static void metric(const char *name, const char *type, const char *help, const c
 static void print_metrics(const char *t)
 {
 	char id[40];
-	if (!val(t, "box_id", id, sizeof id))
+	if (!kv_get(t, "box_id", id, sizeof id))
 		id[0] = 0;
 	metric("cpu_usage_seconds_total", "counter", "CPU time used by the box.", id,
 	       num(t, "cpu.usage_usec"), 1e-6);
@@ -446,7 +433,7 @@ int client_list(const struct client_opts *o)
 		if (read_file_at(AT_FDCWD, path, 8192, &txt, NULL, NULL) < 0)
 			continue;
 		char sock[256];
-		if (!val(txt, "socket", sock, sizeof sock) || kill((pid_t)atoi(de->d_name), 0) < 0)
+		if (!kv_get(txt, "socket", sock, sizeof sock) || kill((pid_t)atoi(de->d_name), 0) < 0)
 			continue;
 		_cleanup_strbuf_ struct strbuf req = { 0 };
 		_cleanup_fd_ int fd = -1;
@@ -460,13 +447,13 @@ int client_list(const struct client_opts *o)
 		_cleanup_free_ char *st = strndup((const char *)f.payload, f.len);
 		client_rx_free(&rx);
 		char id[40], state[16], up[24], root[256];
-		if (!st || !val(st, "box_id", id, sizeof id))
+		if (!st || !kv_get(st, "box_id", id, sizeof id))
 			continue;
-		if (!val(st, "state", state, sizeof state))
+		if (!kv_get(st, "state", state, sizeof state))
 			snprintf(state, sizeof state, "?");
-		if (!val(st, "uptime_sec", up, sizeof up))
+		if (!kv_get(st, "uptime_sec", up, sizeof up))
 			snprintf(up, sizeof up, "0");
-		if (!val(st, "rootfs", root, sizeof root))
+		if (!kv_get(st, "rootfs", root, sizeof root))
 			root[0] = 0;
 		if (o->json) {
 			printf("%s{\"box_id\":\"%s\",\"state\":\"%s\",\"uptime_sec\":%s,\"socket\":",

@@ -210,25 +210,10 @@ static int start_helper(struct enter_conn *c, struct bind_job *j, int tree, bool
 	return 0;
 }
 
-static const char *arg(const char *args, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	for (const char *l = args; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
-			size_t vl = strcspn(l + kl + 1, "\n");
-			if (vl >= len)
-				return NULL;
-			memcpy(buf, l + kl + 1, vl);
-			buf[vl] = 0;
-			return buf;
-		}
-	return NULL;
-}
-
 static bool flag(const char *args, const char *key)
 {
 	char v[4];
-	return arg(args, key, v, sizeof v) && strcmp(v, "1") == 0;
+	return kv_get(args, key, v, sizeof v) && strcmp(v, "1") == 0;
 }
 
 static void audit_bind(struct enter_conn *c, const char *what, const struct live_bind *b)
@@ -247,8 +232,8 @@ void binds_bind(struct enter_conn *c, const char *args)
 {
 	char src[4096], tgt[4096];
 	struct perr e = { 0 };
-	if (!arg(args, "source", src, sizeof src) || !box_path_ok(src) ||
-	    !arg(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
+	if (!kv_get(args, "source", src, sizeof src) || !box_path_ok(src) ||
+	    !kv_get(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
 		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "bind: expected an absolute host path and an absolute box path");
 		return;
 	}
@@ -296,7 +281,7 @@ void binds_unbind(struct enter_conn *c, const char *args)
 {
 	char tgt[4096];
 	struct perr e = { 0 };
-	if (!arg(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
+	if (!kv_get(args, "target", tgt, sizeof tgt) || !box_path_ok(tgt)) {
 		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "unbind: expected an absolute box path");
 		return;
 	}

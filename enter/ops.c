@@ -211,24 +211,12 @@ static void op_ps(struct enter_conn *c)
 
 /* ---- kill, pause, resume ------------------------------------------------------- */
 
-static const char *arg(const char *args, const char *key, char *buf, size_t len)
-{
-	size_t kl = strlen(key);
-	for (const char *l = args; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
-		if (strncmp(l, key, kl) == 0 && l[kl] == '=') {
-			size_t vl = strcspn(l + kl + 1, "\n");
-			snprintf(buf, len, "%.*s", (int)(vl < len ? vl : len - 1), l + kl + 1);
-			return buf;
-		}
-	return NULL;
-}
-
 static void op_kill(struct enter_conn *c, const char *args)
 {
 	const struct enter_box *box = conn_box(c);
 	char v[32], a[8];
-	int sig = arg(args, "signal", v, sizeof v) ? signal_parse(v) : SIGTERM;
-	bool all = arg(args, "all", a, sizeof a) && strcmp(a, "1") == 0;
+	int sig = kv_get(args, "signal", v, sizeof v) ? signal_parse(v) : SIGTERM;
+	bool all = kv_get(args, "all", a, sizeof a) && strcmp(a, "1") == 0;
 	if (sig < 1 || sig > SIGRTMAX) {
 		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, "kill: the signal must be a name or number from 1 to 64");
 		return;
@@ -340,8 +328,8 @@ static void op_update(struct enter_conn *c, const char *args)
 static void op_events(struct enter_conn *c, const char *args)
 {
 	char v[8];
-	c->events_json = arg(args, "format", v, sizeof v) && strcmp(v, "json") == 0;
-	bool since = arg(args, "since_start", v, sizeof v) && strcmp(v, "1") == 0;
+	c->events_json = kv_get(args, "format", v, sizeof v) && strcmp(v, "json") == 0;
+	bool since = kv_get(args, "since_start", v, sizeof v) && strcmp(v, "1") == 0;
 	struct enter_server *srv = conn_server(c);
 	if (!srv->events || enter_events_listen(srv->events, c, since) < 0) {
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "events: too many listeners");
