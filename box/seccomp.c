@@ -126,8 +126,8 @@ static int default_add(scmp_filter_ctx ctx, unsigned long long keep, struct perr
 	 * EAFNOSUPPORT on the socket is how userspace (PAM, sshd, journald)
 	 * learns that there is no audit and stays quiet, as under nspawn. */
 	if ((keep & AUDIT_CAPS) == 0) {
-		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-					    SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT) };
+		struct scmp_arg_cmp a[] = { SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+					    SCMP_A2(SCMP_CMP_EQ, NETLINK_AUDIT, 0) };
 		if (rule_add(ctx, SCMP_SYS(socket), EAFNOSUPPORT, 2, a, "socket", e) < 0)
 			return -1;
 	}
