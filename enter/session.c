@@ -144,26 +144,28 @@ static void handle_opened(struct enter_session *s, void *h, bool *open)
 
 /* A uv_pipe_t around one of our pipe (or pty master) ends; the handle owns
  * the fd from here on, even when opening it fails. */
-static int pipe_wrap(struct enter_session *s, uv_pipe_t *p, bool *open, int fd)
+static int pipe_wrap(struct enter_session *s, uv_pipe_t *p, bool *open, int fd, const char *what,
+		     struct perr *e)
 {
-	uv_loop_t *loop = conn_loop(s->c);
-	if (uv_pipe_init(loop, p, 0) < 0) {
-		close(fd);
-		return -1;
+	int err = uv_pipe_init(conn_loop(s->c), p, 0);
+	if (err == 0) {
+		handle_opened(s, p, open);
+		err = uv_pipe_open(p, fd);
 	}
-	handle_opened(s, p, open);
-	if (uv_pipe_open(p, fd) < 0) {
+	if (err < 0) {
 		close(fd);
-		return -1;
+		return perr_set(e, -err, "%s", what); /* libuv's own error */
 	}
 	return 0;
 }
 
-static int poll_wrap(struct enter_session *s, uv_poll_t *p, bool *open, int fd)
+static int poll_wrap(struct enter_session *s, uv_poll_t *p, bool *open, int fd, const char *what,
+		     struct perr *e)
 {
-	if (uv_poll_init(conn_loop(s->c), p, fd) < 0) {
+	int err = uv_poll_init(conn_loop(s->c), p, fd);
+	if (err < 0) {
 		close(fd);
-		return -1;
+		return perr_set(e, -err, "%s", what);
 	}
 	handle_opened(s, p, open);
 	return 0;
@@ -660,8 +662,7 @@ static int stdio_make(struct enter_session *s, const struct proto_exec *x, int c
 			close(in);
 			return -1;
 		}
-		return pipe_wrap(s, &s->in, &s->in_open, in) < 0 ? perr_set(e, ENOMEM, "pty handle")
-								  : 0;
+		return pipe_wrap(s, &s->in, &s->in_open, in, "pty handle", e);
 	}
 	int p[2];
 	for (int i = 0; i < 2; i++) {
@@ -681,9 +682,7 @@ static int stdio_make(struct enter_session *s, const struct proto_exec *x, int c
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return perr_set(e, errno, "pipe");
 	child[0] = p[0];
-	if (pipe_wrap(s, &s->in, &s->in_open, p[1]) < 0)
-		return perr_set(e, ENOMEM, "pipe handle");
-	return 0;
+	return pipe_wrap(s, &s->in, &s->in_open, p[1], "pipe handle", e);
 }
 
 static void fds_close(int child[3])
@@ -715,12 +714,12 @@ static void spawned(void *ctx, pid_t pid, int pidfd, const struct perr *e)
 	s->pidfd = pidfd;
 	/* From here the child exists: only the pidfd watch may fail, and then
 	 * it is killed and reaped right here rather than left unreaped. */
-	if (poll_wrap(s, &s->pid_watch, &s->pid_open, s->pidfd) < 0 ||
+	struct perr pe = { 0 };
+	if (poll_wrap(s, &s->pid_watch, &s->pid_open, s->pidfd, "pidfd handle", &pe) < 0 ||
 	    uv_poll_start(&s->pid_watch, UV_READABLE, pid_readable) < 0) {
-		(void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-		siginfo_t si;
-		while (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
-			;
+		/* unreaped, so the pid is still this child's (the pidfd may be
+		 * closed with the failed handle) */
+		cleanup_childp(&pid);
 		s->exited = true;
 	}
 	uv_poll_start(&s->status_watch, UV_READABLE, status_readable);
@@ -746,9 +745,9 @@ static int spawn(struct enter_session *s, const struct proto_exec *x, struct per
 	if (pipe2(sp, O_CLOEXEC) < 0)
 		return perr_set(e, errno, "pipe");
 	s->status_fd = sp[0];
-	if (poll_wrap(s, &s->status_watch, &s->status_open, sp[0]) < 0) {
+	if (poll_wrap(s, &s->status_watch, &s->status_open, sp[0], "status handle", e) < 0) {
 		close(sp[1]);
-		return perr_set(e, ENOMEM, "status handle");
+		return -1;
 	}
 	if (stdio_make(s, x, child, e) < 0) {
 		fds_close(child);

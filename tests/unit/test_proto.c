@@ -541,41 +541,6 @@ static void test_bad_lengths(void)
 	CHECK(expect_error(buf, PROTO_HDR, "STDERR frame is empty"));
 }
 
-/* OP: a verb and key=value lines; the verb a lowercase word; new in 3. */
-static void test_op(void)
-{
-	struct strbuf b = { 0 };
-	CHECK(proto_put_op(&b, "stats", NULL) == 0);
-	struct proto_frame f;
-	size_t used;
-	struct perr e = { 0 };
-	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1 && f.kind == PK_OP);
-	struct proto_op op;
-	CHECK(proto_op_parse(&f, &op, &e) == 0);
-	CHECK_STREQ(op.verb, "stats");
-	CHECK_STREQ(op.args, "");
-	CHECK(op.version == PROTO_VERSION);
-	proto_op_free(&op);
-	sb_free(&b);
-	CHECK(proto_put_op(&b, "kill", "signal=9\nall=1\n") == 0);
-	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1);
-	CHECK(proto_op_parse(&f, &op, &e) == 0);
-	CHECK_STREQ(op.verb, "kill");
-	CHECK_STREQ(op.args, "signal=9\nall=1\n");
-	proto_op_free(&op);
-	sb_free(&b);
-	/* a verb that is not one lowercase word */
-	CHECK(proto_put_op(&b, "Stats now", NULL) == 0);
-	CHECK(proto_decode((const uint8_t *)b.s, b.len, &f, &used, &e) == 1);
-	CHECK(proto_op_parse(&f, &op, &e) < 0 && strstr(e.msg, "lowercase word"));
-	sb_free(&b);
-	/* version 2 has no OP */
-	uint8_t raw[PROTO_HDR + 8];
-	proto_header(raw, PK_OP, 8);
-	memcpy(raw + PROTO_HDR, "\0\2stats\n", 8);
-	CHECK(proto_decode(raw, PROTO_HDR + 8, &f, &used, &e) == -1 && strstr(e.msg, "has no OP"));
-}
-
 static void test_unknown_kinds(void)
 {
 	int bad = 0, known = 0;
@@ -807,7 +772,6 @@ int main(void)
 	test_stream();
 	test_bad_lengths();
 	test_unknown_kinds();
-	test_op();
 	test_wrong_fixed_sizes();
 	test_bad_values();
 	test_exec_malformed();
