@@ -9,8 +9,10 @@
  * the process's own codes; a lost connection is never reported as success. */
 #include "client/internal.h"
 #include "config/config.h"
+#include "envfile/envfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,12 +46,20 @@ static int add_env(struct client_opts *o, const char *kv, size_t n)
 	return 0;
 }
 
-/* -e K=V sets; -e K passes the client's own K, if set. */
+/* -e K=V sets; -e K passes the client's own K, if set. NAME follows the
+ * rule of start's --env (env_key_valid): letters, digits, '_', not first a
+ * digit. */
 static int opt_env(struct client_opts *o, const char *arg)
 {
 	const char *eq = strchr(arg, '=');
 	if (eq == arg || !*arg)
 		return usage_error(o, "--env '%s': expected NAME=VALUE or NAME", arg);
+	char name[256];
+	size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+	snprintf(name, sizeof name, "%.*s", (int)(nl < sizeof name ? nl : sizeof name - 1), arg);
+	if (nl >= sizeof name || !env_key_valid(name))
+		return usage_error(o, "--env '%s': the name must be letters, digits and '_', "
+				      "not starting with a digit", arg);
 	if (eq)
 		return add_env(o, arg, strlen(arg));
 	const char *v = getenv(arg);
@@ -59,6 +69,33 @@ static int opt_env(struct client_opts *o, const char *arg)
 	int r = sb_printf(&kv, "%s=%s", arg, v) < 0 ? -1 : add_env(o, kv.s, kv.len);
 	sb_free(&kv);
 	return r;
+}
+
+/* --env-file FILE: docker's format. One NAME=VALUE per line, the value
+ * taken as written (no quotes removed); a bare NAME passes the client's own;
+ * blank lines and lines starting with '#' are skipped. */
+static int opt_env_file(struct client_opts *o, const char *path)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	struct perr e = { 0 };
+	if (read_file_at(AT_FDCWD, path, 1 << 20, &buf, &len, &e) < 0)
+		return usage_error(o, "--env-file: %s", e.msg);
+	unsigned line = 0;
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		line++;
+		l += strspn(l, " \t");
+		size_t n = strlen(l);
+		if (n && l[n - 1] == '\r')
+			l[--n] = 0;
+		if (!*l || *l == '#')
+			continue;
+		if (opt_env(o, l) < 0) {
+			fprintf(stderr, "planet %s: --env-file %s: line %u\n", o->cmd, path, line);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The durations of --stop-timeout (config's parser). 0 is refused: on the
@@ -76,7 +113,7 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 	return 0;
 }
 
-enum { OPT_SOCKET = 0x100, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG, OPT_WATCH,
+enum { OPT_SOCKET = 0x100, OPT_ENV_FILE, OPT_TIMEOUT, OPT_JSON, OPT_STATE_DIR, OPT_CONFIG, OPT_WATCH,
        OPT_TREE, OPT_ALL, OPT_SINCE_START, OPT_RO, OPT_MKDIR, OPT_REC,
        OPT_LIMIT /* + index in limit_flags */ };
 
@@ -98,6 +135,7 @@ static const struct option long_opts[] = {
 	{ "interactive", no_argument, NULL, 'i' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "env", required_argument, NULL, 'e' },
+	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -128,7 +166,7 @@ static bool allowed(const char *accepts, int c)
 {
 	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
 		return true;
-	int k = c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
+	int k = c == OPT_ENV_FILE ? 'E' : c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
 		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c == OPT_SINCE_START ? 'S' :
 		c == OPT_RO ? 'O' : c == OPT_MKDIR ? 'M' : c == OPT_REC ? 'C' :
 		c >= OPT_LIMIT ? 'L' : c;
@@ -161,6 +199,7 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 		o->user = arg;
 		return 0;
 	case 'e': return opt_env(o, arg);
+	case OPT_ENV_FILE: return opt_env_file(o, arg);
 	case 'w':
 		if (arg[0] != '/')
 			return usage_error(o, "--workdir '%s': must be an absolute path", arg);
@@ -260,6 +299,7 @@ static const char exec_help[] =
 	"                          /dev/null)\n"
 	"  -u, --user USER[:GROUP] run as a user of the box's /etc/passwd (root)\n"
 	"  -e, --env NAME=VALUE    set a variable (repeatable); -e NAME passes ours\n"
+	"      --env-file FILE     NAME=VALUE lines of a host file (docker's format)\n"
 	"  -w, --workdir DIR       working directory (default: the user's home)\n"
 	HELP_OPT WHERE_OPTS SESSION_EXIT;
 
@@ -270,6 +310,7 @@ static const char enter_help[] =
 	"\n"
 	"  -u, --user USER[:GROUP] run as a user of the box (default root)\n"
 	"  -e, --env NAME=VALUE    set a variable (repeatable); -e NAME passes ours\n"
+	"      --env-file FILE     NAME=VALUE lines of a host file (docker's format)\n"
 	"  -w, --workdir DIR       working directory (default: the user's home)\n"
 	HELP_OPT WHERE_OPTS SESSION_EXIT;
 
@@ -338,7 +379,7 @@ static void client_opts_free(struct client_opts *o)
 int planet_exec_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "exec" };
-	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewh", exec_help);
+	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewhE", exec_help);
 	if (r == GO_ON && o.argc == 0) {
 		usage_error(&o, "a command is required%s", "");
 		r = EXIT_PLANET;
@@ -352,7 +393,7 @@ int planet_exec_main(int argc, char **argv)
 int planet_enter_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "enter" };
-	int r = client_main(&o, argc, argv, "+:hu:e:w:", "uewh", enter_help);
+	int r = client_main(&o, argc, argv, "+:hu:e:w:", "uewhE", enter_help);
 	if (r == GO_ON) {
 		o.tty = o.interactive = true;
 		r = client_exec_session(&o);

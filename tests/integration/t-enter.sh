@@ -128,6 +128,23 @@ check_eq "the later -e wins" 2 "$(px -e X=1 -e X=2 sh -c 'echo $X')"
 check_eq "the client's environment is not passed" unset \
 	"$(LEAKME=1 px sh -c 'echo ${LEAKME:-unset}')"
 check_eq "-e NAME passes the client's value" yes "$(PASSME=yes px -e PASSME sh -c 'echo $PASSME')"
+for bad in '1BAD=x' 'A B=c' '-=x'; do
+	run r px -e "$bad" true
+	check_eq "-e '$bad': refused as start --env refuses it (255)" 255 "$r_rc"
+	check_contains "... one line naming it" "$r_err" "--env '$bad'"
+done
+printf '%s\n' '# a comment' '' 'PLAIN=a b' 'QUOTED="x y"' "SQ='z'" '  INDENT=i' 'PASSED' 'EQ=a=b' >"$T/envf"
+check_eq "--env-file: docker's format (values as written, bare NAME passed, comments skipped)" \
+	"a b|\"x y\"|'z'|i|from-client|a=b" \
+	"$(PASSED=from-client px --env-file "$T/envf" sh -c 'echo "$PLAIN|$QUOTED|$SQ|$INDENT|$PASSED|$EQ"')"
+check_eq "--env-file, then -e: the later wins" later \
+	"$(px --env-file "$T/envf" -e PLAIN=later sh -c 'echo "$PLAIN"')"
+printf 'OK=1\n9BAD=2\n' >"$T/envbad"
+run r px --env-file "$T/envbad" true
+check_eq "--env-file with a bad name: 255" 255 "$r_rc"
+check_contains "... naming the line" "$r_err" "line 2"
+run r px --env-file "$T/no-such-file" true
+check_eq "--env-file missing: 255" 255 "$r_rc"
 check_contains "PATH default" "$(px sh -c 'echo $PATH')" /usr/bin
 check_eq "proxy env file applied" "http://proxy.example:3128|localhost,.corp" \
 	"$(px sh -c 'echo "$HTTP_PROXY|$NO_PROXY"')"
