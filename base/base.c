@@ -465,3 +465,29 @@ void sb_free(struct strbuf *b)
 	b->s = NULL;
 	b->len = b->cap = 0;
 }
+
+/* The session id is a pid that stays allocated while any member of the
+ * session lives: a verified sid names no stranger. comm may hold anything,
+ * so /proc/PID/stat is parsed from its last ')'. */
+void kill_session(pid_t sid, int sig)
+{
+	_cleanup_dir_ DIR *d = opendir("/proc");
+	for (struct dirent *de; d && (de = readdir(d));) {
+		char path[64], buf[512];
+		int pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		_cleanup_fd_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		char *rp = strrchr(buf, ')');
+		int ppid, pgrp, session;
+		char state;
+		if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4 &&
+		    session == sid)
+			kill(pid, sig);
+	}
+}

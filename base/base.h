@@ -50,6 +50,9 @@ void cleanup_strbufp(struct strbuf *b);
 /* A child of ours that must not outlive the scope: SIGKILL and reaped
  * (waitpid), unless the variable was set to -1 (take it with take_pid). */
 void cleanup_childp(pid_t *pid);
+/* sig to every process whose session id is sid (a shell's jobs that made
+ * process groups of their own): only for a sid known to be one's own. */
+void kill_session(pid_t sid, int sig);
 #define _cleanup_fd_ __attribute__((cleanup(cleanup_fdp)))
 #define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
 #define _cleanup_file_ __attribute__((cleanup(cleanup_filep)))

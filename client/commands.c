@@ -106,8 +106,11 @@ static int opt_timeout(struct client_opts *o, const char *arg)
 {
 	unsigned v;
 	if (duration_parse(arg, &v) < 0 || v == 0)
-		return usage_error(o, "--timeout '%s': expected a duration from 1s to 24h "
-				      "(30, 30s, 2m, 1h; leave it out for the box's stop_timeout)",
+		return usage_error(o, strcmp(o->cmd, "stop") == 0
+					      ? "--timeout '%s': expected a duration from 1s to 24h (30, "
+						"30s, 2m, 1h; leave it out for the box's stop_timeout)"
+					      : "--timeout '%s': expected a duration from 1s to 24h (30, "
+						"30s, 2m, 1h)",
 				   arg);
 	o->timeout = v;
 	return 0;
@@ -301,7 +304,9 @@ static const char exec_help[] =
 	"  -e, --env NAME=VALUE    set a variable (repeatable); -e NAME passes ours\n"
 	"      --env-file FILE     NAME=VALUE lines of a host file (docker's format)\n"
 	"  -w, --workdir DIR       working directory (default: the user's home)\n"
-	HELP_OPT WHERE_OPTS SESSION_EXIT;
+	"      --timeout DURATION  SIGTERM to the command at the deadline (30, 30s, 2m),\n"
+	"                          SIGKILL 2 s later; planet exec then exits 124\n"
+	HELP_OPT WHERE_OPTS SESSION_EXIT "  124    --timeout: the deadline passed\n";
 
 static const char enter_help[] =
 	"usage: planet enter [OPTIONS] [--] [CMD [ARG...]]\n"
@@ -379,7 +384,7 @@ static void client_opts_free(struct client_opts *o)
 int planet_exec_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "exec" };
-	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewhE", exec_help);
+	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewhET", exec_help);
 	if (r == GO_ON && o.argc == 0) {
 		usage_error(&o, "a command is required%s", "");
 		r = EXIT_PLANET;

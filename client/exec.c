@@ -391,6 +391,7 @@ static int build_request(const struct client_opts *o, uint16_t version, struct s
 		.env = env,
 		.user = (char *)(o->user ? o->user : ""),
 		.cwd = (char *)(o->workdir ? o->workdir : ""),
+		.timeout_sec = o->timeout,
 	};
 	if (o->tty)
 		client_winsize(&x.rows, &x.cols);

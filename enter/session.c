@@ -49,6 +49,7 @@
 #define IN_LOW (32 * 1024)
 #define EXIT_GRACE_MS 200
 #define HANGUP_GRACE_MS 2000
+#define TIMEOUT_GRACE_MS 2000 /* exec --timeout: SIGTERM, then this, then SIGKILL */
 
 /* Where the session is. Its process may exit (exited) and its client may
  * go (gone) in any phase but S_ENDED: those are flags beside it. */
@@ -78,8 +79,11 @@ struct enter_session {
 	uv_timer_t timer;
 	size_t owed[2]; /* bytes still to relay of what was buffered at exit */
 
+	uv_timer_t deadline; /* exec --timeout: SIGTERM, then SIGKILL */
+	uint32_t timeout_sec;
+	bool timed_out;
 	/* which handles are open */
-	bool pid_open, status_open, in_open, timer_open;
+	bool pid_open, status_open, in_open, timer_open, deadline_open;
 
 	enum session_phase phase;
 	bool exited;	     /* the leader is reaped (or was never there) */
@@ -497,6 +501,7 @@ static void close_all(struct enter_session *s)
 	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
 	handle_close(s, &s->timer, &s->timer_open);
+	handle_close(s, &s->deadline, &s->deadline_open);
 	handle_close(s, &s->status_watch, &s->status_open);
 	handle_close(s, &s->pid_watch, &s->pid_open);
 }
@@ -504,6 +509,14 @@ static void close_all(struct enter_session *s)
 static void finish(struct enter_session *s)
 {
 	bool failed = s->phase == S_FAILED;
+	if (s->timed_out && !failed) {
+		/* as timeout(1): 124, whatever the process said on its way out */
+		snprintf(s->spawn_err, sizeof s->spawn_err, "timed out after %u s", s->timeout_sec);
+		s->fail_status = 124;
+		s->fail_code = PE_TIMEOUT;
+		s->fail_msg = s->spawn_err;
+		failed = true;
+	}
 	s->phase = S_ENDED;
 	close_all(s);
 	if (!s->gone)
@@ -521,54 +534,36 @@ static void maybe_finish(struct enter_session *s)
 	finish(s);
 }
 
-/* Members of the session that moved to process groups of their own (a
- * shell's jobs): the session id is the leader's pid, as seen on the host,
- * and stays allocated while any member lives, so it cannot name strangers. */
-static void kill_session_members(pid_t sid)
+/* exec --timeout: the grace after SIGTERM is over. */
+/* SIGKILL to everything of the session: its group (or the leader) while
+ * the leader is unreaped, and every member of its session (the sid is the
+ * leader's, a verified child of ours: while any member lives, the number
+ * names nothing else). */
+static void kill_all(struct enter_session *s)
 {
-	DIR *d = opendir("/proc");
-	if (!d)
-		return;
-	for (struct dirent *de; (de = readdir(d));) {
-		char path[64], buf[512];
-		int pid = atoi(de->d_name);
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = 0;
-		/* pid (comm) state ppid pgrp session: comm may hold anything,
-		 * so parse from its closing parenthesis. */
-		char *rp = strrchr(buf, ')');
-		int ppid, pgrp, session;
-		char state;
-		if (rp && sscanf(rp + 1, " %c %d %d %d", &state, &ppid, &pgrp, &session) == 4 &&
-		    session == sid)
-			kill(pid, SIGKILL);
-	}
-	closedir(d);
+	forward_signal(s, SIGKILL);
+	if (s->phase == S_RUNNING)
+		kill_session(s->pid, SIGKILL);
+}
+
+static void deadline_kill(uv_timer_t *t)
+{
+	kill_all(t->data);
+}
+
+static void deadline_expired(uv_timer_t *t)
+{
+	struct enter_session *s = t->data;
+	s->timed_out = true;
+	forward_signal(s, SIGTERM);
+	uv_timer_start(&s->deadline, deadline_kill, TIMEOUT_GRACE_MS, 0);
 }
 
 static void hangup_expired(uv_timer_t *t)
 {
 	struct enter_session *s = t->data;
 	s->hangup_pending = false;
-	if (!s->exited && s->pid > 0) {
-		/* Not reaped: the pid, and the group named after it, are ours. */
-		if (s->phase == S_RUNNING)
-			kill(-s->pid, SIGKILL);
-		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
-	}
-	/* The session id is the leader's, a verified child of ours: while any
-	 * member lives, the number names nothing else. */
-	if (s->phase == S_RUNNING)
-		kill_session_members(s->pid);
+	kill_all(s);
 	maybe_finish(s);
 }
 
@@ -785,6 +780,11 @@ int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr 
 	}
 	uv_timer_init(conn_loop(c), &s->timer);
 	handle_opened(s, &s->timer, &s->timer_open);
+	if ((s->timeout_sec = x->timeout_sec)) {
+		uv_timer_init(conn_loop(c), &s->deadline);
+		handle_opened(s, &s->deadline, &s->deadline_open);
+		uv_timer_start(&s->deadline, deadline_expired, (uint64_t)s->timeout_sec * 1000, 0);
+	}
 	if (spawn(s, x, e) < 0) {
 		s->phase = S_ENDED;
 		close_all(s);

@@ -412,6 +412,12 @@ static int exec_walk(const uint8_t *p, uint32_t len, struct proto_exec *out, str
 	    rd_one(&r, "user", out ? &out->user : NULL, e) < 0 ||
 	    rd_one(&r, "cwd", out ? &out->cwd : NULL, e) < 0)
 		return -1;
+	/* version 3: an optional u32 timeout after cwd */
+	if (version >= 3 && r.left == 4) {
+		if (out)
+			out->timeout_sec = be32(r.p);
+		r.left = 0;
+	}
 	if (r.left)
 		return perr_set(e, 0, "EXEC: %zu unexpected bytes after cwd", r.left);
 	return 0;
@@ -648,6 +654,11 @@ static size_t list_len(char *const *l)
 
 /* Size of the payload, or 0 when it would not fit in a frame. Sums are
  * checked against the limit as they go, so they cannot wrap. */
+static bool exec_has_timeout(const struct proto_exec *x)
+{
+	return x->timeout_sec && (x->version ? x->version : PROTO_VERSION) >= 3;
+}
+
 static size_t exec_size(const struct proto_exec *x)
 {
 	const size_t limit = PROTO_MAX_FRAME - 1;
@@ -660,6 +671,8 @@ static size_t exec_size(const struct proto_exec *x)
 				return 0;
 		}
 	total += 4 + (x->user ? strlen(x->user) : 0) + 4 + (x->cwd ? strlen(x->cwd) : 0);
+	if (exec_has_timeout(x))
+		total += 4;
 	return total > limit ? 0 : total;
 }
 
@@ -706,6 +719,8 @@ int proto_put_exec(struct strbuf *b, const struct proto_exec *x)
 	w = emit_list(w, x->env);
 	w = emit_str(w, x->user);
 	w = emit_str(w, x->cwd);
+	if (exec_has_timeout(x))
+		put32(w, x->timeout_sec);
 	return put_frame(b, PK_EXEC, p, (uint32_t)size, NULL, 0);
 }
 

@@ -126,9 +126,11 @@ struct proto_exec {
 	char **env;  /* NULL-terminated "K=V" */
 	char *user;  /* "" = root; "name", "uid", "name:group", "uid:gid" */
 	char *cwd;   /* "" = the user's home, else an absolute path */
+	uint32_t timeout_sec; /* version 3: 0 = none, else SIGTERM at the deadline */
 };
 /* payload := u16 version | u8 flags (1=tty, 2=stdin) | u16 rows | u16 cols |
  *            u32 argc | argc x str | u32 envc | envc x str | str user | str cwd
+ *            [u32 timeout_sec: version 3, only when not 0]
  * str := u32 length | bytes (no NUL inside) */
 int proto_exec_parse(const uint8_t *p, uint32_t len, struct proto_exec *out, struct perr *e);
 void proto_exec_free(struct proto_exec *x);

@@ -145,6 +145,18 @@ check_eq "--env-file with a bad name: 255" 255 "$r_rc"
 check_contains "... naming the line" "$r_err" "line 2"
 run r px --env-file "$T/no-such-file" true
 check_eq "--env-file missing: 255" 255 "$r_rc"
+t0=$(now)
+run r px --timeout 1 sh -c 'sleep 30 & sleep 31; echo not-reached'
+check_eq "--timeout 1 on a sleep: 124, as timeout(1)" 124 "$r_rc"
+check_contains "... saying so" "$r_err" "timed out after 1 s"
+check "... in about the timeout" awk -v e="$(elapsed_since "$t0")" 'BEGIN { exit !(e < 4) }'
+check "... its children are gone too" wait_for 5 no_box_proc "sleep 30"
+run r px --timeout 1 sh -c 'trap "" TERM; sleep 32'
+check_eq "--timeout: a command that ignores SIGTERM is killed after the grace (124)" 124 "$r_rc"
+check "... nothing of it left" wait_for 5 no_box_proc "sleep 32"
+check_eq "--timeout not reached: the command's own status" 3 "$(rc_of px --timeout 5 sh -c 'exit 3')"
+run r px --timeout 0 true
+check_eq "--timeout 0: refused (255)" 255 "$r_rc"
 check_contains "PATH default" "$(px sh -c 'echo $PATH')" /usr/bin
 check_eq "proxy env file applied" "http://proxy.example:3128|localhost,.corp" \
 	"$(px sh -c 'echo "$HTTP_PROXY|$NO_PROXY"')"

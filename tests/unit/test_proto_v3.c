@@ -188,10 +188,35 @@ static void test_op(void)
 	CHECK(proto_decode(raw, PROTO_HDR + 8, &f, &used, &e) == -1 && strstr(e.msg, "has no OP"));
 }
 
+/* EXEC's optional timeout: version 3 only, after cwd. */
+static void test_exec_timeout(void)
+{
+	char *argv[] = { "sleep", "9", NULL }, *env[] = { NULL };
+	struct proto_exec x = { .argv = argv, .env = env, .user = "", .cwd = "", .timeout_sec = 5 };
+	struct strbuf b = { 0 };
+	struct proto_exec y;
+	struct perr e = { 0 };
+	CHECK(proto_put_exec(&b, &x) == 0);
+	CHECK(proto_exec_parse((const uint8_t *)b.s + PROTO_HDR, (uint32_t)(b.len - PROTO_HDR), &y,
+			       &e) == 0);
+	CHECK(y.version == 3 && y.timeout_sec == 5);
+	proto_exec_free(&y);
+	sb_free(&b);
+	/* asked in version 2: the field is not sent (that version has none) */
+	x.version = 2;
+	CHECK(proto_put_exec(&b, &x) == 0);
+	CHECK(proto_exec_parse((const uint8_t *)b.s + PROTO_HDR, (uint32_t)(b.len - PROTO_HDR), &y,
+			       &e) == 0);
+	CHECK(y.version == 2 && y.timeout_sec == 0);
+	proto_exec_free(&y);
+	sb_free(&b);
+}
+
 int main(void)
 {
 	test_error_v3();
 	test_request_version();
 	test_op();
+	test_exec_timeout();
 	return check_done("test_proto_v3");
 }
