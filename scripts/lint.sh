@@ -17,11 +17,18 @@
 #
 # Usage: scripts/lint.sh [--cppcheck-only|--tidy-only] [FILE.c...]
 # Environment: LINT_JOBS (parallel clang-tidy runs, default nproc),
-#              LINT_OUT (where the raw reports go, default /var/tmp/planet-lint)
+#              LINT_OUT (where the raw reports go, default a fresh /var/tmp/planet-lint.*)
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-out=${LINT_OUT:-/var/tmp/planet-lint}
+# A directory of this run's own by default: two checkouts linted at once
+# (a developer's and CI's) must not read each other's reports.
+if [ -n "${LINT_OUT:-}" ]; then
+	out=$LINT_OUT
+else
+	out=$(mktemp -d /var/tmp/planet-lint.XXXXXX) || exit 2
+	trap 'rm -rf "$out"' EXIT
+fi
 jobs=${LINT_JOBS:-$(nproc)}
 allow=tests/hardening/lint-allow.txt
 supp=tests/hardening/cppcheck-suppressions.txt
