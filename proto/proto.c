@@ -414,6 +414,8 @@ static int exec_walk(const uint8_t *p, uint32_t len, struct proto_exec *out, str
 		return -1;
 	/* version 3: an optional u32 timeout after cwd */
 	if (version >= 3 && r.left == 4) {
+		if (be32(r.p) == 0)
+			return perr_set(e, 0, "EXEC: timeout 0 (leave the field out for none)");
 		if (out)
 			out->timeout_sec = be32(r.p);
 		r.left = 0;

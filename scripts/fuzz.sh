@@ -18,7 +18,7 @@
 #   FUZZ_FLAGS    extra libFuzzer flags (e.g. "-jobs=2 -workers=2")
 #
 # Every target links the pure modules (base, proto, envfile, config, and
-# the server's passwd lookup); none needs root or touches the host, except fuzz_passwd
+# base's passwd lookup); none needs root or touches the host, except fuzz_passwd
 # which writes two small files in a private directory under /dev/shm.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,11 +32,11 @@ mkdir -p "$out"
 pc_cflags=$(pkg-config --cflags inih libuv 2>/dev/null)
 pc_libs=$(pkg-config --libs inih 2>/dev/null || echo -linih)
 # The pure modules, as Makefile.am lists them (so a file split off a module
-# is picked up), plus the one pure file of enter/: the passwd/group lookup.
+# is picked up); base/ holds the box's passwd/group lookup too.
 mapfile -t srcs < <(awk '/^lib(base|proto|envfile|config)_a_SOURCES[ \t]*=/ { f = 1 }
 	f { for (i = 1; i <= NF; i++) if ($i ~ /\.c$/) print $i; if ($0 !~ /\\$/) f = 0 }' \
 	"$top/Makefile.am" | sed "s#^#$top/#")
-srcs+=("$top/enter/passwd.c")
+
 # shellcheck disable=SC2054 # commas inside one compiler flag
 flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -I"$top" -D_GNU_SOURCE -std=gnu11)

@@ -31,7 +31,8 @@ static void request_head(const uint8_t *data, size_t size)
 {
 	uint16_t v;
 	int k = proto_request_version(data, size, &v);
-	if (k == 1 && (data[4] != PK_EXEC && data[4] != PK_STOP && data[4] != PK_STATUS))
+	if (k == 1 && (data[4] != PK_EXEC && data[4] != PK_STOP && data[4] != PK_STATUS &&
+		       data[4] != PK_OP))
 		abort();
 	if (k == 1 && proto_reply_version(v) != v &&
 	    (v >= PROTO_VERSION_MIN && v <= PROTO_VERSION))
