@@ -159,6 +159,8 @@ void sb_free(struct strbuf *b);
  * carry. See docs/LOGGING.md. */
 #include <syslog.h> /* LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO */
 
+/* The journal's socket, when a record opened it: closed at exit. */
+void log_close(void);
 /* A lifecycle or error line of the supervisor (identifier "planet"). */
 void plog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* An audit record of the enter API (identifier "planet-audit"). */

@@ -34,11 +34,12 @@ void log_set_stderr_sink(void (*sink)(void *ctx, const char *line, size_t len), 
 	stderr_sink_ctx = ctx;
 }
 
+static int journal_fd = -1; /* opened at the first record, closed by log_close */
+
 /* Send one record to the journal; false when there is no journal (or it
  * cannot take the record now: never wait for it, the line goes to stderr). */
 static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
 {
-	static int fd = -1;
 	const char *path = getenv(JOURNAL_SOCKET_ENV);
 	if (!path || !*path)
 		path = JOURNAL_SOCKET;
@@ -47,7 +48,7 @@ static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
 	if (plen >= sizeof a.sun_path)
 		return false;
 	memcpy(a.sun_path, path, plen);
-	if (fd < 0 && (fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if (journal_fd < 0 && (journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return false;
 	char head[96];
 	int h = snprintf(head, sizeof head, "PRIORITY=%d\nSYSLOG_IDENTIFIER=%s\nMESSAGE=", prio,
@@ -55,7 +56,7 @@ static bool journal_send(int prio, const char *ident, const char *msg, size_t n)
 	struct iovec iov[3] = { { head, (size_t)h }, { (void *)msg, n }, { "\n", 1 } };
 	struct msghdr m = { .msg_name = &a, .msg_namelen = sizeof a, .msg_iov = iov,
 			    .msg_iovlen = 3 };
-	return sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
+	return sendmsg(journal_fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
 }
 
 /* systemd sets JOURNAL_STREAM=DEV:INO for a unit whose stdout or stderr
@@ -134,4 +135,11 @@ void plog_audit(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_v(LOG_NOTICE, "planet-audit", fmt, ap);
 	va_end(ap);
+}
+
+void log_close(void)
+{
+	if (journal_fd >= 0)
+		close(journal_fd);
+	journal_fd = -1;
 }

@@ -99,7 +99,7 @@ static int caps_compute(const char *spec, unsigned long long *keep, struct perr 
 static int inheritable_restrict(unsigned long long keep, struct perr *e)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { 0 };
 	if (syscall(SYS_capget, &h, d) < 0)
 		return perr_set(e, errno, "capget");
 	if ((d[0].inheritable & ~(uint32_t)keep) == 0 && (d[1].inheritable & ~(uint32_t)(keep >> 32)) == 0)

@@ -251,5 +251,6 @@ int box_start_main(int argc, char **argv)
 out:
 	box_plan_free(&plan);
 	config_free(&cfg);
+	log_close();
 	return status;
 }

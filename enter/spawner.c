@@ -81,11 +81,12 @@ struct inbox_spawner {
 /* A sealed memfd copy of our own binary, made once: what the spawner and
  * every session process run until their exec, so that /proc/PID/exe of a
  * process the box can see is no file of the host's. */
+static int exe_fd = -1;
+
 static int exe_memfd(struct perr *e)
 {
-	static int memfd = -1;
-	if (memfd >= 0)
-		return memfd;
+	if (exe_fd >= 0)
+		return exe_fd;
 	_cleanup_fd_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (src < 0)
 		return perr_set(e, errno, "open /proc/self/exe");
@@ -99,8 +100,8 @@ static int exe_memfd(struct perr *e)
 		return perr_set(e, errno, "copy /proc/self/exe");
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		return perr_set(e, errno, "seal the spawner's binary");
-	memfd = take_fd(&fd);
-	return memfd;
+	exe_fd = take_fd(&fd);
+	return exe_fd;
 }
 
 /* ---- reaping without waiting ------------------------------------------------ */
@@ -463,6 +464,10 @@ void inbox_spawner_stop(struct inbox_spawner *sp, const struct enter_box *box)
 	if (sp)
 		retire(sp, "the box is stopping");
 	reapers_finish(box->cg);
+	/* made again for the next boot's spawner */
+	if (exe_fd >= 0)
+		close(exe_fd);
+	exe_fd = -1;
 }
 
 /* ---- requests ------------------------------------------------------------- */

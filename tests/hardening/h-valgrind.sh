@@ -11,8 +11,10 @@
 #   - no definite or indirect leak, no memory error in the supervisor,
 #   - only the standard descriptors open at its exit (--track-fds),
 #   - no memory error in any of its forked children before they exec
-#     (the box's child building the rootfs, the session spawner, every
-#     session child; the session children's logs are below the rootfs).
+#     (the box's child building the rootfs, the session spawner until it
+#     re-executes its sealed memfd copy of planet). Session children are
+#     cloned by that copy, which runs natively (--trace-children=no): their
+#     code before exec is checked by the sanitizer build instead.
 # Debian 12's valgrind (3.19) predates clone3, openat2 and the new mount
 # API: tests/hardening/vg-shim.c (LD_PRELOAD) maps clone3 to clone(2) and
 # issues the others natively; see there. valgrind.supp lists the
@@ -169,8 +171,8 @@ children=$(find "$T" "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' ! -path "$T/vg.$SU
 errs=$(find "$T" "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' ! -path "$T/vg.$SUP_PID.log" -exec grep -l -E \
 	'Invalid (read|write|free)|uninitialised|Syscall param|Mismatched free|overlap|Jump to the invalid|unhandled .* syscall' {} + 2>/dev/null)
 check_eq "no memory error in any of the $children forked children before exec" "" "$errs"
-check "every session child ran under memcheck until exec ($(find "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' | wc -l) logs)" \
-	test "$(find "$ROOTFS$T" -maxdepth 1 -name 'vg.*.log' | wc -l)" -ge "$VG_SEQ"
+check "the box's child and the spawner ran under memcheck until their exec ($children logs)" \
+	test "$children" -ge 2
 [ -z "$errs" ] || for f in $errs; do sed -n '1,60p' "$f" | sed 's/^/#   /'; done
 if [ "$FAILED" != 0 ]; then
 	echo "# --- supervisor's valgrind log (errors and leaks) ---"
