@@ -117,7 +117,11 @@ for i in $(seq 100); do
 done
 wait "${cls[@]}"
 check_eq "the supervisor's descriptors are as before" "$FDS0" "$(sup_fds)"
-check "its RSS grew by less than 1 MiB" test "$(( $(sup_rss_kb) - RSS0 ))" -lt 1024
+# ASan keeps freed memory in quarantine (and its leak check at exit is the
+# real test there): the bound of the other stress tests in that build.
+rss_max=1024
+grep -q -a __asan_init "$PLANET" && rss_max=16384
+check "its RSS grew by less than $((rss_max / 1024)) MiB" test "$(( $(sup_rss_kb) - RSS0 ))" -lt "$rss_max"
 
 echo "# events"
 P events --json --since-start >"$T/ev.json" 2>&1 &
