@@ -127,15 +127,9 @@ int client_box_state(const char *path, char *state, size_t len)
 	if (client_rx_init(&rx) < 0)
 		return -1;
 	int r = client_rx_wait(&rx, fd, &f, &e) == 1 && f.kind == PK_STATUS_REPLY ? 1 : -1;
-	const char *v = r == 1 ? memmem(f.payload, f.len, "state=", 6) : NULL;
-	size_t n = 0;
-	if (v) {
-		v += 6;
-		const char *end = (const char *)f.payload + f.len;
-		while (v + n < end && v[n] != '\n' && n + 1 < len)
-			n++;
-	}
-	snprintf(state, len, "%.*s", (int)n, v ? v : "");
+	_cleanup_free_ char *text = r == 1 ? strndup((const char *)f.payload, f.len) : NULL;
+	if (!text || !kv_get(text, "state", state, len))
+		state[0] = 0;
 	client_rx_free(&rx);
 	return r;
 }
@@ -211,20 +205,27 @@ static int print_status(const struct client_opts *o, const struct proto_frame *f
 	return fflush(stdout) == 0 ? 0 : EXIT_PLANET;
 }
 
+int client_status_query(const char *path, struct client_rx *rx, struct proto_frame *f,
+			int *status)
+{
+	struct strbuf req = { 0 };
+	*status = EXIT_PLANET;
+	if (proto_put_status(&req) < 0) {
+		sb_free(&req);
+		return -1;
+	}
+	_cleanup_fd_ int fd = -1;
+	return client_control_exchange(path, &req, PK_STATUS_REPLY, "the status came", &fd, rx, f,
+				       status);
+}
+
 int client_status_box(const struct client_opts *o)
 {
 	const char *path = client_socket_path(o->socket);
-	struct strbuf req = { 0 };
-	if (proto_put_status(&req) < 0) {
-		sb_free(&req);
-		return EXIT_PLANET;
-	}
-	_cleanup_fd_ int fd = -1;
 	struct client_rx rx;
 	struct proto_frame f;
 	int status;
-	int r = client_control_exchange(path, &req, PK_STATUS_REPLY, "the status came", &fd, &rx, &f,
-				 &status);
+	int r = client_status_query(path, &rx, &f, &status);
 	if (r == 0) {
 		fputs(o->json ? "{\"running\":false}\n" : "running=no\n", stdout);
 		fflush(stdout);

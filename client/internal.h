@@ -48,6 +48,10 @@ struct client_rx;
 int client_control_exchange(const char *path, struct strbuf *req, uint8_t want,
 			   const char *before, int *fd, struct client_rx *rx, struct proto_frame *f,
 			   int *status);
+/* One STATUS: 1 with its reply in f (free rx after), 0 when no box
+ * answers at path, -1 with *status set and the reason printed. */
+int client_status_query(const char *path, struct client_rx *rx, struct proto_frame *f,
+			int *status);
 /* s[0..n) as a JSON string on stdout. */
 void client_json_string(const char *s, size_t n);
 /* ops.c: planet stats, metrics, ps, kill, pause, resume, update, list. */

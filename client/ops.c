@@ -435,14 +435,10 @@ int client_list(const struct client_opts *o)
 		char sock[256];
 		if (!kv_get(txt, "socket", sock, sizeof sock) || kill((pid_t)atoi(de->d_name), 0) < 0)
 			continue;
-		_cleanup_strbuf_ struct strbuf req = { 0 };
-		_cleanup_fd_ int fd = -1;
 		struct client_rx rx;
 		struct proto_frame f;
 		int status;
-		if (proto_put_status(&req) < 0 ||
-		    client_control_exchange(sock, &req, PK_STATUS_REPLY, "the status came", &fd, &rx, &f,
-					    &status) != 1)
+		if (client_status_query(sock, &rx, &f, &status) != 1)
 			continue;
 		_cleanup_free_ char *st = strndup((const char *)f.payload, f.len);
 		client_rx_free(&rx);

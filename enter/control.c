@@ -19,12 +19,14 @@ void control_status(struct enter_conn *c, unsigned sessions)
 		sb_append(&root, (unsigned char)*r < 0x20 || *r == 0x7f ? "?" : r, 1);
 	unsigned long long now = (unsigned long long)time(NULL);
 	unsigned long long up = now > box->started_unix ? now - box->started_unix : 0;
-	if (sb_printf(&b,
-		      "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
-		      "sessions=%u\n",
-		      enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
-		      root.s ? root.s : "", sessions) < 0 ||
-	    (binds_describe(&b), proto_put_status_reply(&reply, b.s, b.len) < 0))
+	int rc = sb_printf(&b,
+			   "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
+			   "sessions=%u\n",
+			   enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
+			   root.s ? root.s : "", sessions);
+	if (rc == 0)
+		binds_describe(&b);
+	if (rc < 0 || proto_put_status_reply(&reply, b.s, b.len) < 0)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "out of memory");
 	else
 		conn_send_frame(c, &reply);
