@@ -45,15 +45,16 @@ struct live_bind {
 static struct live_bind binds[BINDS_MAX];
 static size_t n_binds;
 
-/* A path planet takes: absolute, no "..", no control character. */
+/* A path planet takes: absolute, no ".." component, no control character. */
 static bool box_path_ok(const char *p)
 {
-	if (p[0] != '/' || strlen(p) >= 4096)
+	size_t n = strlen(p);
+	if (p[0] != '/' || n >= 4096)
 		return false;
 	for (const char *q = p; *q; q++)
 		if ((unsigned char)*q < 0x20)
 			return false;
-	return !strstr(p, "/../") && strcmp(p + strlen(p) - (strlen(p) >= 3 ? 3 : 0), "/..") != 0;
+	return !strstr(p, "/../") && !(n >= 3 && strcmp(p + n - 3, "/..") == 0);
 }
 
 static int find_bind(const char *target)
