@@ -150,18 +150,26 @@ void session_audit_free(struct session_audit *a);
  * it in enter_server_sessions) from then on. */
 void conn_attach(struct enter_conn *c, struct enter_session *s);
 
-/* access.c: who may connect: root, and members of the [enter] group
+/* access.c: who may connect, and what each may ask: root and the [enter]
+ * group everything, the monitor group the read-only requests
  * (enter_group_resolve: enter.h). */
+enum enter_right { RIGHT_NONE, RIGHT_READ, RIGHT_ADMIN };
 /* Create the socket at path (replacing a stale one, refusing a live one),
- * bound, 0600, or root:group 0660 with a group. Returns its fd (not yet
- * listening); *dev, *ino identify the socket file. */
-int enter_socket_bind(const char *path, const struct enter_group *g, dev_t *dev, ino_t *ino,
-		      struct perr *e);
-/* May the peer on fd (uid, gid from SO_PEERCRED) connect? */
-bool enter_peer_allowed(int fd, uid_t uid, gid_t gid, const struct enter_group *g);
-/* The message a refused peer gets. */
-void enter_peer_refusal(char *msg, size_t len, uid_t uid, const struct enter_group *g,
-			const char *group_name);
+ * bound, 0600, or root:group 0660 with a group, plus an ACL entry rw for
+ * the monitor group when set. Returns its fd (not yet listening); *dev,
+ * *ino identify the socket file. */
+int enter_socket_bind(const char *path, const struct enter_group *g,
+		      const struct enter_group *monitor, dev_t *dev, ino_t *ino, struct perr *e);
+/* The right of the peer on fd (uid, gid from SO_PEERCRED). */
+enum enter_right enter_peer_right(int fd, uid_t uid, gid_t gid, const struct enter_group *admin,
+				  const struct enter_group *monitor);
+/* The message a refused peer gets (the configured group names, or NULL). */
+void enter_peer_refusal(char *msg, size_t len, uid_t uid, const char *admin,
+			const char *monitor);
+/* May the connection's peer make the request f (its first frame)? If not,
+ * it gets ERROR code denied naming the request and the right it needs,
+ * the refusal is audited, and the connection ends. */
+bool enter_request_allowed(struct enter_conn *c, const struct proto_frame *f);
 
 /* control.c: a connection's first frame was STATUS (sessions: how many are
  * open) or STOP (the connection is already in its stop state). */
@@ -304,6 +312,7 @@ struct enter_server {
 	ino_t sock_ino;
 	struct inbox_spawner *spawner; /* NULL until started, or after it died */
 	struct enter_group group; /* who may connect besides root */
+	struct enter_group monitor; /* ... and make the read-only requests */
 	unsigned max_sessions;
 	struct enter_conn *conns;
 	unsigned n_conns, n_sessions;
@@ -321,6 +330,7 @@ struct enter_conn {
 	uv_shutdown_t shut;
 	enum conn_state state;
 	struct ucred peer;
+	enum enter_right right; /* the peer's, from its credentials at accept */
 	uint8_t *part; /* an incomplete frame */
 	size_t part_len, part_cap;
 	unsigned refs;
