@@ -27,7 +27,9 @@
  *
  * Client gone (EOF, error, protocol error): SIGHUP to the session's process
  * group, SIGKILL to it HANGUP_GRACE_MS later; the leader is reaped whatever
- * happens, and the session's memory goes when its last handle has closed. */
+ * happens, and the session's memory goes when its last handle has closed.
+ * A detached session (exec -d, detached.c) has no relay and no stdin, and
+ * its client's going is no hangup. The record is in internal.h. */
 #include "enter/internal.h"
 
 #include <dirent.h>

@@ -8,7 +8,8 @@
 #   as sessions_detached (and in sessions) until it ends; its audit line
 #   comes at the end, with its status and detached=yes; max_sessions
 #   counts it; a halt ends it (audited as it ends); a command the
-#   box does not have is still 127; -d with -t or -i is refused (exit 2).
+#   box does not have is still 127; -d with -t or -i is refused (exit 2);
+#   a server from before the flag is named in one line.
 # shellcheck disable=SC2016
 # ('...' is for the box's shell)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -34,6 +35,32 @@ check_contains "... naming --tty" "$r_err" "--detach with --tty"
 run r "$PLANET" exec --socket "$T/none.sock" --detach -i -- true
 check_eq "--detach -i -> 2" 2 "$r_rc"
 check_contains "... naming --interactive" "$r_err" "--detach with --interactive"
+
+echo "# a version 3 server from before the flag"
+# It refuses the unknown bit as malformed (bad-request), as such a server
+# does: the client names the cause in one line.
+python3 - "$T/old.sock" <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+hdr = c.recv(5); n = struct.unpack(">I", hdr[:4])[0] - 1
+got = b""
+while len(got) < n:
+    got += c.recv(n - len(got))
+msg = b"EXEC: unknown flags 0x%02x" % (got[2] & ~3)
+p = struct.pack(">IH", 255, 3) + msg
+c.sendall(struct.pack(">IB", len(p) + 1, 0x85) + p)
+c.close()
+PY
+OLDPID=$!
+wait_for 5 test -S "$T/old.sock"
+run r "$PLANET" exec --socket "$T/old.sock" -d -- true
+check_eq "exec -d against it -> 255" 255 "$r_rc"
+check_eq "... one line naming the cause" \
+	"planet: the box's server is older than this client: it cannot run a command detached (EXEC flag 0x04)" "$r_err"
+kill "$OLDPID" 2>/dev/null
+wait "$OLDPID" 2>/dev/null
 
 box_start --enter-max-sessions 3
 wait_for 5 grep -q "box booted" "$BOX_LOG" || fail "box booted" "$(cat "$BOX_LOG")"
