@@ -113,12 +113,14 @@ static void warn_unit_timeout(const struct box_config *c)
 			c->stop_timeout_sec, unit);
 }
 
-/* The enter group is the host's; resolved here so that a missing one is
- * bad input (exit 2), not a box that boots and is killed again. */
+/* The enter and monitor groups are the host's; resolved here so that a
+ * missing one is bad input (exit 2), not a box that boots and is killed
+ * again. */
 static int check_enter_group(const struct box_config *c, struct perr *e)
 {
 	struct enter_group g;
-	return enter_group_resolve(c->enter_group, &g, e);
+	return enter_group_resolve(c->enter_group, &g, e) < 0 ? -1
+	       : enter_group_resolve_as("monitor group", c->monitor_group, &g, e);
 }
 
 int box_plan_build(struct box_plan *p, const struct box_config *cfg, struct perr *e)

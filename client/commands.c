@@ -136,6 +136,7 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "tty", no_argument, NULL, 't' },
 	{ "interactive", no_argument, NULL, 'i' },
+	{ "detach", no_argument, NULL, 'd' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "env", required_argument, NULL, 'e' },
 	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
@@ -196,6 +197,7 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 		return 0;
 	case 't': o->tty = true; return 0;
 	case 'i': o->interactive = true; return 0;
+	case 'd': o->detach = true; return 0;
 	case 'u':
 		if (!*arg)
 			return usage_error(o, "--user%s: empty user", "");
@@ -306,7 +308,11 @@ static const char exec_help[] =
 	"  -w, --workdir DIR       working directory (default: the user's home)\n"
 	"      --timeout DURATION  SIGTERM to the command at the deadline (30, 30s, 2m),\n"
 	"                          SIGKILL 2 s later; planet exec then exits 124\n"
-	HELP_OPT WHERE_OPTS SESSION_EXIT "  124    --timeout: the deadline passed\n";
+	"  -d, --detach            return once CMD has started; it runs on, its stdin\n"
+	"                          and output the box's /dev/null (not with -t, -i)\n"
+	HELP_OPT WHERE_OPTS SESSION_EXIT "  124    --timeout: the deadline passed\n"
+	"  0      --detach: CMD has started\n"
+	"  2      --detach with -t or -i\n";
 
 static const char enter_help[] =
 	"usage: planet enter [OPTIONS] [--] [CMD [ARG...]]\n"
@@ -384,10 +390,15 @@ static void client_opts_free(struct client_opts *o)
 int planet_exec_main(int argc, char **argv)
 {
 	struct client_opts o = { .cmd = "exec" };
-	int r = client_main(&o, argc, argv, "+:htiu:e:w:", "tiuewhET", exec_help);
+	int r = client_main(&o, argc, argv, "+:htdiu:e:w:", "tdiuewhET", exec_help);
 	if (r == GO_ON && o.argc == 0) {
 		usage_error(&o, "a command is required%s", "");
 		r = EXIT_PLANET;
+	}
+	if (r == GO_ON && o.detach && (o.tty || o.interactive)) {
+		usage_error(&o, "--detach with %s: a detached command has no terminal and no stdin",
+			    o.tty ? "--tty" : "--interactive");
+		r = 2;
 	}
 	if (r == GO_ON)
 		r = client_exec_session(&o);

@@ -137,7 +137,8 @@ int client_box_state(const char *path, char *state, size_t len)
 /* Keys whose values are integers, printed as JSON numbers. */
 static bool numeric_key(const char *k, size_t n)
 {
-	static const char *const keys[] = { "init_pid", "uptime_sec", "sessions" };
+	static const char *const keys[] = { "init_pid", "uptime_sec", "sessions",
+					     "sessions_detached" };
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (strlen(keys[i]) == n && memcmp(keys[i], k, n) == 0)
 			return true;

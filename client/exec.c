@@ -36,6 +36,7 @@ struct sess {
 	const char *path;
 	int sock, sigfd;
 	bool tty, want_stdin, stdin_open, sock_writable, started;
+	bool detach; /* exec -d: STARTED is the end */
 	uint16_t version; /* asked for in EXEC */
 	bool retry;	  /* the server refused that version */
 	struct strbuf outq; /* frames not yet sent */
@@ -172,6 +173,17 @@ static bool version_refused(const struct sess *s, const struct proto_frame *f)
 	return pe.msg_len >= (size_t)n && memcmp(pe.msg, needle, (size_t)n) == 0;
 }
 
+/* A version 3 server from before exec -d refuses its flag as it refuses
+ * any unknown bit: that ERROR, by its code and the start of its message,
+ * which only the server writes before STARTED. */
+static bool detach_refused(const struct proto_frame *f)
+{
+	static const char needle[] = "EXEC: unknown flags 0x04";
+	struct proto_error pe;
+	return proto_get_error(f, &pe) == 0 && pe.code == PE_BAD_REQUEST &&
+	       pe.msg_len >= sizeof needle - 1 && memcmp(pe.msg, needle, sizeof needle - 1) == 0;
+}
+
 /* Handle one frame from the server. -1 ends the session (status set, or
  * retry). */
 static int on_frame(struct sess *s, const struct proto_frame *f)
@@ -181,6 +193,10 @@ static int on_frame(struct sess *s, const struct proto_frame *f)
 		if (s->started)
 			break;
 		s->started = true;
+		if (s->detach) { /* it runs on without us: done */
+			s->status = 0;
+			return -1;
+		}
 		return 0;
 	case PK_STDOUT:
 	case PK_STDERR:
@@ -197,6 +213,10 @@ static int on_frame(struct sess *s, const struct proto_frame *f)
 		if (!s->started && version_refused(s, f)) {
 			s->retry = true;
 			return -1;
+		}
+		if (!s->started && s->detach && detach_refused(f)) {
+			return fail(s, "the box's server is older than this client: it cannot run a "
+				       "command detached (%s)", "EXEC flag 0x04");
 		}
 		s->status = client_report_error(f);
 		return -1;
@@ -392,6 +412,7 @@ static int build_request(const struct client_opts *o, uint16_t version, struct s
 		.user = (char *)(o->user ? o->user : ""),
 		.cwd = (char *)(o->workdir ? o->workdir : ""),
 		.timeout_sec = o->timeout,
+		.detach = o->detach,
 	};
 	if (o->tty)
 		client_winsize(&x.rows, &x.cols);
@@ -451,7 +472,8 @@ static void attempt(const struct client_opts *o, struct sess *s)
 int client_exec_session(const struct client_opts *o)
 {
 	struct sess s = { .path = client_socket_path(o->socket), .sock = -1, .sigfd = -1,
-			  .tty = o->tty, .want_stdin = o->interactive, .status = -1 };
+			  .tty = o->tty, .want_stdin = o->interactive, .detach = o->detach,
+			  .status = -1 };
 	signal(SIGPIPE, SIG_IGN);
 	for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
 		struct stat st;
@@ -465,6 +487,12 @@ int client_exec_session(const struct client_opts *o)
 	/* A server older than this client refuses its version before starting
 	 * anything: ask again with the one below (docs/PROTOCOL.md, section 9). */
 	for (int v = PROTO_VERSION; s.status < 0 && v >= PROTO_VERSION_MIN; v--) {
+		if (o->detach && v < 3) {
+			fprintf(stderr, "planet exec: the box's server does not speak protocol "
+					"version 3: it cannot run a command detached\n");
+			s.status = EXIT_PLANET;
+			break;
+		}
 		s.version = (uint16_t)v;
 		attempt(o, &s);
 		if (s.retry)

@@ -16,6 +16,7 @@ struct client_opts {
 	const char *state_dir_opt, *config; /* --state-dir, --config */
 	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
+	bool detach;	      /* exec -d */
 	bool all, tree;	      /* kill --all, ps --tree */
 	bool since_start;     /* events --since-start */
 	unsigned watch_sec;   /* stats --watch[=SEC]; 0 = once */

@@ -224,16 +224,27 @@ static int set_writable_sys(struct box_config *c, const char *v, struct perr *e)
 	return set_bool(&c->writable_sys, v, e);
 }
 
-static int set_enter_group(struct box_config *c, const char *v, struct perr *e)
+/* A host group, by name or number (resolved when the box starts). */
+static int set_group(char **slot, const char *v, struct perr *e)
 {
 	if (!*v) {
-		free(c->enter_group);
-		c->enter_group = NULL;
+		free(*slot);
+		*slot = NULL;
 		return 0;
 	}
 	if (strpbrk(v, " \t\n:,/"))
 		return config_bad(e, v, "expected a group name or number");
-	return replace_str(&c->enter_group, v, e);
+	return replace_str(slot, v, e);
+}
+
+static int set_enter_group(struct box_config *c, const char *v, struct perr *e)
+{
+	return set_group(&c->enter_group, v, e);
+}
+
+static int set_monitor_group(struct box_config *c, const char *v, struct perr *e)
+{
+	return set_group(&c->monitor_group, v, e);
 }
 
 static int set_proxy_env_file(struct box_config *c, const char *v, struct perr *e)
@@ -333,6 +344,9 @@ const struct config_key config_keys[] = {
 	  set_io_weight, "1..10000", "block I/O share (100)" },
 	{ "enter_group", "enter", "group", "PLANET_ENTER_GROUP", "enter-group", CK_SCALAR,
 	  set_enter_group, "GROUP", "group allowed on the socket besides root (none)" },
+	{ "enter_monitor_group", "enter", "monitor_group", "PLANET_ENTER_MONITOR_GROUP",
+	  "enter-monitor-group", CK_SCALAR, set_monitor_group, "GROUP",
+	  "group allowed the read-only requests only (none)" },
 	{ "enter_proxy_env_file", "enter", "proxy_env_file", "PLANET_ENTER_PROXY_ENV_FILE",
 	  "enter-proxy-env-file", CK_SCALAR, set_proxy_env_file, "PATH",
 	  "env file read for each session (ENV_FILE)" },
@@ -400,6 +414,7 @@ void config_free(struct box_config *c)
 	free(c->capabilities);
 	free(c->seccomp_file);
 	free(c->enter_group);
+	free(c->monitor_group);
 	free(c->proxy_env_file);
 	config_inputs_free(c);
 	config_init(c);

@@ -148,6 +148,7 @@ struct box_config {
 
 	/* [enter] */
 	char *enter_group;    /* group allowed on the socket besides root */
+	char *monitor_group;  /* group allowed the read-only requests only */
 	char *proxy_env_file; /* env file read for every exec, inside rootfs;
 				 default = env_file */
 	unsigned max_sessions; /* default 256 */

@@ -37,6 +37,7 @@ int session_audit_prepare(struct session_audit *a, const struct proto_exec *x)
 	a->user = u.s;
 	a->cwd = w.s;
 	a->tty = x->tty;
+	a->detached = x->detach;
 	a->t0 = now_ns();
 	return b.s && u.s && w.s ? 0 : -1;
 }
@@ -47,17 +48,21 @@ void session_audit(const struct session_audit *a, const struct enter_conn *c,
 	uid_t uid;
 	pid_t pid;
 	conn_peer(c, &uid, &pid);
+	/* A detached session's client left at STARTED, by design: that is
+	 * said as detached=yes, never as client=gone. */
 	enter_audit("enter: uid=%u pid=%d user=%s cwd=%s tty=%s argv=%s result=%s%s duration_ms=%llu",
 		    (unsigned)uid, (int)pid, a->user ? a->user : "?", a->cwd ? a->cwd : "?",
 		    a->tty ? "yes" : "no", a->argv ? a->argv : "?", result,
-		    gone ? " client=gone" : "", (now_ns() - a->t0) / 1000000ull);
+		    a->detached ? " detached=yes" : gone ? " client=gone" : "",
+		    (now_ns() - a->t0) / 1000000ull);
 	char u[16], p[16], ms[24];
 	snprintf(u, sizeof u, "%u", (unsigned)uid);
 	snprintf(p, sizeof p, "%d", (int)pid);
 	snprintf(ms, sizeof ms, "%llu", (now_ns() - a->t0) / 1000000ull);
 	enter_server_event(conn_server(c), "session", "phase", "end", "uid", u, "pid", p, "user",
 			   a->user ? a->user : "?", "argv", a->argv ? a->argv : "?", "tty",
-			   a->tty ? "yes" : "no", "result", result, "duration_ms", ms, EVENT_END);
+			   a->tty ? "yes" : "no", "detached", a->detached ? "yes" : "no", "result",
+			   result, "duration_ms", ms, EVENT_END);
 }
 
 void session_audit_free(struct session_audit *a)

@@ -129,13 +129,16 @@ static int stdio_setup(const struct inbox_child *r, struct perr *e)
 		int fds[3] = { r->stdio[0], r->stdio[0], r->stdio[0] };
 		return stdio_install(fds, e);
 	}
+	/* What was not passed (no stdin wanted; exec -d's output) is the
+	 * box's /dev/null: we are in its mount namespace. */
 	_cleanup_fd_ int null = -1;
 	int fds[3] = { r->stdio[0], r->stdio[1], r->stdio[2] };
-	if (fds[0] < 0) {
-		null = open("/dev/null", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-		if (null < 0)
+	for (int i = 0; i < 3; i++) {
+		if (fds[i] >= 0)
+			continue;
+		if (null < 0 && (null = open("/dev/null", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0)
 			return perr_set(e, errno, "open the box's /dev/null");
-		fds[0] = null;
+		fds[i] = null;
 	}
 	return stdio_install(fds, e);
 }

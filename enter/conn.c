@@ -330,6 +330,8 @@ static void conn_frame(struct enter_conn *c, const struct proto_frame *f)
 	switch (c->state) {
 	case C_NEW:
 		uv_timer_stop(&c->timer);
+		if (!enter_request_allowed(c, f))
+			return;
 		if (f->kind == PK_STATUS) {
 			control_status(c, enter_server_sessions(c->srv));
 		} else if (f->kind == PK_STOP) {

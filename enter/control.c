@@ -21,9 +21,9 @@ void control_status(struct enter_conn *c, unsigned sessions)
 	unsigned long long up = now > box->started_unix ? now - box->started_unix : 0;
 	int rc = sb_printf(&b,
 			   "state=%s\nbox_id=%s\ninit_pid=%d\nuptime_sec=%llu\nrootfs=%s\n"
-			   "sessions=%u\n",
+			   "sessions=%u\nsessions_detached=%u\n",
 			   enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
-			   root.s ? root.s : "", sessions);
+			   root.s ? root.s : "", sessions, enter_server_detached(conn_server(c)));
 	if (rc == 0)
 		binds_describe(&b);
 	if (rc < 0 || proto_put_status_reply(&reply, b.s, b.len) < 0)

@@ -46,6 +46,9 @@ struct enter_group {
 };
 /* name "" or NULL: no group. A name the host does not know may be a gid. */
 int enter_group_resolve(const char *name, struct enter_group *g, struct perr *e);
+/* The same for another group (what: "monitor group", in the message). */
+int enter_group_resolve_as(const char *what, const char *name, struct enter_group *g,
+			   struct perr *e);
 
 struct enter_server;
 /* Create, bind and listen on cfg->socket_path (0660 root:group, or 0600),

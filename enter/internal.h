@@ -137,7 +137,7 @@ void enter_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A session's audit record: its request's values, quoted once. */
 struct session_audit {
 	char *argv, *user, *cwd;
-	bool tty;
+	bool tty, detached;
 	unsigned long long t0;
 };
 int session_audit_prepare(struct session_audit *a, const struct proto_exec *x);
@@ -150,18 +150,26 @@ void session_audit_free(struct session_audit *a);
  * it in enter_server_sessions) from then on. */
 void conn_attach(struct enter_conn *c, struct enter_session *s);
 
-/* access.c: who may connect: root, and members of the [enter] group
+/* access.c: who may connect, and what each may ask: root and the [enter]
+ * group everything, the monitor group the read-only requests
  * (enter_group_resolve: enter.h). */
+enum enter_right { RIGHT_NONE, RIGHT_READ, RIGHT_ADMIN };
 /* Create the socket at path (replacing a stale one, refusing a live one),
- * bound, 0600, or root:group 0660 with a group. Returns its fd (not yet
- * listening); *dev, *ino identify the socket file. */
-int enter_socket_bind(const char *path, const struct enter_group *g, dev_t *dev, ino_t *ino,
-		      struct perr *e);
-/* May the peer on fd (uid, gid from SO_PEERCRED) connect? */
-bool enter_peer_allowed(int fd, uid_t uid, gid_t gid, const struct enter_group *g);
-/* The message a refused peer gets. */
-void enter_peer_refusal(char *msg, size_t len, uid_t uid, const struct enter_group *g,
-			const char *group_name);
+ * bound, 0600, or root:group 0660 with a group, plus an ACL entry rw for
+ * the monitor group when set. Returns its fd (not yet listening); *dev,
+ * *ino identify the socket file. */
+int enter_socket_bind(const char *path, const struct enter_group *g,
+		      const struct enter_group *monitor, dev_t *dev, ino_t *ino, struct perr *e);
+/* The right of the peer on fd (uid, gid from SO_PEERCRED). */
+enum enter_right enter_peer_right(int fd, uid_t uid, gid_t gid, const struct enter_group *admin,
+				  const struct enter_group *monitor);
+/* The message a refused peer gets (the configured group names, or NULL). */
+void enter_peer_refusal(char *msg, size_t len, uid_t uid, const char *admin,
+			const char *monitor);
+/* May the connection's peer make the request f (its first frame)? If not,
+ * it gets ERROR code denied naming the request and the right it needs,
+ * the refusal is audited, and the connection ends. */
+bool enter_request_allowed(struct enter_conn *c, const struct proto_frame *f);
 
 /* control.c: a connection's first frame was STATUS (sessions: how many are
  * open) or STOP (the connection is already in its stop state). */
@@ -196,6 +204,63 @@ void relay_close(struct enter_relay *r, int i);
 void relay_free(struct enter_relay *r);
 
 /* session.c: one exec session. */
+/* The session's record: session.c's, and detached.c's for exec -d. */
+/* Where the session is. Its process may exit (exited) and its client may
+ * go (gone) in any phase but S_ENDED: those are flags beside it. */
+enum session_phase {
+	S_STARTING, /* the spawner and the status pipe have not both answered */
+	S_RUNNING,  /* exec'd: STARTED sent, output relayed until the end */
+	S_FAILED,   /* it never ran: the ERROR waits for the handles to close */
+	S_ENDED,    /* EXIT or ERROR sent (or the server killed it) */
+};
+
+struct enter_session {
+	struct enter_conn *c;
+	const struct enter_box *box;
+	bool tty, want_stdin;
+	bool detached; /* exec -d: its connection ends at STARTED (detached.c) */
+
+	struct inbox_wait *wait; /* until the spawner has answered */
+	pid_t pid; /* host pid, 0 until then; the process group id once it called setsid */
+	int pidfd;
+	uv_poll_t pid_watch;
+	int status_fd;
+	uv_poll_t status_watch;
+	uint8_t status_buf[INBOX_STATUS_MAX + 1];
+	size_t status_len;
+	struct enter_relay *relay;
+	uv_pipe_t in;
+	uv_shutdown_t in_shut;
+	uv_timer_t timer;
+	size_t owed[2]; /* bytes still to relay of what was buffered at exit */
+
+	uv_timer_t deadline; /* exec --timeout: SIGTERM, then SIGKILL */
+	uint32_t timeout_sec;
+	bool timed_out;
+	/* which handles are open */
+	bool pid_open, status_open, in_open, timer_open, deadline_open;
+
+	enum session_phase phase;
+	bool exited;	     /* the leader is reaped (or was never there) */
+	bool gone;	     /* the client is: nothing more is sent */
+	bool hangup_pending; /* gone before the exit: SIGKILL still due */
+	bool grace_armed;    /* the exit grace for stragglers' output runs */
+	bool eof_rcvd;	     /* STDIN_EOF came from the client */
+	bool in_eof;	     /* ... and the stdin pipe's shutdown was asked */
+	/* S_ENDED after S_RUNNING: how the leader ended */
+	bool signaled;
+	int code; /* exit code or signal */
+	/* S_FAILED: what the client is told; codes PE_NOT_FOUND ..
+	 * PE_EXEC_FAILED mark the session process's word (box_msg) */
+	uint32_t fail_status;
+	enum proto_err fail_code;
+	const char *fail_msg;
+	struct strbuf box_msg;
+	char spawn_err[PERR_MSG_MAX];
+
+	struct session_audit audit;
+};
+
 /* Spawn x's process for connection c (x stays the caller's). On failure the
  * session is attached but finished: the caller reports e and ends c. */
 int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr *e);
@@ -208,8 +273,16 @@ void session_client_drained(struct enter_session *s);
 /* The server is closing: SIGKILL the process group, reap the leader (waiting
  * until deadline_ns at most), close every handle. No callback afterwards. */
 void session_kill(struct enter_session *s, unsigned long long deadline_ns);
-/* Still open: neither ended nor abandoned by its client (status). */
+/* Still open: neither ended nor abandoned by its client (status); a
+ * detached session until its process ends. */
 bool session_open(const struct enter_session *s);
+
+/* detached.c: exec -d. STARTED is out: end the connection, not the
+ * process. */
+void detached_started(struct enter_session *s);
+bool session_detached(const struct enter_session *s);
+/* Detached sessions still running (status: sessions_detached). */
+unsigned enter_server_detached(const struct enter_server *srv);
 /* Free the memory once every handle is closed. */
 void session_free(struct enter_session *s);
 
@@ -239,6 +312,7 @@ struct enter_server {
 	ino_t sock_ino;
 	struct inbox_spawner *spawner; /* NULL until started, or after it died */
 	struct enter_group group; /* who may connect besides root */
+	struct enter_group monitor; /* ... and make the read-only requests */
 	unsigned max_sessions;
 	struct enter_conn *conns;
 	unsigned n_conns, n_sessions;
@@ -256,6 +330,7 @@ struct enter_conn {
 	uv_shutdown_t shut;
 	enum conn_state state;
 	struct ucred peer;
+	enum enter_right right; /* the peer's, from its credentials at accept */
 	uint8_t *part; /* an incomplete frame */
 	size_t part_len, part_cap;
 	unsigned refs;

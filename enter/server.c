@@ -29,8 +29,8 @@
 static void refuse(struct enter_conn *c)
 {
 	char msg[256];
-	enter_peer_refusal(msg, sizeof msg, c->peer.uid, &c->srv->group,
-			   c->srv->box->cfg->enter_group);
+	enter_peer_refusal(msg, sizeof msg, c->peer.uid, c->srv->box->cfg->enter_group,
+			   c->srv->box->cfg->monitor_group);
 	enter_audit("enter: refused uid=%u pid=%d", (unsigned)c->peer.uid, (int)c->peer.pid);
 	conn_refuse(c, PE_DENIED, msg);
 }
@@ -63,7 +63,8 @@ static void on_connection(uv_stream_t *l, int status)
 		conn_close_sock(c);
 		return;
 	}
-	if (!enter_peer_allowed(fd, c->peer.uid, c->peer.gid, &srv->group)) {
+	c->right = enter_peer_right(fd, c->peer.uid, c->peer.gid, &srv->group, &srv->monitor);
+	if (c->right == RIGHT_NONE) {
 		refuse(c);
 		return;
 	}
@@ -97,8 +98,10 @@ static struct enter_server *server_new(struct uv_loop_s *loop, const struct ente
 	srv->events = enter_events_new();
 	srv->max_sessions = box->cfg->max_sessions ? box->cfg->max_sessions : DEFAULT_MAX_SESSIONS;
 	*fd = -1;
-	if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0)
-		*fd = enter_socket_bind(srv->path, &srv->group, &srv->sock_dev, &srv->sock_ino, e);
+	if (enter_group_resolve(box->cfg->enter_group, &srv->group, e) == 0 &&
+	    enter_group_resolve_as("monitor group", box->cfg->monitor_group, &srv->monitor, e) == 0)
+		*fd = enter_socket_bind(srv->path, &srv->group, &srv->monitor, &srv->sock_dev,
+					&srv->sock_ino, e);
 	if (*fd < 0) {
 		enter_events_free(srv->events);
 		free(srv->path);

@@ -27,7 +27,9 @@
  *
  * Client gone (EOF, error, protocol error): SIGHUP to the session's process
  * group, SIGKILL to it HANGUP_GRACE_MS later; the leader is reaped whatever
- * happens, and the session's memory goes when its last handle has closed. */
+ * happens, and the session's memory goes when its last handle has closed.
+ * A detached session (exec -d, detached.c) has no relay and no stdin, and
+ * its client's going is no hangup. The record is in internal.h. */
 #include "enter/internal.h"
 
 #include <dirent.h>
@@ -50,61 +52,6 @@
 #define EXIT_GRACE_MS 200
 #define HANGUP_GRACE_MS 2000
 #define TIMEOUT_GRACE_MS 2000 /* exec --timeout: SIGTERM, then this, then SIGKILL */
-
-/* Where the session is. Its process may exit (exited) and its client may
- * go (gone) in any phase but S_ENDED: those are flags beside it. */
-enum session_phase {
-	S_STARTING, /* the spawner and the status pipe have not both answered */
-	S_RUNNING,  /* exec'd: STARTED sent, output relayed until the end */
-	S_FAILED,   /* it never ran: the ERROR waits for the handles to close */
-	S_ENDED,    /* EXIT or ERROR sent (or the server killed it) */
-};
-
-struct enter_session {
-	struct enter_conn *c;
-	const struct enter_box *box;
-	bool tty, want_stdin;
-
-	struct inbox_wait *wait; /* until the spawner has answered */
-	pid_t pid; /* host pid, 0 until then; the process group id once it called setsid */
-	int pidfd;
-	uv_poll_t pid_watch;
-	int status_fd;
-	uv_poll_t status_watch;
-	uint8_t status_buf[INBOX_STATUS_MAX + 1];
-	size_t status_len;
-	struct enter_relay *relay;
-	uv_pipe_t in;
-	uv_shutdown_t in_shut;
-	uv_timer_t timer;
-	size_t owed[2]; /* bytes still to relay of what was buffered at exit */
-
-	uv_timer_t deadline; /* exec --timeout: SIGTERM, then SIGKILL */
-	uint32_t timeout_sec;
-	bool timed_out;
-	/* which handles are open */
-	bool pid_open, status_open, in_open, timer_open, deadline_open;
-
-	enum session_phase phase;
-	bool exited;	     /* the leader is reaped (or was never there) */
-	bool gone;	     /* the client is: nothing more is sent */
-	bool hangup_pending; /* gone before the exit: SIGKILL still due */
-	bool grace_armed;    /* the exit grace for stragglers' output runs */
-	bool eof_rcvd;	     /* STDIN_EOF came from the client */
-	bool in_eof;	     /* ... and the stdin pipe's shutdown was asked */
-	/* S_ENDED after S_RUNNING: how the leader ended */
-	bool signaled;
-	int code; /* exit code or signal */
-	/* S_FAILED: what the client is told; codes PE_NOT_FOUND ..
-	 * PE_EXEC_FAILED mark the session process's word (box_msg) */
-	uint32_t fail_status;
-	enum proto_err fail_code;
-	const char *fail_msg;
-	struct strbuf box_msg;
-	char spawn_err[PERR_MSG_MAX];
-
-	struct session_audit audit;
-};
 
 static void maybe_finish(struct enter_session *s);
 static void drain_begin(struct enter_session *s);
@@ -403,6 +350,8 @@ static void status_done(struct enter_session *s)
 		s->phase = S_RUNNING;
 		if (!s->gone) {
 			send_started(s, v);
+			if (s->detached)
+				detached_started(s);
 			if (s->relay)
 				relay_reading(s->relay, true);
 			if (s->exited) /* its exit was seen first */
@@ -572,6 +521,8 @@ void session_client_gone(struct enter_session *s)
 	if (s->phase == S_ENDED || s->gone)
 		return;
 	s->gone = true;
+	if (s->detached) /* it runs on: nobody waits for it (detached.c) */
+		return;
 	outputs_close(s);
 	handle_close(s, &s->in, &s->in_open);
 	spawn_abandon(s);
@@ -619,7 +570,7 @@ void session_kill(struct enter_session *s, unsigned long long deadline_ns)
 
 bool session_open(const struct enter_session *s)
 {
-	return s->phase != S_ENDED && !s->gone;
+	return s->phase != S_ENDED && (!s->gone || s->detached);
 }
 
 void session_free(struct enter_session *s)
@@ -642,6 +593,8 @@ static int stdio_make(struct enter_session *s, const struct proto_exec *x, int c
 		      struct perr *e)
 {
 	int fds[2] = { -1, -1 };
+	if (x->detach) /* no relay: the child's stdio is the box's /dev/null */
+		return 0;
 	if (x->tty) {
 		int slave;
 		if (inbox_open_pty(s->box, x->rows, x->cols, &fds[0], &slave, e) < 0)
@@ -772,6 +725,7 @@ int session_start(struct enter_conn *c, const struct proto_exec *x, struct perr 
 	s->box = conn_box(c);
 	s->tty = x->tty;
 	s->want_stdin = x->want_stdin;
+	s->detached = x->detach;
 	s->pidfd = s->status_fd = -1;
 	conn_attach(c, s);
 	if (session_audit_prepare(&s->audit, x) < 0) {

@@ -142,7 +142,8 @@ static void serve_one(int sock, const char *env_file, const struct perr *broken)
 		_exit(0);
 	struct proto_exec x;
 	struct perr e = { 0 };
-	size_t want = (h.flags & SPAWN_REQ_TTY) ? 2 : (h.flags & SPAWN_REQ_STDIN) ? 4 : 3;
+	bool out = !(h.flags & SPAWN_REQ_NOOUT);
+	size_t want = (h.flags & SPAWN_REQ_TTY) ? 2 : 1 + !!(h.flags & SPAWN_REQ_STDIN) + 2 * out;
 	if (broken->msg[0]) {
 		reply(sock, broken->errnum ? broken->errnum : EIO, -1, broken->msg);
 	} else if (nfds != want || proto_exec_parse(payload, h.len, &x, &e) < 0) {
@@ -152,8 +153,8 @@ static void serve_one(int sock, const char *env_file, const struct perr *broken)
 					 .tty = (h.flags & SPAWN_REQ_TTY) != 0 };
 		size_t k = 0;
 		c.stdio[0] = c.tty || (h.flags & SPAWN_REQ_STDIN) ? fds[k++] : -1;
-		c.stdio[1] = c.tty ? c.stdio[0] : fds[k++];
-		c.stdio[2] = c.tty ? c.stdio[0] : fds[k++];
+		c.stdio[1] = c.tty ? c.stdio[0] : out ? fds[k++] : -1;
+		c.stdio[2] = c.tty ? c.stdio[0] : out ? fds[k++] : -1;
 		c.status_w = fds[k];
 		clone_session(sock, &c);
 		proto_exec_free(&x);

@@ -13,7 +13,8 @@
 
 #define EXEC_FLAG_TTY 0x01
 #define EXEC_FLAG_STDIN 0x02
-#define EXEC_FLAGS_KNOWN (EXEC_FLAG_TTY | EXEC_FLAG_STDIN)
+#define EXEC_FLAG_DETACH 0x04 /* version 3 */
+#define EXEC_FLAGS_KNOWN (EXEC_FLAG_TTY | EXEC_FLAG_STDIN | EXEC_FLAG_DETACH)
 #define PROTO_MAX_SIGNAL 64 /* Linux: SIGRTMAX */
 
 /* ---- big-endian helpers ------------------------------------------------ */
@@ -397,12 +398,17 @@ static int exec_walk(const uint8_t *p, uint32_t len, struct proto_exec *out, str
 	uint8_t flags = p[2];
 	if (check_version("EXEC", version, e) < 0)
 		return -1;
-	if (flags & ~EXEC_FLAGS_KNOWN)
-		return perr_set(e, 0, "EXEC: unknown flags 0x%02x", flags & ~EXEC_FLAGS_KNOWN);
+	uint8_t known = version >= 3 ? EXEC_FLAGS_KNOWN : EXEC_FLAGS_KNOWN & ~EXEC_FLAG_DETACH;
+	if (flags & ~known)
+		return perr_set(e, 0, "EXEC: unknown flags 0x%02x", flags & ~known);
+	/* detached: nobody is there to type or read a terminal */
+	if ((flags & EXEC_FLAG_DETACH) && (flags & (EXEC_FLAG_TTY | EXEC_FLAG_STDIN)))
+		return perr_set(e, 0, "EXEC: detach with tty or stdin wanted");
 	if (out) {
 		out->version = version;
 		out->tty = flags & EXEC_FLAG_TTY;
 		out->want_stdin = flags & EXEC_FLAG_STDIN;
+		out->detach = flags & EXEC_FLAG_DETACH;
 		out->rows = be16(p + 3);
 		out->cols = be16(p + 5);
 	}
@@ -699,6 +705,11 @@ static uint8_t *emit_list(uint8_t *w, char *const *l)
 
 int proto_put_exec(struct strbuf *b, const struct proto_exec *x)
 {
+	uint16_t version = x->version ? x->version : PROTO_VERSION;
+	if (x->detach && (version < 3 || x->tty || x->want_stdin)) {
+		errno = EPROTO; /* nothing older than version 3 can say it */
+		return -1;
+	}
 	if (list_len(x->argv) == 0) {
 		errno = EINVAL;
 		return -1;
@@ -713,8 +724,9 @@ int proto_put_exec(struct strbuf *b, const struct proto_exec *x)
 		errno = ENOMEM;
 		return -1;
 	}
-	put16(p, x->version ? x->version : PROTO_VERSION);
-	p[2] = (uint8_t)((x->tty ? EXEC_FLAG_TTY : 0) | (x->want_stdin ? EXEC_FLAG_STDIN : 0));
+	put16(p, version);
+	p[2] = (uint8_t)((x->tty ? EXEC_FLAG_TTY : 0) | (x->want_stdin ? EXEC_FLAG_STDIN : 0) |
+			 (x->detach ? EXEC_FLAG_DETACH : 0));
 	put16(p + 3, x->rows);
 	put16(p + 5, x->cols);
 	uint8_t *w = emit_list(p + 7, x->argv);

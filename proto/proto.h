@@ -127,8 +127,9 @@ struct proto_exec {
 	char *user;  /* "" = root; "name", "uid", "name:group", "uid:gid" */
 	char *cwd;   /* "" = the user's home, else an absolute path */
 	uint32_t timeout_sec; /* version 3: 0 = none, else SIGTERM at the deadline */
+	bool detach; /* version 3: the session outlives its connection (exec -d) */
 };
-/* payload := u16 version | u8 flags (1=tty, 2=stdin) | u16 rows | u16 cols |
+/* payload := u16 version | u8 flags (1=tty, 2=stdin, 4=detach: v3) | u16 rows | u16 cols |
  *            u32 argc | argc x str | u32 envc | envc x str | str user | str cwd
  *            [u32 timeout_sec: version 3, only when not 0]
  * str := u32 length | bytes (no NUL inside) */

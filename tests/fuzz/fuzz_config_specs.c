@@ -16,7 +16,7 @@ static const char *const keys[] = {
 	"stop_signal",	"stop_timeout",	  "on_reboot",	  "notify_ready",  "volume",
 	"device",	"env",		  "env_file",	  "dns_hosts",	   "dns_zones",
 	"capabilities", "seccomp",	  "block_devices", "writable_sys", "enter_group",
-	"enter_proxy_env_file", "enter_max_sessions",
+	"enter_proxy_env_file", "enter_max_sessions", "enter_monitor_group",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 

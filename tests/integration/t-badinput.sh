@@ -114,6 +114,7 @@ check_eq "/proc is a file: rootfs unchanged" "$before" "$(listing_of "$T/rootfs-
 
 # ---- the enter group is resolved before anything happens -----------------------------
 try "enter group that does not exist" "planet-no-such-group" -- "${B[@]}" --enter-group planet-no-such-group
+try "monitor group that does not exist" "monitor group \"planet-no-such-group\"" -- "${B[@]}" --enter-monitor-group planet-no-such-group
 printf '[box]\nrootfs = %s\n[enter]\ngroup = planet-no-such-group2\n' "$ROOTFS" >"$T/bad-group.conf"
 try "enter group in the config file that does not exist" "planet-no-such-group2" -- "${B[@]}" --config "$T/bad-group.conf"
 

@@ -91,6 +91,11 @@ static void test_set(void)
 	CHECK(config_set(&c, "enter_group", "planet-admins", NULL, &e) == 0);
 	CHECK_STREQ(c.enter_group, "planet-admins");
 	CHECK(config_set(&c, "enter_group", "a b", NULL, &e) == -1);
+	CHECK(config_set(&c, "enter_monitor_group", "planet-monitors", NULL, &e) == 0);
+	CHECK_STREQ(c.monitor_group, "planet-monitors");
+	CHECK(config_set(&c, "enter_monitor_group", "a:b", "--enter-monitor-group", &e) == -1);
+	CHECK_MSG("--enter-monitor-group \"a:b\": expected a group name or number");
+	CHECK(config_set(&c, "enter_monitor_group", "", NULL, &e) == 0 && !c.monitor_group);
 	CHECK(config_set(&c, "env", "A=1,B=\"x,y\"", NULL, &e) == 0);
 	CHECK(config_set(&c, "env", "C", "--env", &e) == -1);
 	CHECK_MSG("--env \"C\": expected KEY=VALUE");
@@ -441,6 +446,7 @@ static void test_usage(void)
 		"--env ",	    "--env-file",      "--dns-hosts",	 "--dns-zones",
 		"--capabilities",   "--seccomp",       "--block-devices", "--writable-sys",
 		"--enter-group",    "--enter-proxy-env-file", "--enter-max-sessions", "--help",
+		"--enter-monitor-group",
 	};
 	size_t found = 0;
 	for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {

@@ -96,6 +96,31 @@ static void test_exec_roundtrip(void)
 	sb_free(&b);
 }
 
+/* exec -d: flag 0x04, version 3 only, never with a tty or stdin. */
+static void test_exec_detach(void)
+{
+	char *argv[] = { "sleep", "9", NULL };
+	char *env[] = { NULL };
+	struct proto_exec in = { .detach = true, .argv = argv, .env = env, .user = "", .cwd = "" };
+	struct strbuf b = { 0 };
+	CHECK(proto_put_exec(&b, &in) == 0);
+	CHECK(b.len > 7 && (uint8_t)b.s[7] == 0x04);
+	struct proto_frame f;
+	struct perr e = { 0 };
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1);
+	struct proto_exec out;
+	CHECK(proto_exec_parse(f.payload, f.len, &out, &e) == 0);
+	CHECK(out.detach && !out.tty && !out.want_stdin);
+	proto_exec_free(&out);
+	b.len = 0;
+	in.version = 2;
+	CHECK(proto_put_exec(&b, &in) == -1 && errno == EPROTO && b.len == 0);
+	in.version = 3;
+	in.tty = true;
+	CHECK(proto_put_exec(&b, &in) == -1 && errno == EPROTO && b.len == 0);
+	sb_free(&b);
+}
+
 static void test_exec_minimal(void)
 {
 	/* NULL env, user and cwd encode as empty; flags off. */
@@ -613,6 +638,18 @@ static void test_exec_malformed(void)
 	wfixed(&w, 1, 0x04);
 	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "EXEC: unknown flags 0x04"));
 	w.n = 0;
+	wfixed(&w, 2, 0x04); /* detach is version 3's */
+	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "EXEC: unknown flags 0x04"));
+	w.n = 0;
+	wfixed(&w, 3, 0x08);
+	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "EXEC: unknown flags 0x08"));
+	w.n = 0;
+	wfixed(&w, 3, 0x05);
+	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "EXEC: detach with tty or stdin wanted"));
+	w.n = 0;
+	wfixed(&w, 3, 0x06);
+	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "EXEC: detach with tty or stdin wanted"));
+	w.n = 0;
 	wfixed(&w, 9, 0);
 	CHECK(expect_exec_error(w.b, (uint32_t)w.n, "protocol version 9"));
 	w.n = 0;
@@ -709,6 +746,7 @@ static void test_exec_malformed(void)
 int main(void)
 {
 	test_exec_roundtrip();
+	test_exec_detach();
 	test_exec_minimal();
 	test_exec_too_big();
 	test_data_roundtrip();
