@@ -369,6 +369,14 @@ static int device_one(const char *s, struct device_spec *d, struct perr *e)
 	bool seen[DK_N] = { false };
 	snprintf(d->perms, sizeof d->perms, "rwm");
 	d->mode = 0666;
+	/* A bare path ("/dev/kvm") is path=/dev/kvm with every default. */
+	if (s[0] == '/' && !strchr(s, '=')) {
+		const char *why = NULL;
+		if (device_path(d, s, &why) < 0)
+			return why ? perr_set(e, 0, "%s: %s", Q(q, s), why)
+				   : perr_set(e, ENOMEM, "device");
+		return 0;
+	}
 	for (char *p = buf;;) {
 		size_t n = strcspn(p, ";");
 		if (n == 0)
