@@ -86,25 +86,21 @@ static int set_v2(struct cg_box *cg, const struct cg_hier *v2, const struct cg_d
 	return 0;
 }
 
-/* The hierarchy that governs devices: v1's controller where there is one
- * (then *v2 is NULL), else cgroup2. */
-static int devices_hier(const struct cg_box *cg, const struct cg_hier **v1,
-			const struct cg_hier **v2, struct perr *e)
+/* The hierarchy that governs devices: v1's controller where there is one,
+ * else cgroup2 (h->v2 says which); NULL and e set when there is neither. */
+static const struct cg_hier *devices_hier(const struct cg_box *cg, struct perr *e)
 {
-	*v1 = *v2 = NULL;
+	const struct cg_hier *v2 = NULL;
 	for (size_t i = 0; i < cg->n_hier; i++) {
 		if (!cg->hier[i].v2 && cg_has_token(cg->hier[i].options, "devices"))
-			*v1 = &cg->hier[i];
-		else if (cg->hier[i].v2)
-			*v2 = &cg->hier[i];
+			return &cg->hier[i];
+		if (cg->hier[i].v2)
+			v2 = &cg->hier[i];
 	}
-	if (*v1)
-		*v2 = NULL;
-	else if (!*v2)
-		return perr_set(e, ENOTSUP,
-				"no devices cgroup: neither a v1 devices hierarchy nor cgroup2 is "
-				"mounted, devices cannot be restricted");
-	return 0;
+	if (!v2)
+		perr_set(e, ENOTSUP, "no devices cgroup: neither a v1 devices hierarchy nor cgroup2 "
+				     "is mounted, devices cannot be restricted");
+	return v2;
 }
 
 static int check_rules(const struct cg_dev_rule *rules, size_t n, struct perr *e)
@@ -132,12 +128,12 @@ static int keep_rules(struct cg_box *cg, const struct cg_dev_rule *rules, size_t
 int cg_box_set_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
 		       struct perr *e)
 {
-	const struct cg_hier *v1, *v2;
-	if (check_rules(rules, n, e) < 0 || devices_hier(cg, &v1, &v2, e) < 0)
+	const struct cg_hier *h = check_rules(rules, n, e) < 0 ? NULL : devices_hier(cg, e);
+	if (!h)
 		return -1;
 	if (keep_rules(cg, rules, n) < 0)
 		return perr_set(e, ENOMEM, "device rules");
-	return v1 ? set_v1(v1, rules, n, e) : set_v2(cg, v2, rules, n, e);
+	return h->v2 ? set_v2(cg, h, rules, n, e) : set_v1(h, rules, n, e);
 }
 
 /* ---- live changes (planet device add / remove) ---------------------------- */
@@ -186,8 +182,8 @@ static int v1_deny(const struct cg_hier *v1, const struct cg_dev_rule *r,
 int cg_box_allow_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
 			 struct perr *e)
 {
-	const struct cg_hier *v1, *v2;
-	if (check_rules(rules, n, e) < 0 || devices_hier(cg, &v1, &v2, e) < 0)
+	const struct cg_hier *h = check_rules(rules, n, e) < 0 ? NULL : devices_hier(cg, e);
+	if (!h)
 		return -1;
 	size_t old = cg->n_dev_rules;
 	_cleanup_free_ struct cg_dev_rule *all = calloc(old + n + 1, sizeof *all);
@@ -196,16 +192,17 @@ int cg_box_allow_devices(struct cg_box *cg, const struct cg_dev_rule *rules, siz
 	if (old)
 		memcpy(all, cg->dev_rules, old * sizeof *all);
 	memcpy(all + old, rules, n * sizeof *all);
-	if (v1) {
+	if (h->v2) {
+		if (set_v2(cg, h, all, old + n, e) < 0)
+			return -1;
+	} else {
 		for (size_t i = 0; i < n; i++)
-			if (v1_write(v1, "devices.allow", &rules[i], rules[i].access, e) < 0) {
+			if (v1_write(h, "devices.allow", &rules[i], rules[i].access, e) < 0) {
 				/* back to the set in force before this call */
 				for (size_t k = 0; k < i; k++)
-					(void)v1_deny(v1, &rules[k], all, old, NULL);
+					(void)v1_deny(h, &rules[k], all, old, NULL);
 				return -1;
 			}
-	} else if (set_v2(cg, v2, all, old + n, e) < 0) {
-		return -1;
 	}
 	free(cg->dev_rules);
 	cg->dev_rules = take_ptr(&all);
@@ -216,8 +213,8 @@ int cg_box_allow_devices(struct cg_box *cg, const struct cg_dev_rule *rules, siz
 int cg_box_deny_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
 			struct perr *e)
 {
-	const struct cg_hier *v1, *v2;
-	if (check_rules(rules, n, e) < 0 || devices_hier(cg, &v1, &v2, e) < 0)
+	const struct cg_hier *h = check_rules(rules, n, e) < 0 ? NULL : devices_hier(cg, e);
+	if (!h)
 		return -1;
 	size_t left = cg->n_dev_rules;
 	_cleanup_free_ struct cg_dev_rule *keep = calloc(left + 1, sizeof *keep);
@@ -234,12 +231,13 @@ int cg_box_deny_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size
 		memmove(&keep[k], &keep[k + 1], (left - k - 1) * sizeof *keep);
 		left--;
 	}
-	if (v1) {
+	if (h->v2) {
+		if (set_v2(cg, h, keep, left, e) < 0)
+			return -1;
+	} else {
 		for (size_t i = 0; i < n; i++)
-			if (v1_deny(v1, &rules[i], keep, left, e) < 0)
+			if (v1_deny(h, &rules[i], keep, left, e) < 0)
 				return -1;
-	} else if (set_v2(cg, v2, keep, left, e) < 0) {
-		return -1;
 	}
 	free(cg->dev_rules);
 	cg->dev_rules = take_ptr(&keep);
