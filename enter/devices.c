@@ -228,19 +228,28 @@ static void forget_list(const struct live_dev *list, size_t n)
 	}
 }
 
-static void add_done(struct enter_conn *c, struct dev_job *j, const char *err)
+/* The add is complete: the records are live. */
+static void add_keep(const struct dev_job *j)
 {
-	if (err) {
-		deny_list(c, j->list, j->n);
-		forget_list(j->list, j->n);
-		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, err);
-		return;
-	}
-	_cleanup_strbuf_ struct strbuf b = { 0 };
 	for (size_t i = 0; i < j->n; i++) {
 		int k = find_dev(j->list[i].path);
 		if (k >= 0)
 			devs[k].pending = false;
+	}
+}
+
+static void add_done(struct enter_conn *c, struct dev_job *j, enum proto_err code,
+		     const char *err)
+{
+	if (err) {
+		deny_list(c, j->list, j->n);
+		forget_list(j->list, j->n);
+		conn_fail(c, EXIT_PLANET, code, err);
+		return;
+	}
+	add_keep(j);
+	_cleanup_strbuf_ struct strbuf b = { 0 };
+	for (size_t i = 0; i < j->n; i++) {
 		sb_printf(&b, "added=%s %c %u:%u %s\n", j->list[i].path,
 			  S_ISBLK(j->list[i].mode) ? 'b' : 'c', major(j->list[i].rdev),
 			  minor(j->list[i].rdev), j->list[i].perms);
@@ -273,7 +282,7 @@ static void job_poll(uv_timer_t *t)
 		msg[0] = 0;
 	}
 	if (!j->rm) {
-		add_done(c, j, msg[0] ? msg : NULL);
+		add_done(c, j, done ? PE_BAD_REQUEST : PE_TIMEOUT, msg[0] ? msg : NULL);
 	} else if (msg[0]) {
 		char full[MSG_MAX + 96];
 		snprintf(full, sizeof full, "device remove: %s is denied, but its node may remain: %s",
@@ -290,14 +299,22 @@ static void job_poll(uv_timer_t *t)
 	job_free(j);
 }
 
-/* A connection closed while its helper ran: killed, and an add undone. */
+/* A connection closed while its helper ran: an add whose nodes are all
+ * made stands (status lists it); else the helper is killed and the rules
+ * taken back (a node it made before is left, denied). */
 static void job_cancel(void *job, struct enter_conn *c)
 {
 	struct dev_job *j = job;
-	siginfo_t si;
-	(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
-	(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
-	if (!j->rm) {
+	siginfo_t si = { 0 };
+	bool made = waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid &&
+		    si.si_code == CLD_EXITED && si.si_status == 0;
+	if (!si.si_pid) {
+		(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
+		(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
+	}
+	if (!j->rm && made) {
+		add_keep(j);
+	} else if (!j->rm) {
 		deny_list(c, j->list, j->n);
 		forget_list(j->list, j->n);
 	} else {
