@@ -115,6 +115,11 @@ BOX_CGROUP=0 box_start_at_rest
 BOX_WRAP=()
 check_eq "[v2] one cgroup: pure v2" 1 "$(grep -c '^cgroup=' "$STATE/state")"
 add_remove v2 "$LOOP" "$(stat -c %a "$LOOP")" 0:0
+# The box's cgroup as the host sees it: the host's own cgroup2 mount.
+cg2=$(awk '{ for (i = 7; $i != "-"; i++) ; if ($(i + 1) == "cgroup2") { print $5; exit } }' /proc/self/mountinfo)
+v2cg=$(sed -n 's/^cgroup=//p' "$STATE/state")
+check_eq "[v2] one device program on the box's cgroup after add and remove (replaced in place)" \
+	1 "$(python3 "$(dirname "$0")/../system/bpf-devprogs.py" "$cg2${v2cg#/sys/fs/cgroup}" 2>&1)"
 box_stop
 check_eq "[v2] supervisor exits 0" 0 "$BOX_STATUS"
 assert_nothing_left "[v2]"
