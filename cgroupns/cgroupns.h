@@ -39,19 +39,22 @@ struct cg_hier {
 			     before the box's dir is made (see placement) */
 };
 
-struct cg_box {
-	enum cg_layout layout;
-	struct cg_hier hier[CG_MAX_HIER];
-	size_t n_hier;
-	int bpf_prog_fd; /* v2 device program, -1 if none */
-};
-
 /* A device cgroup rule. type 'a' (all), 'c' or 'b'; major/minor -1 = any. */
 struct cg_dev_rule {
 	char type;
 	long major, minor;
 	char access[4]; /* subset of "rwm" */
 };
+
+struct cg_box {
+	enum cg_layout layout;
+	struct cg_hier hier[CG_MAX_HIER];
+	size_t n_hier;
+	int bpf_prog_fd; /* v2 device program, -1 if none */
+	struct cg_dev_rule *dev_rules; /* the device rules in force */
+	size_t n_dev_rules;
+};
+
 
 /* Read the layout from /proc/self/mountinfo. */
 int cg_detect(enum cg_layout *layout, struct perr *e);
@@ -86,6 +89,17 @@ int cg_box_join(const struct cg_box *cg, struct perr *e);
  * sub-cgroups: v1 refuses to change the default ("a") below children. */
 int cg_box_set_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
 		       struct perr *e);
+/* Change the rules in force while the box runs (planet device add and
+ * remove). allow adds the rules to the set; deny takes each out of it once
+ * (it must be there, exactly: ENOENT otherwise). v1: devices.allow, or
+ * devices.deny and the remaining rules for that device allowed again; v2:
+ * the program is rebuilt from the new set and replaces the attached one in
+ * one step (BPF_F_REPLACE), so no open ever sees a box allowed everything
+ * or nothing. On failure the set in force is the one before the call. */
+int cg_box_allow_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
+			 struct perr *e);
+int cg_box_deny_devices(struct cg_box *cg, const struct cg_dev_rule *rules, size_t n,
+			struct perr *e);
 /* Send sig to every process in the box's cgroup tree (cgroup.kill on v2
  * when sig is SIGKILL; on hybrid the v1 trees are scanned as well). Each
  * process is signalled once however many hierarchies list it, and never the

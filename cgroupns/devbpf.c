@@ -231,7 +231,7 @@ int cg_devbpf_load(const struct cg_dev_rule *rules, size_t n, struct perr *e)
 	return fd;
 }
 
-int cg_devbpf_attach(int cgroup_fd, int prog_fd, struct perr *e)
+int cg_devbpf_attach(int cgroup_fd, int prog_fd, int replace_fd, struct perr *e)
 {
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
@@ -239,8 +239,14 @@ int cg_devbpf_attach(int cgroup_fd, int prog_fd, struct perr *e)
 	attr.attach_bpf_fd = (uint32_t)prog_fd;
 	attr.attach_type = BPF_CGROUP_DEVICE;
 	/* ALLOW_MULTI: programs that systemd (or anyone) inside the box attaches
-	 * to sub-cgroups run in addition to ours, never instead of it. */
+	 * to sub-cgroups run in addition to ours, never instead of it. REPLACE:
+	 * the kernel swaps the old program for the new one in the cgroup's
+	 * effective array in one step, so no open ever sees both or neither. */
 	attr.attach_flags = BPF_F_ALLOW_MULTI;
+	if (replace_fd >= 0) {
+		attr.attach_flags |= BPF_F_REPLACE;
+		attr.replace_bpf_fd = (uint32_t)replace_fd;
+	}
 	if (sys_bpf(BPF_PROG_ATTACH, &attr) < 0)
 		return perr_set(e, errno, "attach device BPF program");
 	return 0;

@@ -48,7 +48,8 @@ void cg_box_init(struct cg_box *cg); /* lifecycle.c */
 
 /* devbpf.c: the cgroup2 device program. */
 int cg_devbpf_load(const struct cg_dev_rule *rules, size_t n, struct perr *e);
-int cg_devbpf_attach(int cgroup_fd, int prog_fd, struct perr *e);
+/* replace_fd >= 0: atomically in place of that program (BPF_F_REPLACE). */
+int cg_devbpf_attach(int cgroup_fd, int prog_fd, int replace_fd, struct perr *e);
 int cg_devbpf_detach(int cgroup_fd, int prog_fd, struct perr *e);
 int cg_devbpf_detach_all(int cgroup_fd, struct perr *e);
 

@@ -141,6 +141,7 @@ void cg_box_free(struct cg_box *cg)
 		return;
 	if (cg->n_hier && cg->bpf_prog_fd >= 0)
 		close(cg->bpf_prog_fd);
+	free(cg->dev_rules);
 	for (size_t i = 0; i < cg->n_hier && i < CG_MAX_HIER; i++) {
 		free(cg->hier[i].mountpoint);
 		free(cg->hier[i].options);

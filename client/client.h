@@ -24,5 +24,7 @@ int planet_list_main(int argc, char **argv);
 int planet_events_main(int argc, char **argv);
 /* bind and unbind (argv[0] says which). */
 int planet_bind_main(int argc, char **argv);
+/* device add SPEC, device remove BOXPATH. */
+int planet_device_main(int argc, char **argv);
 
 #endif

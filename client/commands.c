@@ -562,6 +562,24 @@ static const char unbind_help[] =
 	"\n"
 	HELP_OPT WHERE_OPTS OP_EXIT;
 
+static const char device_help[] =
+	"usage: planet device [OPTIONS] add SPEC\n"
+	"       planet device [OPTIONS] remove BOXPATH\n"
+	"add: give the running box the host's device nodes SPEC matches: SPEC is\n"
+	"planet start's --device ('path=/dev/GLOB;permissions=rwm;fileMode=0660;\n"
+	"uid=0;gid=0', or a bare path such as /dev/kvm). Each node is created at its\n"
+	"own path in the box's /dev and allowed in the box's device cgroup.\n"
+	"remove: delete a node planet device add made, and deny its device again.\n"
+	"planet status lists them; they are not kept across a restart of the\n"
+	"supervisor (the config's device entries are).\n"
+	"\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    every node was added, or the node was removed\n"
+	"  255  a bad option, SPEC or BOXPATH, no matching host device, no box\n"
+	"       answered, or a failure; nothing was changed\n";
+
 static const char list_help[] =
 	"usage: planet list [OPTIONS]\n"
 	"Every box running on this host (as root: their sockets are root's), with\n"
@@ -670,6 +688,26 @@ int planet_bind_main(int argc, char **argv)
 		else
 			sb_printf(&o.limits, "source=%s\ntarget=%s\n", o.argv[0], o.argv[1]);
 		r = client_simple_op(&o, o.cmd, o.limits.s);
+	}
+	return finish_cmd(&o, r);
+}
+
+int planet_device_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "device" };
+	int r = client_main(&o, argc, argv, "+:h", "h", device_help);
+	bool add = r == GO_ON && o.argc == 2 && strcmp(o.argv[0], "add") == 0;
+	if (r == GO_ON && !add && (o.argc != 2 || strcmp(o.argv[0], "remove") != 0)) {
+		usage_error(&o, "expected add SPEC or remove BOXPATH%s", "");
+		r = EXIT_PLANET;
+	}
+	if (r == GO_ON && strchr(o.argv[1], '\n')) {
+		usage_error(&o, "'%s': a newline", o.argv[1]);
+		r = EXIT_PLANET;
+	}
+	if (r == GO_ON) {
+		sb_printf(&o.limits, "%s=%s\n", add ? "spec" : "path", o.argv[1]);
+		r = client_simple_op(&o, add ? "device-add" : "device-remove", o.limits.s);
 	}
 	return finish_cmd(&o, r);
 }

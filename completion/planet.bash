@@ -220,6 +220,23 @@ _planet()
 	elif [[ $args == *" SIG "* || $args == *" SIGNAL "* ]]; then
 		# a command whose argument is a signal (planet kill [SIGNAL])
 		_planet_values '' SIGNAL "$cur"
+	elif [[ $cmd == device ]]; then
+		# planet device add SPEC (a host node) | remove BOXPATH
+		local sub=''
+		for ((i = cmdidx + 1; i < COMP_CWORD; i++)); do
+			w=${COMP_WORDS[i]}
+			if [[ $w == -* ]]; then
+				_planet_arg "$opts" "$w" && [[ -n $_planet_argval && $_planet_argval != '[='* ]] && ((i++))
+				continue
+			fi
+			sub=$w
+			break
+		done
+		if [[ -z $sub ]]; then
+			mapfile -t COMPREPLY < <(compgen -W "add remove" -- "$cur")
+		elif [[ $sub == add && $prev == add ]]; then
+			mapfile -t COMPREPLY < <(compgen -f -- "${cur:-/dev/}")
+		fi
 	fi
 	return 0
 }

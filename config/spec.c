@@ -360,15 +360,27 @@ static int device_item(struct device_spec *d, char *item, bool seen[DK_N], const
 	return 0;
 }
 
+/* A bare path ("/dev/kvm") is path=/dev/kvm with every default. */
+static int device_bare(const char *s, struct device_spec *d, struct perr *e)
+{
+	char q[QLEN];
+	const char *why = NULL;
+	if (device_path(d, s, &why) < 0)
+		return why ? perr_set(e, 0, "%s: %s", Q(q, s), why) : perr_set(e, ENOMEM, "device");
+	return 0;
+}
+
 static int device_one(const char *s, struct device_spec *d, struct perr *e)
 {
 	char q[QLEN];
+	snprintf(d->perms, sizeof d->perms, "rwm");
+	d->mode = 0666;
+	if (s[0] == '/' && !strchr(s, '='))
+		return device_bare(s, d, e);
 	_cleanup_free_ char *buf = strdup(s);
 	if (!buf)
 		return perr_set(e, ENOMEM, "device");
 	bool seen[DK_N] = { false };
-	snprintf(d->perms, sizeof d->perms, "rwm");
-	d->mode = 0666;
 	for (char *p = buf;;) {
 		size_t n = strcspn(p, ";");
 		if (n == 0)

@@ -99,8 +99,12 @@ void conn_close_sock(struct enter_conn *c)
 	if (c->state == C_EVENTS)
 		enter_events_unlisten(c->srv->events, c);
 	/* a bind still running: killed and reaped, its result dropped */
-	binds_job_cancel(c->job);
+	if (c->job_cancel)
+		c->job_cancel(c->job, c);
+	else
+		binds_job_cancel(c->job);
 	c->job = NULL;
+	c->job_cancel = NULL;
 	c->sock_closing = true;
 	c->state = C_ENDING;
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
@@ -582,6 +586,13 @@ void *conn_job(const struct enter_conn *c)
 void conn_set_job(struct enter_conn *c, void *job)
 {
 	c->job = job;
+	c->job_cancel = NULL;
+}
+
+void conn_set_job_fn(struct enter_conn *c, void *job, void (*cancel)(void *job, struct enter_conn *c))
+{
+	c->job = job;
+	c->job_cancel = job ? cancel : NULL;
 }
 
 struct enter_server *conn_server(const struct enter_conn *c)

@@ -24,8 +24,10 @@ void control_status(struct enter_conn *c, unsigned sessions)
 			   "sessions=%u\nsessions_detached=%u\n",
 			   enter_server_state(conn_server(c)), box->box_id, (int)box->init_pid, up,
 			   root.s ? root.s : "", sessions, enter_server_detached(conn_server(c)));
-	if (rc == 0)
+	if (rc == 0) {
 		binds_describe(&b);
+		devices_describe(&b);
+	}
 	if (rc < 0 || proto_put_status_reply(&reply, b.s, b.len) < 0)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "out of memory");
 	else

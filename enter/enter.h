@@ -17,7 +17,7 @@ struct cg_box;
 /* What the server needs to know about the running box. Owned by box/. */
 struct enter_box {
 	const struct box_config *cfg;
-	const struct cg_box *cg;
+	struct cg_box *cg; /* enter/devices.c changes its device rules */
 	pid_t init_pid;
 	int init_pidfd;
 	char box_id[BOX_ID_SIZE];

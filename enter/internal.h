@@ -343,6 +343,7 @@ struct enter_conn {
 	struct enter_session *sess;
 	unsigned long long wait_t0; /* conn_wait */
 	void *job;		    /* binds.c's helper while it runs */
+	void (*job_cancel)(void *job, struct enter_conn *c); /* NULL: a bind's */
 };
 
 /* A new connection on srv (one server reference), or NULL. */
@@ -395,5 +396,14 @@ void binds_forget(void);
 void binds_job_cancel(void *job);
 void *conn_job(const struct enter_conn *c);
 void conn_set_job(struct enter_conn *c, void *job);
+/* A job of another kind: cancel(c, job) runs if the connection closes
+ * while it is set. */
+void conn_set_job_fn(struct enter_conn *c, void *job, void (*cancel)(void *job, struct enter_conn *c));
+
+/* devices.c: live devices (OP device-add, device-remove); STATUS lists them. */
+void devices_add(struct enter_conn *c, const char *args);
+void devices_remove(struct enter_conn *c, const char *args);
+void devices_describe(struct strbuf *b);
+void devices_forget(void);
 
 #endif

@@ -362,10 +362,15 @@ void ops_request(struct enter_conn *c, const struct proto_frame *f)
 		binds_bind(c, op.args);
 	else if (strcmp(op.verb, "unbind") == 0)
 		binds_unbind(c, op.args);
+	else if (strcmp(op.verb, "device-add") == 0)
+		devices_add(c, op.args);
+	else if (strcmp(op.verb, "device-remove") == 0)
+		devices_remove(c, op.args);
 	else {
-		char msg[128];
+		char msg[160];
 		snprintf(msg, sizeof msg, "unknown operation \"%.32s\" (expected stats, ps, kill, "
-					  "pause, resume, update, events, bind or unbind)", op.verb);
+					  "pause, resume, update, events, bind, unbind, device-add "
+					  "or device-remove)", op.verb);
 		conn_fail(c, EXIT_PLANET, PE_BAD_REQUEST, msg);
 	}
 	proto_op_free(&op);

@@ -237,6 +237,7 @@ void enter_server_close(struct enter_server *srv)
 		conn_close_sock(c);
 	}
 	binds_forget();
+	devices_forget();
 	/* Before the box's cgroups are removed: it sits in them. */
 	inbox_spawner_stop(srv->spawner, srv->box);
 	srv->spawner = NULL;

@@ -192,6 +192,8 @@ for cmd in "${cmds[@]}"; do
 	want=${OPTS[$cmd]}$'\n-h\n--help' # every command's --help lists -h, --help
 	expect "options of $cmd = those of its --help" "$(grep -E '^-' <<<"$want" | sort -u)" "$PLANET" "$cmd" -
 done
+expect "device: its subcommands" "add remove" "$PLANET" device ""
+expect "device --socket S: its subcommands" "add remove" "$PLANET" device --socket /s ""
 expect "start --st" "--state-dir --stop-signal --stop-timeout" "$PLANET" start --st
 got=$(complete_words "$PLANET" start --stop-signal "")
 has_signals() { grep -qx auto <<<"$got" && grep -qxF SIGRTMIN+3 <<<"$got" && grep -qx SIGTERM <<<"$got"; }

@@ -92,6 +92,30 @@ static void test_bpf(const char *v2mount, const char *tmp)
 	struct devprobes pr1 = { p1, sizeof p1 / sizeof p1[0], tmp };
 	CHECK(run_probe(dir, &pr1) == 0);
 
+	/* Live changes (planet device add / remove): the program is swapped in
+	 * place (BPF_F_REPLACE), one attached throughout. */
+	struct cg_dev_rule full_r = { 'c', 1, 7, "r" };
+	CHECK(cg_box_allow_devices(&cg, &full_r, 1, &e) == 0);
+	CHECK(bpf_prog_count(dir) == 1);
+	CHECK(cg.n_dev_rules == 4);
+	static const struct devprobe pa[] = {
+		{ "/dev/full", O_RDONLY, true },  { "/dev/full", O_WRONLY, false },
+		{ "/dev/null", O_RDWR, true },
+	};
+	struct devprobes pra = { pa, sizeof pa / sizeof pa[0], NULL };
+	CHECK(run_probe(dir, &pra) == 0);
+	CHECK(cg_box_deny_devices(&cg, &full_r, 1, &e) == 0);
+	CHECK(bpf_prog_count(dir) == 1);
+	static const struct devprobe pd[] = {
+		{ "/dev/full", O_RDONLY, false },
+		{ "/dev/null", O_RDWR, true },
+	};
+	struct devprobes prd = { pd, sizeof pd / sizeof pd[0], NULL };
+	CHECK(run_probe(dir, &prd) == 0);
+	/* a rule not in force: refused, nothing changed */
+	CHECK(cg_box_deny_devices(&cg, &full_r, 1, &e) < 0 && e.errnum == ENOENT);
+	CHECK(cg.n_dev_rules == 3);
+
 	/* Replacing the rules swaps the program (still one attached). */
 	struct cg_dev_rule wide[] = { { 'c', 1, -1, "r" } };
 	CHECK(cg_box_set_devices(&cg, wide, 1, &e) == 0);
@@ -123,6 +147,7 @@ static void test_bpf(const char *v2mount, const char *tmp)
 
 	if (cg.bpf_prog_fd >= 0)
 		close(cg.bpf_prog_fd);
+	free(cg.dev_rules);
 	usleep(10000);
 	CHECK(rmdir(dir) == 0); /* the attachment goes with the cgroup */
 }

@@ -127,6 +127,16 @@ static void test_devices(void)
 	CHECK(d[3].mode == 07777);
 	CHECK_STREQ(d[3].perms, "w");
 	CHECK(n == 4);
+	/* a bare path is path=PATH with the defaults (planet device add, --device) */
+	CHECK(device_spec_parse("/dev/null", &d, &n, &e) == 0);
+	CHECK(n == 5);
+	CHECK_STREQ(d[4].glob, "/dev/null");
+	CHECK_STREQ(d[4].perms, "rwm");
+	CHECK(!d[4].has_mode && d[4].mode == 0666 && d[4].uid == 0 && d[4].gid == 0);
+	CHECK(!d[4].optional);
+	CHECK(device_spec_parse("/dev//loop*", &d, &n, &e) == 0);
+	CHECK_STREQ(d[5].glob, "/dev/loop*");
+	CHECK(n == 6);
 
 	static const struct {
 		const char *spec, *msg;
@@ -154,13 +164,17 @@ static void test_devices(void)
 		{ "path=/dev/x;;uid=1", "empty item" },
 		{ "path", "\"path\" is not key=value" },
 		{ "", "empty item" },
+		{ "/tmp/x", "\"/tmp/x\": must be a path under /dev/" },
+		{ "/dev/../etc/x", "must not contain \"..\"" },
+		{ "/dev/x;uid=1", "\"/dev/x\" is not key=value" },
+		{ "/dev", "must be a path under /dev/" },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&e, 0, sizeof e);
 		CHECK(device_spec_parse(bad[i].spec, &d, &n, &e) == -1);
 		CHECK_MSG(bad[i].msg);
 	}
-	CHECK(n == 4);
+	CHECK(n == 6);
 	for (size_t i = 0; i < n; i++)
 		device_spec_free(&d[i]);
 	free(d);
