@@ -90,6 +90,7 @@ notes:
 """
 
 import os
+import secrets
 import selectors
 import shlex
 import shutil
@@ -217,7 +218,7 @@ class Connection(ConnectionBase):
         return p.returncode, stderr
 
     def _copy_from_box(self, in_path, out_path):
-        with open(out_path, "wb") as dst:
+        with open(out_path, "xb") as dst:
             p = self._popen(["cat", "--", in_path], interactive=False, stdout=dst)
             _, stderr = p.communicate()
         return p.returncode, stderr
@@ -236,10 +237,17 @@ class Connection(ConnectionBase):
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
-        rc, stderr = self._copy_from_box(in_path, out_path)
-        self._judge(rc, stderr)
-        if rc != 0:
-            raise AnsibleError("failed to fetch %s from the box: %s" % (in_path, to_native(stderr).strip()))
+        # A failed or cut transfer must not replace what out_path held.
+        part = "%s.planet-%s" % (out_path, secrets.token_hex(4))
+        try:
+            rc, stderr = self._copy_from_box(in_path, part)
+            self._judge(rc, stderr)
+            if rc != 0:
+                raise AnsibleError("failed to fetch %s from the box: %s" % (in_path, to_native(stderr).strip()))
+            os.rename(part, out_path)
+        finally:
+            if os.path.lexists(part):
+                os.unlink(part)
 
     def close(self):
         self._connected = False
