@@ -22,6 +22,7 @@ test=(
 	busybox-static debootstrap util-linux procps iproute2 python3 kmod socat
 	clang libclang-rt-14-dev
 	cppcheck clang-tidy valgrind
+	ansible-core
 )
 # What bench/start.sh, exec.sh and systemd.sh run planet against, and their
 # timer: hyperfine; runc (start, exec); lxc (exec: lxc-start, lxc-attach);
