@@ -75,8 +75,11 @@ static bool oom_check(struct box_memwatch *w)
 	size_t nv = 0;
 	if (w->kmsg >= 0 && w->memcg[0])
 		nv = cg_kmsg_oom_victims(w->kmsg, w->memcg, v, OOM_VICTIMS_MAX);
-	for (size_t i = 0; i < nv; i++)
+	/* more records than kills: the counter is the truth, the last ones count */
+	size_t first = (int64_t)nv > killed ? nv - (size_t)killed : 0;
+	for (size_t i = first; i < nv; i++)
 		oom_event(w, st.memory_oom_kills, &v[i], 0, NULL);
+	nv -= first;
 	if ((int64_t)nv < killed)
 		oom_event(w, st.memory_oom_kills, NULL, killed - (int64_t)nv,
 			  w->kmsg < 0 ? "/dev/kmsg cannot be read" : "no kernel record for it");
