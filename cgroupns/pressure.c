@@ -27,9 +27,12 @@
 
 const char *const cg_pressure_levels[CG_PRESSURE_LEVELS] = { "low", "medium", "critical" };
 /* stalled time (us) in a window (us): some task waited for memory 15% of
- * a second; every task waited 15%; every task waited half the second */
+ * the window; every task waited 15%; every task waited half of it. The
+ * window is 2 s because without CAP_SYS_RESOURCE (a supervisor in a
+ * container, or this project's CI) the kernel takes only multiples of 2 s;
+ * it also fires a trigger at most once per window. */
 const char *const cg_psi_triggers[CG_PRESSURE_LEVELS] = {
-	"some 150000 1000000", "full 150000 1000000", "full 500000 1000000"
+	"some 300000 2000000", "full 300000 2000000", "full 1000000 2000000"
 };
 
 static const struct cg_hier *memory_hier(const struct cg_box *cg)
