@@ -181,6 +181,10 @@ PLANET_MEMORY_MAX=96M box_start --config "$T/res.conf"
 check_eq "[resources] pids_max = 77" 77 "$(cat "$(cg_dir pids)/pids.max")"
 m=$(cg_dir memory)
 check_eq "PLANET_MEMORY_MAX=96M" 100663296 "$(cat "$m/memory.limit_in_bytes" 2>/dev/null || cat "$m/memory.max")"
+run r "$PLANET" update --socket "$SOCK" --pids-max max
+check_eq "update --pids-max max: exit 0" 0 "$r_rc"
+check_eq "stats --json: pids.max unlimited is null" None "$("$PLANET" stats --json --socket "$SOCK" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["pids"]["max"])')"
 box_stop
 assert_nothing_left "after the INI box"
 
