@@ -50,15 +50,17 @@ static void oom_event(struct box_memwatch *w, int64_t total, const struct cg_oom
 	snprintf(n, sizeof n, "%" PRId64, total);
 	if (v) {
 		snprintf(pid, sizeof pid, "%d", (int)v->pid);
-		plog(LOG_WARNING, "OOM: the kernel killed pid %d (%s) in the box (%" PRId64 " so far)",
-		     (int)v->pid, v->comm, total);
+		char q[4 * sizeof v->comm + 3];
+		plog(LOG_WARNING, "OOM: the kernel killed a process in the box: pid=%d command=%s "
+				  "oom_kills=%" PRId64,
+		     (int)v->pid, str_quote(q, sizeof q, v->comm, strlen(v->comm)), total);
 		enter_server_event(w->srv, "oom", "oom_kills", n, "pid", pid, "command", v->comm,
 				   EVENT_END);
 		return;
 	}
 	snprintf(k, sizeof k, "%" PRId64, unnamed);
-	plog(LOG_WARNING, "OOM: the kernel killed %" PRId64 " process(es) in the box (%" PRId64
-			  " so far; victim unknown: %s)", unnamed, total, why);
+	plog(LOG_WARNING, "OOM: the kernel killed %" PRId64 " process(es) in the box: victim "
+			  "unknown (%s) oom_kills=%" PRId64, unnamed, why, total);
 	enter_server_event(w->srv, "oom", "oom_kills", n, "killed", k, "victim", "unknown",
 			   EVENT_END);
 }

@@ -130,8 +130,8 @@ victim=$(sed -n 's/.*"type":"oom".*"pid":\([0-9]*\).*/\1/p' "$T/ev.json" | head 
 check "... a pid the kernel named for this box (dmesg)" \
 	sh -c "dmesg | grep -F 'task_memcg=$memcg' | grep -q 'task=hog,pid=$victim,'"
 check "events (text): the same" wait_for 5 grep -q " oom oom_kills=\"1\" pid=\"$victim\" command=\"hog\"" "$T/ev.txt"
-check_match "the supervisor's log line names it" "OOM: the kernel killed pid $victim \\(hog\\) in the box \\(1 so far\\)" \
-	"$(grep 'OOM:' "$BOX_LOG")"
+check_contains "the supervisor's log line names it" \
+	"$(grep 'OOM:' "$BOX_LOG")" "OOM: the kernel killed a process in the box: pid=$victim command=\"hog\" oom_kills=1"
 # The allocation reclaimed before the kill: the kernel signalled pressure
 # many times; listeners got at most one event a second, the rest counted.
 check "events: memory pressure before the kill, with its level" \
