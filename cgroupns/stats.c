@@ -91,7 +91,7 @@ static void keyed(const struct cg_hier *h, const char *file, const char *const *
 
 static int64_t keyed1(const struct cg_hier *h, const char *file, const char *key)
 {
-	int64_t v;
+	int64_t v = -1;
 	int64_t *const out[] = { &v };
 	keyed(h, file, &key, out, 1);
 	return v;
@@ -109,7 +109,7 @@ static void cpu_stats(const struct cg_box *cg, struct cg_stats *s)
 		return;
 	}
 	long hz = sysconf(_SC_CLK_TCK);
-	int64_t ns = num(a, "cpuacct.usage"), u, y, t;
+	int64_t ns = num(a, "cpuacct.usage"), u = -1, y = -1, t = -1;
 	s->cpu_usage_usec = ns < 0 ? -1 : ns / 1000;
 	static const char *const ka[] = { "user", "system" };
 	int64_t *const oa[] = { &u, &y };
