@@ -32,6 +32,7 @@ struct box_memwatch {
 	int oom_fd, kmsg;
 	int64_t oom_kills; /* as last seen */
 	unsigned oom_rechecks;
+	bool oom_early; /* v1: notified before the kill is counted */
 	char memcg[PATH_MAX]; /* "" when unknown: no victim is named */
 	uv_poll_t oom_watch;
 	uv_timer_t oom_timer;
@@ -68,11 +69,10 @@ static void oom_event(struct box_memwatch *w, int64_t total, const struct cg_oom
 /* The counter is the truth; the kernel's log names whom it can. */
 static bool oom_check(struct box_memwatch *w)
 {
-	struct cg_stats st;
-	cg_box_stats(w->cg, &st);
-	if (st.memory_oom_kills <= w->oom_kills)
+	int64_t total = cg_box_oom_kills(w->cg);
+	if (total <= w->oom_kills)
 		return false;
-	int64_t killed = st.memory_oom_kills - w->oom_kills;
+	int64_t killed = total - w->oom_kills;
 	struct cg_oom_victim v[OOM_VICTIMS_MAX];
 	size_t nv = 0;
 	if (w->kmsg >= 0 && w->memcg[0])
@@ -80,12 +80,12 @@ static bool oom_check(struct box_memwatch *w)
 	/* more records than kills: the counter is the truth, the last ones count */
 	size_t first = (int64_t)nv > killed ? nv - (size_t)killed : 0;
 	for (size_t i = first; i < nv; i++)
-		oom_event(w, st.memory_oom_kills, &v[i], 0, NULL);
+		oom_event(w, total, &v[i], 0, NULL);
 	nv -= first;
 	if ((int64_t)nv < killed)
-		oom_event(w, st.memory_oom_kills, NULL, killed - (int64_t)nv,
+		oom_event(w, total, NULL, killed - (int64_t)nv,
 			  w->kmsg < 0 ? "/dev/kmsg cannot be read" : "no kernel record for it");
-	w->oom_kills = st.memory_oom_kills;
+	w->oom_kills = total;
 	return true;
 }
 
@@ -100,7 +100,7 @@ static void oom_readable(uv_poll_t *h, int status, int events)
 {
 	struct box_memwatch *w = h->data;
 	cg_oom_watch_drain(w->oom_fd);
-	if (oom_check(w))
+	if (oom_check(w) || !w->oom_early)
 		return;
 	w->oom_rechecks = 0;
 	uv_timer_start(&w->oom_timer, oom_recheck, OOM_RECHECK_MS, OOM_RECHECK_MS);
@@ -109,12 +109,11 @@ static void oom_readable(uv_poll_t *h, int status, int events)
 static void oom_start(struct box_memwatch *w, uv_loop_t *loop)
 {
 	struct perr e = { 0 };
-	w->oom_fd = cg_box_oom_watch(w->cg, &e);
+	w->oom_fd = cg_box_oom_watch(w->cg, &w->oom_early, &e);
 	if (w->oom_fd < 0)
 		return;
-	struct cg_stats st;
-	cg_box_stats(w->cg, &st);
-	w->oom_kills = st.memory_oom_kills > 0 ? st.memory_oom_kills : 0;
+	int64_t total = cg_box_oom_kills(w->cg);
+	w->oom_kills = total > 0 ? total : 0;
 	w->kmsg = cg_kmsg_open();
 	if (cg_box_memcg(w->cg, w->memcg, sizeof w->memcg) < 0)
 		w->memcg[0] = 0;

@@ -176,9 +176,14 @@ int cg_box_freeze(const struct cg_box *cg, bool on, struct perr *e);
 int cg_box_frozen(const struct cg_box *cg);
 /* An fd that becomes readable when the kernel OOM-kills in the box (v1:
  * an eventfd on memory.oom_control; v2: inotify on memory.events); drain
- * it after each wake-up and compare memory_oom_kills. */
-int cg_box_oom_watch(const struct cg_box *cg, struct perr *e);
+ * it after each wake-up and compare cg_box_oom_kills. *early: the
+ * notification comes before the kill is counted (v1), so a wake-up that
+ * finds the count unchanged must look again shortly; v2 notifies again
+ * when oom_kill changes (and on every high/max event: no recheck then). */
+int cg_box_oom_watch(const struct cg_box *cg, bool *early, struct perr *e);
 void cg_oom_watch_drain(int fd);
+/* The box's OOM kill count alone (one file), -1 when the host does not say. */
+int64_t cg_box_oom_kills(const struct cg_box *cg);
 /* ---- memory pressure (pressure.c) ---- */
 #define CG_PRESSURE_LEVELS 3
 extern const char *const cg_pressure_levels[CG_PRESSURE_LEVELS]; /* low, medium, critical */

@@ -238,12 +238,21 @@ int cg_box_frozen(const struct cg_box *cg)
 
 /* ---- OOM kills --------------------------------------------------------------- */
 
-int cg_box_oom_watch(const struct cg_box *cg, struct perr *e)
+int64_t cg_box_oom_kills(const struct cg_box *cg)
+{
+	const struct cg_hier *m = find(cg, "memory");
+	if (m && m->v2)
+		return keyed1(m, "memory.events", "oom_kill");
+	return keyed1(m, "memory.oom_control", "oom_kill");
+}
+
+int cg_box_oom_watch(const struct cg_box *cg, bool *early, struct perr *e)
 {
 	const struct cg_hier *m = find(cg, "memory");
 	char p[PATH_MAX];
 	if (!m)
 		return perr_set(e, 0, "no memory controller: OOM kills are not watched");
+	*early = !m->v2;
 	if (m->v2) {
 		/* memory.events changes on every OOM kill (and on high/max) */
 		_cleanup_fd_ int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -99,6 +99,14 @@ static void test_v2(void)
 	CHECK(s.memory_file == 8388608);
 	CHECK(s.memory_swap == 2097152);
 	CHECK(s.memory_oom_kills == 2); /* oom_kill, not oom nor oom_group_kill */
+	CHECK(cg_box_oom_kills(&cg) == 2);
+	/* the OOM watch: inotify on memory.events, which says every change */
+	bool early = true;
+	struct perr oe = { 0 };
+	int ofd = cg_box_oom_watch(&cg, &early, &oe);
+	CHECK(ofd >= 0 && !early);
+	if (ofd >= 0)
+		close(ofd);
 	CHECK(s.pids_current == 17);
 	CHECK(s.pids_max == CG_MAX);
 	CHECK(s.io_read_bytes == 1305);
@@ -183,12 +191,23 @@ static void test_v1(void)
 	CHECK(s.memory_file == 8388608);
 	CHECK(s.memory_swap == 2097152);
 	CHECK(s.memory_oom_kills == 2);
+	CHECK(cg_box_oom_kills(&cg) == 2);
 	CHECK(s.pids_current == 17);
 	CHECK(s.pids_max == CG_MAX);
 	CHECK(s.io_read_bytes == 1305);
 	CHECK(s.io_write_bytes == 2406);
 	CHECK(s.io_read_ops == 14);
 	CHECK(s.io_write_ops == 26);
+	/* the OOM watch: an eventfd registered for memory.oom_control, which
+	 * notifies before the kill is counted */
+	touch(m, "cgroup.event_control", "");
+	bool early = false;
+	struct perr oe = { 0 };
+	int ofd = cg_box_oom_watch(&cg, &early, &oe), efd = -1, cfd = -1;
+	CHECK(ofd >= 0 && early);
+	CHECK(sscanf(slurp(m, "cgroup.event_control"), "%d %d", &efd, &cfd) == 2 && efd == ofd);
+	if (ofd >= 0)
+		close(ofd);
 	touch(m, "memory.limit_in_bytes", "67108864\n");
 	cg_box_stats(&cg, &s);
 	CHECK(s.memory_max == 67108864);
