@@ -165,6 +165,10 @@ struct cg_stats {
 	int64_t cpu_throttled_usec, cpu_throttled_count;
 	int64_t memory_current, memory_peak, memory_max; /* max: CG_MAX when none */
 	int64_t memory_anon, memory_file, memory_swap, memory_oom_kills;
+	/* PSI: time some / every task of the box stalled on memory (us,
+	 * cgroup2's memory.pressure totals; also on hybrid, whose unified
+	 * hierarchy accounts it without controllers) */
+	int64_t memory_pressure_some_usec, memory_pressure_full_usec;
 	int64_t pids_current, pids_max;			 /* max: CG_MAX when none */
 	int64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 };

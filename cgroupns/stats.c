@@ -147,6 +147,30 @@ static void memory_stats(const struct cg_box *cg, struct cg_stats *s)
 	s->memory_oom_kills = keyed1(m, "memory.oom_control", "oom_kill");
 }
 
+/* cgroup2's memory.pressure: "some avg10=.. avg60=.. avg300=.. total=US"
+ * and the same for "full"; on hybrid the unified hierarchy's dir has it. */
+static void pressure_stats(const struct cg_box *cg, struct cg_stats *s)
+{
+	const struct cg_hier *v2 = NULL;
+	char t[512];
+	for (size_t i = 0; i < cg->n_hier && !v2; i++)
+		if (cg->hier[i].path && cg->hier[i].v2)
+			v2 = &cg->hier[i];
+	s->memory_pressure_some_usec = s->memory_pressure_full_usec = -1;
+	if (read_small(v2, "memory.pressure", t, sizeof t) < 0)
+		return;
+	for (char *l = t; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *total = strstr(l, " total="), *nl = strchr(l, '\n');
+		if (!total || (nl && total > nl))
+			continue;
+		int64_t v = strtoll(total + 7, NULL, 10);
+		if (strncmp(l, "some ", 5) == 0)
+			s->memory_pressure_some_usec = v;
+		else if (strncmp(l, "full ", 5) == 0)
+			s->memory_pressure_full_usec = v;
+	}
+}
+
 /* v1 blkio "MAJ:MIN Read N" lines, v2 io.stat "MAJ:MIN rbytes=N ..." */
 static void io_stats(const struct cg_box *cg, struct cg_stats *s)
 {
@@ -188,6 +212,7 @@ void cg_box_stats(const struct cg_box *cg, struct cg_stats *s)
 {
 	cpu_stats(cg, s);
 	memory_stats(cg, s);
+	pressure_stats(cg, s);
 	const struct cg_hier *p = find(cg, "pids");
 	s->pids_current = num(p, "pids.current");
 	s->pids_max = num(p, "pids.max");

@@ -106,6 +106,10 @@ static void print_stats(const char *t, double cpu_pct)
 	       human(num(t, "memory.anon_bytes"), d, sizeof d),
 	       human(num(t, "memory.file_bytes"), e, sizeof e),
 	       human(num(t, "memory.swap_bytes"), f, sizeof f), num(t, "memory.oom_kills"));
+	if (num(t, "memory.pressure_some_usec") >= 0)
+		printf("pressure  memory stalled: some %s  full %s\n",
+		       secs(num(t, "memory.pressure_some_usec"), a, sizeof a),
+		       secs(num(t, "memory.pressure_full_usec"), b, sizeof b));
 	int64_t pm = num(t, "pids.max");
 	printf("pids      current %" PRId64 "  max %s\n", num(t, "pids.current"),
 	       pm == INT64_MAX ? "max" : pm < 0 ? "-" : (snprintf(g, sizeof g, "%" PRId64, pm), g));
@@ -147,7 +151,9 @@ static void print_stats_json(const char *t)
 	json_num("anon_bytes", num(t, "memory.anon_bytes"), false);
 	json_num("file_bytes", num(t, "memory.file_bytes"), false);
 	json_num("swap_bytes", num(t, "memory.swap_bytes"), false);
-	json_num("oom_kills", num(t, "memory.oom_kills"), true);
+	json_num("oom_kills", num(t, "memory.oom_kills"), false);
+	json_num("pressure_some_usec", num(t, "memory.pressure_some_usec"), false);
+	json_num("pressure_full_usec", num(t, "memory.pressure_full_usec"), true);
 	fputs(",\"pids\":{", stdout);
 	json_num("current", num(t, "pids.current"), false);
 	json_num("max", num(t, "pids.max"), true);
@@ -201,6 +207,12 @@ static void print_metrics(const char *t)
 	metric("memory_swap_bytes", "gauge", "Swap in use.", id, num(t, "memory.swap_bytes"), 1);
 	metric("memory_oom_kills_total", "counter", "Processes the kernel's OOM killer killed.", id,
 	       num(t, "memory.oom_kills"), 1);
+	metric("memory_pressure_some_seconds_total", "counter",
+	       "Time some task of the box stalled on memory (PSI).", id,
+	       num(t, "memory.pressure_some_usec"), 1e-6);
+	metric("memory_pressure_full_seconds_total", "counter",
+	       "Time every task of the box stalled on memory (PSI).", id,
+	       num(t, "memory.pressure_full_usec"), 1e-6);
 	metric("pids_current", "gauge", "Processes and threads in the box.", id,
 	       num(t, "pids.current"), 1);
 	metric("pids_max", "gauge", "The box's process limit (absent: none).", id,

@@ -57,6 +57,8 @@ static void op_stats(struct enter_conn *c)
 	kv(&b, "memory.file_bytes", s.memory_file);
 	kv(&b, "memory.swap_bytes", s.memory_swap);
 	kv(&b, "memory.oom_kills", s.memory_oom_kills);
+	kv(&b, "memory.pressure_some_usec", s.memory_pressure_some_usec);
+	kv(&b, "memory.pressure_full_usec", s.memory_pressure_full_usec);
 	kv(&b, "pids.current", s.pids_current);
 	kv(&b, "pids.max", s.pids_max);
 	kv(&b, "io.read_bytes", s.io_read_bytes);

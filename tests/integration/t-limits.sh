@@ -144,6 +144,15 @@ t = [datetime.datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp
 assert ev and all(b - a >= 0.99 for a, b in zip(t, t[1:])), t
 assert sum(e["count"] for e in ev) > len(ev), ev
 ' "$T/ev.json"
+# PSI totals: on cgroup2, and on hybrid in the unified hierarchy's dir
+if sed -n 's/^cgroup=//p' "$STATE/state" | while read -r c; do [ -f "$c/memory.pressure" ] && echo y; done |
+	grep -q y; then
+	check "stats --json: the box stalled on memory (PSI, some), in microseconds" \
+		test "$("$PLANET" stats --json --socket "$SOCK" |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["memory"]["pressure_some_usec"])')" -gt 0
+	check "metrics: the same as a counter in seconds" sh -c \
+		"'$PLANET' metrics --socket '$SOCK' | grep -q '^planet_memory_pressure_some_seconds_total{box_id=\"$BOX_ID\"} [0-9.e+-]*$'"
+fi
 check "the supervisor logged the pressure once, then its end" \
 	grep -q 'memory pressure in the box: \(low\|medium\|critical\)' "$BOX_LOG"
 

@@ -70,6 +70,8 @@ static void v2_tree(const char *d)
 				  "oom_group_kill 0\n");
 	touch(d, "cpu.stat", "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n"
 			     "nr_periods 30\nnr_throttled 7\nthrottled_usec 250000\n");
+	touch(d, "memory.pressure", "some avg10=1.50 avg60=0.40 avg300=0.10 total=734512\n"
+				    "full avg10=0.80 avg60=0.20 avg300=0.05 total=402001\n");
 	touch(d, "pids.current", "17\n");
 	touch(d, "pids.max", "max\n");
 	touch(d, "io.stat", "8:0 rbytes=1000 wbytes=2000 rios=10 wios=20 dbytes=0 dios=0\n"
@@ -99,6 +101,8 @@ static void test_v2(void)
 	CHECK(s.memory_file == 8388608);
 	CHECK(s.memory_swap == 2097152);
 	CHECK(s.memory_oom_kills == 2); /* oom_kill, not oom nor oom_group_kill */
+	CHECK(s.memory_pressure_some_usec == 734512);
+	CHECK(s.memory_pressure_full_usec == 402001);
 	CHECK(cg_box_oom_kills(&cg) == 2);
 	/* the OOM watch: inotify on memory.events, which says every change */
 	bool early = true;
@@ -192,6 +196,7 @@ static void test_v1(void)
 	CHECK(s.memory_swap == 2097152);
 	CHECK(s.memory_oom_kills == 2);
 	CHECK(cg_box_oom_kills(&cg) == 2);
+	CHECK(s.memory_pressure_some_usec == -1 && s.memory_pressure_full_usec == -1); /* no cgroup2 */
 	CHECK(s.pids_current == 17);
 	CHECK(s.pids_max == CG_MAX);
 	CHECK(s.io_read_bytes == 1305);
