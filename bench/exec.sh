@@ -106,54 +106,11 @@ awk -v a="$RSS0" -v b="$RSSN" -v n="$OPEN" -v aa="$ANON0" -v ab="$ANONN" 'BEGIN 
 echo "(targets: idle VmRSS < 3072 KiB)"
 echo
 
-# ---- LXC container -------------------------------------------------------------
-LXCPATH=$WORK/lxc
+# ---- LXC and runc containers ----------------------------------------------------
 LXCNAME=planetbench
-R2=$WORK/rootfs-lxc
-mk_busybox "$R2"
-mkdir -p "$LXCPATH/$LXCNAME"
-cat >"$LXCPATH/$LXCNAME/config" <<EOF
-lxc.uts.name = $LXCNAME
-lxc.rootfs.path = dir:$R2
-lxc.init.cmd = /sbin/init
-lxc.net.0.type = empty
-lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed
-lxc.autodev = 1
-lxc.tty.max = 0
-lxc.pty.max = 16
-lxc.console.path = none
-lxc.apparmor.profile = unconfined
-EOF
-# LXC leaves an empty lxc.pivot cgroup in every hierarchy; remove it if it is ours.
-if ! ls -d /sys/fs/cgroup/*/lxc.pivot /sys/fs/cgroup/lxc.pivot >/dev/null 2>&1; then
-	on_cleanup 'for d in /sys/fs/cgroup/*/lxc.pivot /sys/fs/cgroup/lxc.pivot; do [ -d "$d" ] && rmdir "$d"; done'
-fi
-on_cleanup "lxc-stop -P '$LXCPATH' -n $LXCNAME -k; lxc-stop -P '$LXCPATH' -n $LXCNAME -k"
-lxc-start -P "$LXCPATH" -n "$LXCNAME" -d -l INFO -o "$WORK/lxc.log" ||
-	{ tail -n 30 "$WORK/lxc.log"; die "lxc-start failed"; }
-lxc-wait -P "$LXCPATH" -n "$LXCNAME" -s RUNNING -t 10 || die "lxc container not running"
+start_lxc_busybox "$LXCNAME"
 lxc-attach -P "$LXCPATH" -n "$LXCNAME" -- /bin/true || die "lxc-attach does not work"
-
-# ---- runc container -------------------------------------------------------------
-RR=$SHM/runc-root
-B=$WORK/bundle
-R3=$WORK/rootfs-runc
-mk_busybox "$R3"
-mkdir -p "$RR" "$B"
-(cd "$B" && runc spec) || die "runc spec failed"
-python3 - "$B/config.json" "$R3" <<'EOF'
-import json, sys
-p, root = sys.argv[1], sys.argv[2]
-c = json.load(open(p))
-c["root"] = {"path": root, "readonly": False}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/sbin/init"]
-c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
-json.dump(c, open(p, "w"), indent=1)
-EOF
-on_cleanup "runc --root '$RR' delete -f planetbench"
-runc --root "$RR" run -d -b "$B" planetbench </dev/null >"$WORK/runc.log" 2>&1 ||
-	{ cat "$WORK/runc.log"; die "runc run -d failed"; }
+start_runc_busybox planetbench
 runc --root "$RR" exec planetbench /bin/true || die "runc exec does not work"
 
 # ---- 2. latency -----------------------------------------------------------------

@@ -6,6 +6,7 @@
 #   build_helpers               # $BIN/benchclock (static), $BIN/sdboot
 #   on_cleanup "runc --root $RR delete -f x"   # run at exit, last first
 #   stats FILE                  # "n median p90 mean min max" of one number per line
+#   start_lxc_busybox NAME / start_runc_busybox NAME   # a busybox container of each
 #   RUNS=$(knob BENCH_X_RUNS 50 5)   # $BENCH_X_RUNS, else 50, or 5 in quick mode
 #
 # Environment:
@@ -221,4 +222,60 @@ machine_line() {
 		"$(nproc)" "$(. /etc/os-release && echo "$PRETTY_NAME") ($(cat /etc/debian_version 2>/dev/null))" \
 		"$(uname -r)" "$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# start_lxc_busybox NAME — an LXC container NAME on its own copy of the
+# busybox rootfs ($WORK/rootfs-lxc), busybox init as PID 1, no network,
+# started with lxc-start -d under its own lxcpath LXCPATH=$WORK/lxc;
+# stopped and its leftovers removed at cleanup.
+start_lxc_busybox() {
+	local name=$1 root=$WORK/rootfs-lxc
+	LXCPATH=$WORK/lxc
+	mk_busybox "$root"
+	mkdir -p "$LXCPATH/$name"
+	cat >"$LXCPATH/$name/config" <<EOF
+lxc.uts.name = $name
+lxc.rootfs.path = dir:$root
+lxc.init.cmd = /sbin/init
+lxc.net.0.type = empty
+lxc.mount.auto = proc:mixed sys:mixed cgroup:mixed
+lxc.autodev = 1
+lxc.tty.max = 0
+lxc.pty.max = 16
+lxc.console.path = none
+lxc.apparmor.profile = unconfined
+EOF
+	# LXC leaves an empty lxc.pivot cgroup in every hierarchy; remove it if it is ours.
+	if ! ls -d /sys/fs/cgroup/*/lxc.pivot /sys/fs/cgroup/lxc.pivot >/dev/null 2>&1; then
+		on_cleanup 'for d in /sys/fs/cgroup/*/lxc.pivot /sys/fs/cgroup/lxc.pivot; do [ -d "$d" ] && rmdir "$d"; done'
+	fi
+	on_cleanup "lxc-stop -P '$LXCPATH' -n $name -k; lxc-stop -P '$LXCPATH' -n $name -k"
+	lxc-start -P "$LXCPATH" -n "$name" -d -l INFO -o "$WORK/lxc.log" ||
+		{ tail -n 30 "$WORK/lxc.log"; die "lxc-start failed"; }
+	lxc-wait -P "$LXCPATH" -n "$name" -s RUNNING -t 10 || die "lxc container not running"
+}
+
+# start_runc_busybox NAME — a runc container NAME (`runc run -d` of a
+# `runc spec` bundle in $WORK/bundle: root = its own busybox rootfs copy,
+# terminal false, /sbin/init, no network namespace) under RR=$SHM/runc-root;
+# deleted at cleanup.
+start_runc_busybox() {
+	local name=$1 b=$WORK/bundle root=$WORK/rootfs-runc
+	RR=$SHM/runc-root
+	mk_busybox "$root"
+	mkdir -p "$RR" "$b"
+	(cd "$b" && runc spec) || die "runc spec failed"
+	python3 - "$b/config.json" "$root" <<'EOF'
+import json, sys
+p, root = sys.argv[1], sys.argv[2]
+c = json.load(open(p))
+c["root"] = {"path": root, "readonly": False}
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/sbin/init"]
+c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "network"]
+json.dump(c, open(p, "w"), indent=1)
+EOF
+	on_cleanup "runc --root '$RR' delete -f $name"
+	runc --root "$RR" run -d -b "$b" "$name" </dev/null >"$WORK/runc.log" 2>&1 ||
+		{ cat "$WORK/runc.log"; die "runc run -d failed"; }
 }

@@ -207,6 +207,17 @@ int box_security_check(const struct box_config *cfg, struct perr *e);
 /* box/seccomp.c: compile the filter cfg->seccomp asks for (nothing for
  * none), given the bounding set `keep` (a bit per capability): the
  * default filter lets through the calls of the capabilities kept. */
+/* memwatch.c: OOM kills (with the victim from the kernel's log) and
+ * memory pressure, as events of srv and lines of the log. stop closes its
+ * handles (before srv goes); free after the loop has closed them. */
+struct box_memwatch;
+struct uv_loop_s;
+struct enter_server;
+struct box_memwatch *box_memwatch_start(struct uv_loop_s *loop, const struct cg_box *cg,
+					struct enter_server *srv);
+void box_memwatch_stop(struct box_memwatch *w);
+void box_memwatch_free(struct box_memwatch *w);
+
 struct sock_filter;
 int box_seccomp_build(const struct box_config *cfg, unsigned long long keep,
 		      struct sock_filter **out, unsigned short *out_len, struct perr *e);

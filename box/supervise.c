@@ -36,9 +36,7 @@ struct sup {
 	uv_poll_t init_watch;
 	uv_poll_t console_watch;
 	uv_poll_t notify_watch;
-	uv_poll_t oom_watch;
-	int oom_fd;
-	int64_t oom_kills; /* as last seen */
+	struct box_memwatch *memwatch;
 	uv_timer_t stop_timer;
 	uv_timer_t partial_timer;
 	char partial[CONSOLE_LINE_MAX]; /* console text after the last newline */
@@ -410,50 +408,12 @@ static void init_exited(uv_poll_t *h, int status, int events)
 			console_feed(s, buf, m);
 	}
 	console_flush_partial(s);
+	box_memwatch_stop(s->memwatch);
 	if (s->server) {
 		enter_server_close(s->server);
 		s->server = NULL;
 	}
 	uv_walk(&s->loop, close_all, s->out);
-}
-
-/* ---- OOM kills ---- */
-
-static int sup_watch(struct sup *s, uv_poll_t *h, int fd, uv_poll_cb cb);
-
-/* The kernel killed something in the box: one line, and an event. The
- * victim is in the kernel's log (dmesg: "Memory cgroup out of memory"). */
-static void oom_readable(uv_poll_t *h, int status, int events)
-{
-	struct sup *s = h->data;
-	cg_oom_watch_drain(s->oom_fd);
-	struct cg_stats st;
-	cg_box_stats(&s->run->cg, &st);
-	if (st.memory_oom_kills <= s->oom_kills)
-		return;
-	char n[24];
-	snprintf(n, sizeof n, "%lld", (long long)st.memory_oom_kills);
-	plog(LOG_WARNING, "OOM: the kernel killed %lld process(es) in the box (%lld so far; "
-			  "dmesg names them)",
-	     (long long)(st.memory_oom_kills - s->oom_kills), (long long)st.memory_oom_kills);
-	enter_server_event(s->server, "oom", "oom_kills", n, EVENT_END);
-	s->oom_kills = st.memory_oom_kills;
-}
-
-/* Best effort: a host without a memory controller has no OOM to watch. */
-static void oom_watch_start(struct sup *s)
-{
-	struct perr e = { 0 };
-	struct cg_stats st;
-	s->oom_fd = cg_box_oom_watch(&s->run->cg, &e);
-	if (s->oom_fd < 0)
-		return;
-	cg_box_stats(&s->run->cg, &st);
-	s->oom_kills = st.memory_oom_kills > 0 ? st.memory_oom_kills : 0;
-	if (sup_watch(s, &s->oom_watch, s->oom_fd, oom_readable) < 0) {
-		close(s->oom_fd);
-		s->oom_fd = -1;
-	}
 }
 
 /* ---- readiness ---- */
@@ -521,14 +481,14 @@ static int sup_setup(struct sup *s, struct perr *e)
 		log_set_stderr_sink(sup_log_line, s);
 	if (enter_server_start(&s->loop, &s->ebox, &s->server, e) < 0)
 		return perr_wrap(e, "enter socket");
-	oom_watch_start(s);
+	s->memwatch = box_memwatch_start(&s->loop, &s->run->cg, s->server);
 	enter_server_event(s->server, "state", "state", "running", EVENT_END);
 	return 0;
 }
 
 enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *status)
 {
-	struct sup s = { .run = r, .plan = p, .status = 1, .end = BOX_END_EXIT, .oom_fd = -1 };
+	struct sup s = { .run = r, .plan = p, .status = 1, .end = BOX_END_EXIT };
 	struct perr e = { 0 };
 	if (uv_loop_init(&s.loop) < 0) {
 		*status = 1;
@@ -550,8 +510,7 @@ enum box_end box_supervise(struct box_run *r, const struct box_plan *p, int *sta
 	log_set_stderr_sink(NULL, NULL);
 	sb_free(&s.cout);
 	uv_loop_close(&s.loop);
-	if (s.oom_fd >= 0)
-		close(s.oom_fd);
+	box_memwatch_free(s.memwatch);
 	*status = s.status;
 	return s.end;
 }

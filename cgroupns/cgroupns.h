@@ -179,6 +179,10 @@ struct cg_stats {
 	int64_t cpu_throttled_usec, cpu_throttled_count;
 	int64_t memory_current, memory_peak, memory_max; /* max: CG_MAX when none */
 	int64_t memory_anon, memory_file, memory_swap, memory_oom_kills;
+	/* PSI: time some / every task of the box stalled on memory (us,
+	 * cgroup2's memory.pressure totals; also on hybrid, whose unified
+	 * hierarchy accounts it without controllers) */
+	int64_t memory_pressure_some_usec, memory_pressure_full_usec;
 	int64_t pids_current, pids_max;			 /* max: CG_MAX when none */
 	int64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
 };
@@ -190,9 +194,49 @@ int cg_box_freeze(const struct cg_box *cg, bool on, struct perr *e);
 int cg_box_frozen(const struct cg_box *cg);
 /* An fd that becomes readable when the kernel OOM-kills in the box (v1:
  * an eventfd on memory.oom_control; v2: inotify on memory.events); drain
- * it after each wake-up and compare memory_oom_kills. */
-int cg_box_oom_watch(const struct cg_box *cg, struct perr *e);
+ * it after each wake-up and compare cg_box_oom_kills. *early: the
+ * notification comes before the kill is counted (v1), so a wake-up that
+ * finds the count unchanged must look again shortly; v2 notifies again
+ * when oom_kill changes (and on every high/max event: no recheck then). */
+int cg_box_oom_watch(const struct cg_box *cg, bool *early, struct perr *e);
 void cg_oom_watch_drain(int fd);
+/* The box's OOM kill count alone (one file), -1 when the host does not say. */
+int64_t cg_box_oom_kills(const struct cg_box *cg);
+/* ---- memory pressure (pressure.c) ---- */
+#define CG_PRESSURE_LEVELS 3
+extern const char *const cg_pressure_levels[CG_PRESSURE_LEVELS]; /* low, medium, critical */
+extern const char *const cg_psi_triggers[CG_PRESSURE_LEVELS];	 /* v2: each level's trigger */
+struct cg_pressure_watch {
+	int fd[CG_PRESSURE_LEVELS]; /* -1 when not open */
+	bool v2; /* PSI triggers: watch for POLLPRI only (they always say POLLIN) */
+};
+/* v1: an eventfd per level on memory.pressure_level (readable when the
+ * level, or a higher one, was reached); v2: a PSI trigger per level on
+ * memory.pressure. On failure nothing is left open. */
+int cg_box_pressure_watch(const struct cg_box *cg, struct cg_pressure_watch *w, struct perr *e);
+/* How often each level was signalled since the last call (v2: 0 or 1);
+ * never blocks, resets what it reads. */
+void cg_pressure_take(const struct cg_pressure_watch *w, uint64_t counts[CG_PRESSURE_LEVELS]);
+void cg_pressure_close(struct cg_pressure_watch *w);
+
+/* ---- the OOM victim in the kernel's log (oomlog.c) ---- */
+struct cg_oom_victim {
+	pid_t pid;     /* host pid */
+	char comm[64]; /* as the kernel logged it (\xNN escapes kept) */
+};
+/* The box's memory cgroup as the kernel names it (relative to its
+ * hierarchy's root), -1 when there is none. */
+int cg_box_memcg(const struct cg_box *cg, char *buf, size_t len);
+/* /dev/kmsg, read-only, non-blocking, positioned after the last record
+ * (-1 + errno when it cannot be opened). */
+int cg_kmsg_open(void);
+/* Read every new record; the kernel's oom-kill records for memcg or below
+ * go to out (at most max); returns how many. */
+size_t cg_kmsg_oom_victims(int kmsg, const char *memcg, struct cg_oom_victim *out, size_t max);
+/* One /dev/kmsg record: 1 and *v filled when it is a kernel (facility 0)
+ * oom-kill record, unambiguous, for memcg or below; else 0. */
+int cg_oom_record_parse(const char *rec, const char *memcg, struct cg_oom_victim *v);
+
 /* Every process of the box (host pids, sorted, once each; tree.c). The
  * caller frees *pids. */
 int cg_box_procs(const struct cg_box *cg, pid_t **pids, size_t *n);

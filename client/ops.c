@@ -16,8 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One OP, its answer's text into out. Returns 0, or the exit status. */
-static int op(const struct client_opts *o, const char *verb, const char *args, struct strbuf *out)
+/* Send one OP and wait for its first answer (what names it in an error):
+ * 0 with fd, rx and f open (the caller frees rx), or the exit status after
+ * saying why. op and events share it. */
+static int op_open(const struct client_opts *o, const char *verb, const char *args,
+		   const char *what, int *fd, struct client_rx *rx, struct proto_frame *f)
 {
 	const char *path = client_socket_path(o->socket);
 	struct strbuf req = { 0 };
@@ -26,18 +29,24 @@ static int op(const struct client_opts *o, const char *verb, const char *args, s
 		fprintf(stderr, "planet %s: %s\n", o->cmd, strerror(errno));
 		return EXIT_PLANET;
 	}
-	_cleanup_fd_ int fd = -1;
-	struct client_rx rx;
-	struct proto_frame f;
 	int status;
-	int r = client_control_exchange(path, &req, PK_OP_REPLY, "the answer came", &fd, &rx, &f,
-					&status);
+	int r = client_control_exchange(path, &req, PK_OP_REPLY, what, fd, rx, f, &status);
 	if (r == 0) {
 		fprintf(stderr, "planet %s: no box is running at %s\n", o->cmd, path);
 		return EXIT_PLANET;
 	}
-	if (r < 0)
-		return status;
+	return r < 0 ? status : 0;
+}
+
+/* One OP, its answer's text into out. Returns 0, or the exit status. */
+static int op(const struct client_opts *o, const char *verb, const char *args, struct strbuf *out)
+{
+	_cleanup_fd_ int fd = -1;
+	struct client_rx rx;
+	struct proto_frame f;
+	int r = op_open(o, verb, args, "the answer came", &fd, &rx, &f);
+	if (r)
+		return r;
 	int ret = sb_append(out, (const char *)f.payload, f.len) < 0 ? EXIT_PLANET : 0;
 	client_rx_free(&rx);
 	return ret;
@@ -97,6 +106,10 @@ static void print_stats(const char *t, double cpu_pct)
 	       human(num(t, "memory.anon_bytes"), d, sizeof d),
 	       human(num(t, "memory.file_bytes"), e, sizeof e),
 	       human(num(t, "memory.swap_bytes"), f, sizeof f), num(t, "memory.oom_kills"));
+	if (num(t, "memory.pressure_some_usec") >= 0)
+		printf("pressure  memory stalled: some %s  full %s\n",
+		       secs(num(t, "memory.pressure_some_usec"), a, sizeof a),
+		       secs(num(t, "memory.pressure_full_usec"), b, sizeof b));
 	int64_t pm = num(t, "pids.max");
 	printf("pids      current %" PRId64 "  max %s\n", num(t, "pids.current"),
 	       pm == INT64_MAX ? "max" : pm < 0 ? "-" : (snprintf(g, sizeof g, "%" PRId64, pm), g));
@@ -138,7 +151,9 @@ static void print_stats_json(const char *t)
 	json_num("anon_bytes", num(t, "memory.anon_bytes"), false);
 	json_num("file_bytes", num(t, "memory.file_bytes"), false);
 	json_num("swap_bytes", num(t, "memory.swap_bytes"), false);
-	json_num("oom_kills", num(t, "memory.oom_kills"), true);
+	json_num("oom_kills", num(t, "memory.oom_kills"), false);
+	json_num("pressure_some_usec", num(t, "memory.pressure_some_usec"), false);
+	json_num("pressure_full_usec", num(t, "memory.pressure_full_usec"), true);
 	fputs(",\"pids\":{", stdout);
 	json_num("current", num(t, "pids.current"), false);
 	json_num("max", num(t, "pids.max"), true);
@@ -192,6 +207,12 @@ static void print_metrics(const char *t)
 	metric("memory_swap_bytes", "gauge", "Swap in use.", id, num(t, "memory.swap_bytes"), 1);
 	metric("memory_oom_kills_total", "counter", "Processes the kernel's OOM killer killed.", id,
 	       num(t, "memory.oom_kills"), 1);
+	metric("memory_pressure_some_seconds_total", "counter",
+	       "Time some task of the box stalled on memory (PSI).", id,
+	       num(t, "memory.pressure_some_usec"), 1e-6);
+	metric("memory_pressure_full_seconds_total", "counter",
+	       "Time every task of the box stalled on memory (PSI).", id,
+	       num(t, "memory.pressure_full_usec"), 1e-6);
 	metric("pids_current", "gauge", "Processes and threads in the box.", id,
 	       num(t, "pids.current"), 1);
 	metric("pids_max", "gauge", "The box's process limit (absent: none).", id,
@@ -370,26 +391,14 @@ int client_simple_op(const struct client_opts *o, const char *verb, const char *
 /* Print each event as it comes, until the box goes (0) or Ctrl-C. */
 int client_events(const struct client_opts *o)
 {
-	const char *path = client_socket_path(o->socket);
 	char args[64];
 	snprintf(args, sizeof args, "format=%s\nsince_start=%d\n", o->json ? "json" : "text",
 		 o->since_start ? 1 : 0);
-	struct strbuf req = { 0 };
-	if (proto_put_op(&req, "events", args) < 0) {
-		sb_free(&req);
-		return EXIT_PLANET;
-	}
 	_cleanup_fd_ int fd = -1;
 	struct client_rx rx;
 	struct proto_frame f;
-	int status;
-	int r = client_control_exchange(path, &req, PK_OP_REPLY, "the first event", &fd, &rx, &f,
-					&status);
-	if (r == 0) {
-		fprintf(stderr, "planet events: no box is running at %s\n", path);
-		return EXIT_PLANET;
-	}
-	if (r < 0)
+	int status = op_open(o, "events", args, "the first event", &fd, &rx, &f);
+	if (status)
 		return status;
 	struct perr e = { 0 };
 	for (;;) {
@@ -399,7 +408,7 @@ int client_events(const struct client_opts *o)
 		}
 		fwrite(f.payload, 1, f.len, stdout);
 		fflush(stdout);
-		r = client_rx_wait(&rx, fd, &f, &e);
+		int r = client_rx_wait(&rx, fd, &f, &e);
 		if (r <= 0) {
 			status = r == 0 ? 0 : EXIT_PLANET;
 			if (r < 0)

@@ -56,7 +56,7 @@ struct enter_server;
 int enter_server_start(struct uv_loop_s *loop, const struct enter_box *box,
 		       struct enter_server **out, struct perr *e);
 /* One event to every `planet events` listener (and kept for
- * --since-start): type ("state", "oom", "limits", "session", "init"),
+ * --since-start): type ("state", "oom", "pressure", "limits", "session", "init"),
  * then key, value, ... NULL. s may be NULL. */
 void enter_server_event(struct enter_server *s, const char *type, ...);
 #define EVENT_END ((const char *)0) /* ends enter_server_event's pairs */

@@ -1,12 +1,13 @@
 /* enter: the event stream (`planet events`, an OP "events" request that
- * stays open): box state changes, OOM kills, limit changes, sessions, init's
- * exit, each one line to every listener, as text or JSON.
+ * stays open): box state changes, OOM kills, memory pressure, limit changes,
+ * sessions, init's exit, each one line to every listener, as text or JSON.
  *
  * A slow listener never holds the supervisor: while more than
  * EVENTS_QUEUE_MAX bytes wait for it, its events are counted instead of
  * queued, and once it has caught up it gets one `lost` event saying how
  * many. The last EVENTS_KEPT events are kept for `--since-start`. Nothing
- * runs between events: no timer, no wake-up. */
+ * runs between events: no timer, no wake-up. At most
+ * ENTER_EVENTS_LISTENERS_MAX listeners at once. */
 #include "enter/internal.h"
 
 #include <stdarg.h>
@@ -17,6 +18,8 @@
 #include <time.h>
 
 #define EVENTS_QUEUE_MAX (64 * 1024)
+/* ENTER_EVENTS_LISTENERS_MAX (internal.h): one more is refused with an
+ * ERROR (PE_LIMIT), not queued: a listener stays for the box's life. */
 #define EVENTS_KEPT 256
 #define FIELDS_MAX 16
 
@@ -27,7 +30,7 @@ struct event {
 struct enter_events {
 	struct event kept[EVENTS_KEPT];
 	size_t next, n;
-	struct enter_conn *listeners[256];
+	struct enter_conn *listeners[ENTER_EVENTS_LISTENERS_MAX];
 	size_t n_listeners;
 };
 

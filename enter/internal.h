@@ -379,6 +379,7 @@ int enter_server_set_paused(struct enter_server *s, bool on, struct perr *e);
 /* events.c: the event stream. emit: type, then key, value, ... NULL
  * (values that are all digits are JSON numbers). */
 struct enter_events;
+#define ENTER_EVENTS_LISTENERS_MAX 256 /* listen fails (-1) beyond it */
 struct enter_events *enter_events_new(void);
 void enter_events_free(struct enter_events *ev);
 void enter_events_emitv(struct enter_events *ev, const char *type, va_list ap);

@@ -57,6 +57,8 @@ static void op_stats(struct enter_conn *c)
 	kv(&b, "memory.file_bytes", s.memory_file);
 	kv(&b, "memory.swap_bytes", s.memory_swap);
 	kv(&b, "memory.oom_kills", s.memory_oom_kills);
+	kv(&b, "memory.pressure_some_usec", s.memory_pressure_some_usec);
+	kv(&b, "memory.pressure_full_usec", s.memory_pressure_full_usec);
 	kv(&b, "pids.current", s.pids_current);
 	kv(&b, "pids.max", s.pids_max);
 	kv(&b, "io.read_bytes", s.io_read_bytes);
@@ -331,8 +333,14 @@ static void op_events(struct enter_conn *c, const char *args)
 	c->events_json = kv_get(args, "format", v, sizeof v) && strcmp(v, "json") == 0;
 	bool since = kv_get(args, "since_start", v, sizeof v) && strcmp(v, "1") == 0;
 	struct enter_server *srv = conn_server(c);
-	if (!srv->events || enter_events_listen(srv->events, c, since) < 0) {
-		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "events: too many listeners");
+	if (!srv->events) {
+		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "events: the supervisor has no event stream "
+						     "(it lacked memory at start)");
+		return;
+	}
+	if (enter_events_listen(srv->events, c, since) < 0) {
+		conn_fail(c, EXIT_PLANET, PE_LIMIT, "events: the box has 256 listeners already "
+						  "(the most it serves); close one first");
 		return;
 	}
 	c->state = C_EVENTS;

@@ -5,9 +5,14 @@
 # allocation beyond memory_max OOM-killed (exit 137 to its planet exec)
 # while the box runs on; a limit this host cannot apply (io_weight without
 # a weight file) refused in one line, nothing left; bad values refused in
-# one line with exit 2. This host's layout is checked live (v1 or hybrid, or
+# one line with exit 2. The OOM kill and the memory pressure before it come
+# as events to listeners started before (the victim's pid and command from
+# the kernel's log, a record forged through /dev/kmsg not taken for it; the
+# pressure events at most one a second); the 257th events listener is
+# refused in one line. This host's layout is checked live (v1 or hybrid, or
 # pure v2 where its cgroup2 has the controllers); the v2 file names and
-# values are checked against a fake tree in tests/unit/test_cgroupns_limits.
+# values are checked against a fake tree in tests/unit/test_cgroupns_limits
+# and test_cgroupns_stats.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 . "$(dirname "$0")/../lib/lib.sh"
@@ -94,6 +99,22 @@ in_box sh -c 'kill $(pidof sleep) 2>/dev/null' || true
 check_eq "the box still runs commands" ok "$(px echo ok)"
 
 echo "# memory_max: an allocation beyond it is OOM-killed, the box runs on"
+# Listeners first; --since-start's "running" says each is attached.
+"$PLANET" events --json --since-start --socket "$SOCK" >"$T/ev.json" 2>"$T/ev.err" &
+evj=$!
+"$PLANET" events --since-start --socket "$SOCK" >"$T/ev.txt" 2>&1 &
+evt=$!
+wait_for 5 grep -q '"state":"running"' "$T/ev.json"
+wait_for 5 grep -q 'running' "$T/ev.txt"
+# A forged kernel record for this box's memory cgroup, written to /dev/kmsg
+# as anything in user space can (the box too, where it may): the kernel
+# files it under facility user, and the supervisor must not take it.
+memcg=${m#"$(findmnt -n -o TARGET --target "$m")"}
+forged="oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=x,mems_allowed=0,oom_memcg=$memcg,task_memcg=$memcg,task=t-limits-forged,pid=424242,uid=0"
+printf '<0>%s\n' "$forged" >/dev/kmsg 2>/dev/null || echo "# (the host's /dev/kmsg refused the forged record)"
+if in_box sh -c 'test -c /dev/kmsg' 2>/dev/null; then
+	in_box sh -c "printf '<0>%s\n' '$forged' >/dev/kmsg" 2>/dev/null || echo "# (the box cannot write /dev/kmsg)"
+fi
 run r px /hog 150
 check_eq "150 MB under a 64M limit: killed (137)" 137 "$r_rc"
 check_not "... it did not survive" test "$r" = survived
@@ -102,8 +123,64 @@ check_eq "and still runs commands" survived "$(px /hog 8)"
 if [ -f "$m/memory.oom_control" ]; then
 	check "the kernel counted the OOM kill" awk '/^oom_kill / { exit !($2 >= 1) }' "$m/memory.oom_control"
 fi
+check "events: the OOM kill, with the victim's pid and command" \
+	wait_for 5 grep -Eq '"type":"oom",.*"oom_kills":1,"pid":[0-9]+,"command":"hog"' "$T/ev.json"
+check_not "... never the forged record's" grep -q 't-limits-forged\|424242' "$T/ev.json"
+victim=$(sed -n 's/.*"type":"oom".*"pid":\([0-9]*\).*/\1/p' "$T/ev.json" | head -n 1)
+check "... a pid the kernel named for this box (dmesg)" \
+	sh -c "dmesg | grep -F 'task_memcg=$memcg' | grep -q 'task=hog,pid=$victim,'"
+check "events (text): the same" wait_for 5 grep -q " oom oom_kills=\"1\" pid=\"$victim\" command=\"hog\"" "$T/ev.txt"
+check_contains "the supervisor's log line names it" \
+	"$(grep 'OOM:' "$BOX_LOG")" "OOM: the kernel killed a process in the box: pid=$victim command=\"hog\" oom_kills=1"
+# The allocation reclaimed before the kill: the kernel signalled pressure
+# many times; listeners got at most one event a second, the rest counted.
+check "events: memory pressure before the kill, with its level" \
+	grep -Eq '"type":"pressure","time":"[^"]*","level":"(low|medium|critical)","count":[0-9]+' "$T/ev.json"
+check "events (text): the same" grep -Eq ' pressure level="(low|medium|critical)" count="[0-9]+"' "$T/ev.txt"
+check "pressure events: at most one a second, the rest counted in them" python3 -c '
+import json, sys, datetime
+ev = [json.loads(l) for l in open(sys.argv[1]) if "\"pressure\"" in l]
+t = [datetime.datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() for e in ev]
+assert ev and all(b - a >= 0.99 for a, b in zip(t, t[1:])), t
+assert sum(e["count"] for e in ev) > len(ev), ev
+' "$T/ev.json"
+# PSI totals: on cgroup2, and on hybrid in the unified hierarchy's dir
+if sed -n 's/^cgroup=//p' "$STATE/state" | while read -r c; do [ -f "$c/memory.pressure" ] && echo y; done |
+	grep -q y; then
+	check "stats --json: the box stalled on memory (PSI, some), in microseconds" \
+		test "$("$PLANET" stats --json --socket "$SOCK" |
+			python3 -c 'import json, sys; print(json.load(sys.stdin)["memory"]["pressure_some_usec"])')" -gt 0
+	check "metrics: the same as a counter in seconds" sh -c \
+		"'$PLANET' metrics --socket '$SOCK' | grep -q '^planet_memory_pressure_some_seconds_total{box_id=\"$BOX_ID\"} [0-9.e+-]*$'"
+fi
+check "the supervisor logged the pressure once, then its end" \
+	grep -q 'memory pressure in the box: \(low\|medium\|critical\)' "$BOX_LOG"
+
+echo "# events: 256 listeners at most, the next one refused in one line"
+python3 - "$SOCK" 254 >"$T/many.out" 2>&1 <<'PY' &
+import socket, struct, sys
+socks = []
+for i in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    body = struct.pack('>H', 3) + b'events\nsince_start=1\n'
+    s.sendall(struct.pack('>IB', len(body) + 1, 0x08) + body)
+    s.recv(1)  # the first kept event: it is attached
+    socks.append(s)
+print('attached', len(socks), flush=True)
+import signal; signal.pause()  # until the test kills it
+PY
+many=$!
+wait_for 20 grep -q attached "$T/many.out"
+run r timeout 10 "$PLANET" events --socket "$SOCK"
+check_eq "the 257th listener: refused (exit 255)" 255 "$r_rc"
+check_contains "... saying why" "$r_err" "256 listeners"
+check_eq "... in one line" 1 "$(printf '%s\n' "$r_err" | grep -c .)"
+kill "$many" 2>/dev/null
+wait "$many" 2>/dev/null
 box_stop
 check_eq "supervisor exits 0" 0 "$BOX_STATUS"
+wait "$evj" "$evt" 2>/dev/null
 assert_nothing_left "after the limits box"
 
 # ---- INI [resources] and PLANET_* -------------------------------------------
@@ -113,6 +190,10 @@ PLANET_MEMORY_MAX=96M box_start --config "$T/res.conf"
 check_eq "[resources] pids_max = 77" 77 "$(cat "$(cg_dir pids)/pids.max")"
 m=$(cg_dir memory)
 check_eq "PLANET_MEMORY_MAX=96M" 100663296 "$(cat "$m/memory.limit_in_bytes" 2>/dev/null || cat "$m/memory.max")"
+run r "$PLANET" update --socket "$SOCK" --pids-max max
+check_eq "update --pids-max max: exit 0" 0 "$r_rc"
+check_eq "stats --json: pids.max unlimited is null" None "$("$PLANET" stats --json --socket "$SOCK" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["pids"]["max"])')"
 box_stop
 assert_nothing_left "after the INI box"
 
