@@ -133,16 +133,17 @@ check "events (text): the same" wait_for 5 grep -q " oom oom_kills=\"1\" pid=\"$
 check_contains "the supervisor's log line names it" \
 	"$(grep 'OOM:' "$BOX_LOG")" "OOM: the kernel killed a process in the box: pid=$victim command=\"hog\" oom_kills=1"
 # The allocation reclaimed before the kill: the kernel signalled pressure
-# many times; listeners got at most one event a second, the rest counted.
+# (how many times is the kernel's business: once is possible); listeners got
+# at most one event a second, each counting at least one notification.
 check "events: memory pressure before the kill, with its level" \
 	grep -Eq '"type":"pressure","time":"[^"]*","level":"(low|medium|critical)","count":[0-9]+' "$T/ev.json"
 check "events (text): the same" grep -Eq ' pressure level="(low|medium|critical)" count="[0-9]+"' "$T/ev.txt"
-check "pressure events: at most one a second, the rest counted in them" python3 -c '
+check "pressure events: at most one a second, each with its count" python3 -c '
 import json, sys, datetime
 ev = [json.loads(l) for l in open(sys.argv[1]) if "\"pressure\"" in l]
 t = [datetime.datetime.fromisoformat(e["time"].replace("Z", "+00:00")).timestamp() for e in ev]
 assert ev and all(b - a >= 0.99 for a, b in zip(t, t[1:])), t
-assert sum(e["count"] for e in ev) > len(ev), ev
+assert all(e["count"] >= 1 for e in ev), ev
 ' "$T/ev.json"
 # PSI totals: on cgroup2, and on hybrid in the unified hierarchy's dir
 if sed -n 's/^cgroup=//p' "$STATE/state" | while read -r c; do [ -f "$c/memory.pressure" ] && echo y; done |
