@@ -318,9 +318,11 @@ int client_remote_dial(struct perr *e)
 	return take_fd(&ours);
 }
 
+/* The newest first: a closed connection's number is reused by the next
+ * (exec's retry with an older version, the status after a session). */
 static struct transport *find(int fd)
 {
-	for (size_t i = 0; i < ntransports; i++)
+	for (size_t i = ntransports; i-- > 0;)
 		if (transports[i].fd == fd && transports[i].pid)
 			return &transports[i];
 	return NULL;
@@ -397,9 +399,8 @@ static void report(const struct transport *t, int status)
 	else if (WEXITSTATUS(status) == 255)
 		fprintf(stderr, "planet: cannot reach or log in to %s over ssh: %s\n", h,
 			*line ? line : "ssh failed");
-	else if (WEXITSTATUS(status) == 127)
-		fprintf(stderr, "planet: no planet command on %s (exit 127%s%s)\n", h,
-			*line ? ": " : "", line);
+	else if (WEXITSTATUS(status) == 127 && strstr(line, "planet"))
+		fprintf(stderr, "planet: no planet command on %s (%s)\n", h, line);
 	else if (*line)
 		fprintf(stderr, "planet: %s: %s\n", h, line);
 	else
