@@ -381,8 +381,11 @@ static void last_line(int errfd, char *out, size_t size)
 	char *start = memrchr(buf, '\n', (size_t)n);
 	start = start ? start + 1 : buf;
 	size_t i = 0;
-	for (; *start && i + 1 < size; start++, i++)
-		out[i] = (unsigned char)*start < 0x20 || *start == 0x7f ? '?' : *start;
+	for (; *start && i + 1 < size; start++, i++) {
+		out[i] = *start;
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
+			out[i] = '?';
+	}
 	out[i] = 0;
 }
 
