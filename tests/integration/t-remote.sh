@@ -3,15 +3,16 @@
 # keys and config on 127.0.0.1, stopped by the test however it ends), the
 # client's ssh given by PLANET_SSH_COMMAND.
 #   Over ssh as locally: the exit code, 20,000 lines of stdin whole (count
-#   and checksum), stderr apart from stdout, a TTY's size, SIGTERM to the
-#   client and Ctrl-C (SIGINT to its process group: ssh has a group of its
-#   own) reach the process, status and ps, stop. -H after the command;
+#   and checksum), stderr apart from stdout, a TTY's size and a resize,
+#   SIGTERM to the client and Ctrl-C (SIGINT to its process group: ssh has
+#   a group of its own) reach the process, status and ps, stop. -H after the command;
 #   PLANET_HOST, and -H winning over it; -H unix://; -H with --socket and
 #   bad URLs refused (exit 2, one line). Failures, one line each and exit
 #   255: a port nothing listens on, a key sshd refuses, a remote without
 #   planet on its PATH, a socket missing there. planet dial-stdio on its
 #   own. No ssh and no dial-stdio left running after any of it.
-# shellcheck disable=SC2016,SC2031,SC2034
+# shellcheck disable=SC2016,SC2031,SC2034,SC2154
+# (run VAR sets VAR, VAR_rc and VAR_err through printf -v)
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u
 # shellcheck source=../lib/lib.sh
@@ -83,6 +84,36 @@ check_eq "TTY session: the client's window size inside (stty size)" "33 101" "$o
 check_eq "... and tty names the box's pty" yes \
 	"$(script -qec "timeout -s KILL 60 '$PLANET' -H '$URL' exec -t -- tty" /dev/null </dev/null |
 		grep -q '^/dev/pts/' && echo yes)"
+
+# A resize mid-session: the client on a pty of 20 x 50 (its controlling
+# terminal); once the process is up, the pty becomes 30 x 90 (the kernel
+# sends the client SIGWINCH) and the process's trap prints its new size.
+cat >"$T/resize.py" <<'EOF2'
+import fcntl, os, pty, select, struct, sys, termios, time
+pid, m = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 20, 50, 0, 0))
+    os.execvp(sys.argv[1], sys.argv[1:])
+out, end, resized = b"", time.time() + 30, False
+while time.time() < end:
+    if not resized and b"ready" in out:
+        fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
+        resized = True
+    r, _, _ = select.select([m], [], [], 0.5)
+    if r:
+        try:
+            b = os.read(m, 4096)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+EOF2
+out=$(timeout -s KILL 60 python3 "$T/resize.py" "$PLANET" -H "$URL" exec -t -- \
+	sh -c 'trap "stty size; exit 0" WINCH; stty size; echo ready; while :; do sleep 0.1; done')
+check_eq "TTY resize mid-session reaches the process over ssh" "20 50 ready 30 90" "$(tr -s "\n" " " <<<"$out" | sed "s/ $//")"
 
 # SIGTERM to the client: forwarded as locally (t-enter's check).
 : >"$T/sig.out"

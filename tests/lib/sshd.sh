@@ -15,15 +15,14 @@
 #     SSHD_SSH_BADKEY    a key sshd does not know (login fails)
 #   sshd_stop               stop it (TERM, then KILL) and wait; safe twice.
 # Returns 1 (with a line on stderr) when sshd is missing or does not start.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 sshd_start() {
 	local dir=$1 planet=$2 k
-	SSHD_DIR=$dir
-	[ -x /usr/sbin/sshd ] && command -v ssh-keygen >/dev/null || {
+	if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
 		echo "sshd.sh: needs openssh-server and openssh-client" >&2
 		return 1
-	}
+	fi
 	mkdir -p "$dir/bin" && chmod 700 "$dir" || return 1
 	ln -sf "$planet" "$dir/bin/planet"
 	for k in host client noplanet badkey; do
