@@ -57,6 +57,12 @@ int client_remote_dial(struct perr *e);
  * ssh gives, in one line, and exit 255 (the terminal restored). */
 void client_remote_heard(int fd);
 void client_remote_lost(int fd);
+/* For a control request (status, stop, OP verbs): when dial-stdio found no
+ * box at the remote socket (its exit 3), lost returns quietly and
+ * client_remote_no_box says so afterwards, so that the command answers as
+ * it does locally when no box runs (status: running=no, exit 3). */
+void client_remote_no_box_answers(int fd);
+bool client_remote_no_box(int fd);
 
 /* exec.c: run an exec/enter session; returns the exit status. */
 int client_exec_session(const struct client_opts *o);

@@ -30,6 +30,7 @@
 
 #define MAX_TRANSPORTS 8 /* a command dials at most three times */
 #define REAP_WAIT_MS 3000 /* ssh's own end after ours closed, before SIGTERM */
+#define DIAL_NO_BOX 3	  /* dial-stdio's exit status: no box at the socket */
 
 /* ---- the URL ----------------------------------------------------------------- */
 
@@ -203,6 +204,8 @@ struct transport {
 	pid_t pid;    /* ssh; 0 once reaped */
 	int errfd;    /* ssh's stderr (a memfd) */
 	bool answered; /* a byte came from the server */
+	bool no_box_ok; /* dial-stdio's "no box there" is an answer */
+	bool no_box;	/* ... and that is what it said */
 };
 static struct transport transports[MAX_TRANSPORTS];
 static size_t ntransports;
@@ -411,12 +414,32 @@ static void report(const struct transport *t, int status)
 				"(ssh exit %d)\n", h, WEXITSTATUS(status));
 }
 
+void client_remote_no_box_answers(int fd)
+{
+	struct transport *t = ntransports ? find(fd) : NULL;
+	if (t)
+		t->no_box_ok = true;
+}
+
+bool client_remote_no_box(int fd)
+{
+	for (size_t i = ntransports; i-- > 0;)
+		if (transports[i].fd == fd)
+			return transports[i].no_box;
+	return false;
+}
+
 void client_remote_lost(int fd)
 {
 	struct transport *t = ntransports ? find(fd) : NULL;
 	if (!t || t->answered)
 		return;
 	int status = reap(t, REAP_WAIT_MS);
+	if (t->no_box_ok && WIFEXITED(status) && WEXITSTATUS(status) == DIAL_NO_BOX) {
+		t->no_box = true;
+		close(t->errfd);
+		return;
+	}
 	client_term_restore();
 	report(t, status);
 	close(t->errfd);

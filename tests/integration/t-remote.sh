@@ -197,6 +197,16 @@ one_line_failure "no planet on the remote's PATH" "no planet command on 127.0.0.
 one_line_failure "no socket on the remote" "cannot connect to $T/nothere.sock" \
 	"$PLANET" -H "ssh://root@127.0.0.1:$SSHD_PORT$T/nothere.sock" exec -- true
 
+# No box at the remote socket is an answer for status and stop, as locally.
+NOBOX="ssh://root@127.0.0.1:$SSHD_PORT$T/nothere.sock"
+run r timeout -s KILL 60 "$PLANET" -H "$NOBOX" status
+check_eq "status, no box at the remote socket: running=no, exit 3, stderr empty" "running=no 3 " \
+	"$r $r_rc $r_err"
+run r timeout -s KILL 60 "$PLANET" -H "$NOBOX" stop
+check_eq "stop, no box there: exit 0" 0 "$r_rc"
+check_contains "... saying so" "$r_err" "no box is running at $NOBOX"
+check_no_ssh_left "no box at the remote socket"
+
 # ---- dial-stdio by itself ----------------------------------------------------------
 echo "# dial-stdio"
 run r "$PLANET" dial-stdio --socket "$T/nothere.sock"
