@@ -25,7 +25,7 @@ if [ "${1:-}" = --quick ]; then
 	export BENCH_QUICK
 	shift
 fi
-[ $# -gt 0 ] || set -- start exec systemd stats
+[ $# -gt 0 ] || set -- start exec systemd stats remote
 rc=0
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -27,4 +27,10 @@ int planet_bind_main(int argc, char **argv);
 /* device add SPEC, device remove BOXPATH. */
 int planet_device_main(int argc, char **argv);
 
+/* `planet -H URL CMD`: the URL every client command uses unless its own
+ * -H says otherwise (checked by the command: exit 2 when bad). */
+void client_set_host(const char *url);
+/* planet dial-stdio: the remote end of -H ssh:// (client/dial_stdio.c). */
+int planet_dial_stdio_main(int argc, char **argv);
+
 #endif

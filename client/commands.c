@@ -132,6 +132,7 @@ static const char *const limit_flags[][2] = {
 
 static const struct option long_opts[] = {
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "host", required_argument, NULL, 'H' },
 	{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "tty", no_argument, NULL, 't' },
@@ -168,7 +169,7 @@ static const struct option long_opts[] = {
  * the box (--socket, --state-dir, --config). */
 static bool allowed(const char *accepts, int c)
 {
-	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG)
+	if (c == OPT_SOCKET || c == OPT_STATE_DIR || c == OPT_CONFIG || c == 'H')
 		return true;
 	int k = c == OPT_ENV_FILE ? 'E' : c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
 		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c == OPT_SINCE_START ? 'S' :
@@ -185,6 +186,7 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 			return usage_error(o, "--socket%s: empty path", "");
 		o->socket = arg;
 		return 0;
+	case 'H': o->host = arg; return 0; /* checked with the others: exit 2 */
 	case OPT_STATE_DIR:
 		if (!*arg)
 			return usage_error(o, "--state-dir%s: empty path", "");
@@ -241,8 +243,10 @@ static int parse_opts(struct client_opts *o, int argc, char **argv, const char *
 {
 	optind = 0; /* glibc: full re-initialisation; main may have used getopt */
 	opterr = 0;
+	char all_shorts[32]; /* every command's, and -H */
+	snprintf(all_shorts, sizeof all_shorts, "%sH:", shorts);
 	int c;
-	while ((optopt = 0, c = getopt_long(argc, argv, shorts, long_opts, NULL)) != -1) {
+	while ((optopt = 0, c = getopt_long(argc, argv, all_shorts, long_opts, NULL)) != -1) {
 		/* A short option inside a group ("-tz") is named by optopt;
 		 * argv[optind - 1] would be the word before it. */
 		char shortname[3] = { '-', (char)optopt, 0 };
@@ -276,7 +280,10 @@ static int parse_opts(struct client_opts *o, int argc, char **argv, const char *
 	"      --state-dir DIR     its state dir (default $PLANET_STATE_DIR, the file's\n" \
 	"                          state_dir, or /run/planet)\n"                           \
 	"      --socket PATH       its enter socket (default $PLANET_SOCKET, the file's\n" \
-	"                          socket, or STATE_DIR/enter.sock)\n"
+	"                          socket, or STATE_DIR/enter.sock)\n"                    \
+	"  -H, --host URL          the box at URL instead, here or over ssh:\n"           \
+	"                          unix:///PATH or ssh://[USER@]HOST[:PORT][/PATH]\n"     \
+	"                          (default $PLANET_HOST; a bad URL exits 2)\n"
 
 #define SESSION_EXIT                                                               \
 	"\n"                                                                       \
@@ -370,6 +377,9 @@ static int client_main(struct client_opts *o, int argc, char **argv, const char 
 	}
 	if (r < 0)
 		return EXIT_PLANET;
+	int remote = client_remote_resolve(o);
+	if (remote)
+		return remote < 0 ? 2 : GO_ON;
 	struct perr e = { 0 };
 	if (config_locate(o->config, o->state_dir_opt, o->socket, environ, &o->located_socket,
 			  &o->state_dir, &e) < 0) {
@@ -721,5 +731,9 @@ int planet_list_main(int argc, char **argv)
 		return 0;
 	}
 	r = no_args(&o, r < 0 ? EXIT_PLANET : GO_ON);
+	if (r == GO_ON && o.host) {
+		usage_error(&o, "-H '%s': list shows the boxes of this host only", o.host);
+		r = 2;
+	}
 	return finish_cmd(&o, r == GO_ON ? client_list(&o) : r);
 }

@@ -2,7 +2,8 @@
  * the receive buffer that frames are decoded from, and printing what the
  * server says (ERROR frames, unexpected frames) safely on a terminal. Shared
  * by the exec/enter session (client_exec.c) and stop/status
- * (client_control.c). */
+ * (client_control.c). With -H ssh:// the connection is ssh's socketpair
+ * (remote.c), which hears here what the server sent. */
 #include "client/internal.h"
 
 #include <errno.h>
@@ -41,8 +42,10 @@ int client_write_full(int fd, const void *buf, size_t len)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0) {
+			client_remote_lost(fd); /* ssh's end, when it never answered */
 			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
@@ -51,6 +54,8 @@ int client_write_full(int fd, const void *buf, size_t len)
 
 int client_dial(const char *path, struct perr *e)
 {
+	if (client_remote_active()) /* -H ssh://: path is the URL */
+		return client_remote_dial(e);
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (strlen(path) >= sizeof sa.sun_path)
 		return perr_set(e, ENAMETOOLONG, "cannot connect to %s", path);
@@ -131,8 +136,12 @@ ssize_t client_rx_fill_upto(struct client_rx *r, int fd, size_t max)
 	do
 		n = recv(fd, r->buf + r->len, room < max ? room : max, 0);
 	while (n < 0 && errno == EINTR);
-	if (n > 0)
+	if (n > 0) {
 		r->len += (size_t)n;
+		client_remote_heard(fd);
+	} else if (n == 0 || errno != EAGAIN) {
+		client_remote_lost(fd);
+	}
 	return n;
 }
 

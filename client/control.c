@@ -24,6 +24,7 @@ static int control_request(const char *path, const struct strbuf *req, bool *not
 		*not_running = e->errnum == ENOENT || e->errnum == ECONNREFUSED;
 		return -1;
 	}
+	client_remote_no_box_answers(fd); /* over ssh: no box there is an answer */
 	if (client_write_full(fd, req->s, req->len) < 0)
 		return perr_set(e, errno, "send to %s", path);
 	return take_fd(&fd);
@@ -52,6 +53,10 @@ int client_control_exchange(const char *path, struct strbuf *req, uint8_t want,
 	if (client_rx_init(rx) < 0)
 		return -1;
 	int r = client_rx_wait(rx, *fd, f, &e);
+	if (r == 0 && client_remote_no_box(*fd)) {
+		client_rx_free(rx);
+		return 0;
+	}
 	if (r < 0)
 		fprintf(stderr, "planet: %s\n", e.msg);
 	else if (r == 0)

@@ -13,6 +13,7 @@
 struct client_opts {
 	const char *cmd; /* "exec", ... for messages */
 	const char *socket; /* --socket; once located, the socket to use */
+	const char *host;   /* -H after the command */
 	const char *state_dir_opt, *config; /* --state-dir, --config */
 	char *located_socket, *state_dir;   /* config_locate's answer */
 	bool tty, interactive, json;
@@ -32,6 +33,37 @@ struct client_opts {
  * --config/PLANET_CONFIG, PLANET_STATE_DIR, PLANET_SOCKET, --state-dir and
  * --socket (config_locate); commands.c sets o->socket to it. */
 const char *client_socket_path(const char *opt);
+
+/* remote.c: -H URLs and the ssh transport. */
+#define REMOTE_PATH_MAX 108 /* sockaddr_un's sun_path */
+struct remote_url {
+	enum { REMOTE_UNIX, REMOTE_SSH } kind;
+	char user[64], host[256], port[6];
+	char path[REMOTE_PATH_MAX]; /* "" for ssh: the remote's default */
+};
+/* unix:///PATH or ssh://[USER@]HOST[:PORT][/PATH] (HOST may be [IPv6]);
+ * 0, or -1 for anything else (the caller names the value). */
+int remote_url_parse(const char *url, struct remote_url *u);
+/* Which box the command talks to: -H (after or before the command), else
+ * PLANET_HOST unless --socket, --config or --state-dir was given. 0: none
+ * (the local lookup applies); 1: o->socket set (for ssh, to the URL, and
+ * client_dial goes over ssh from now on); -1: a bad URL or -H with
+ * --socket, said on stderr (exit 2). */
+int client_remote_resolve(struct client_opts *o);
+bool client_remote_active(void);
+/* A connected stream to the remote box: ssh running `planet dial-stdio`. */
+int client_remote_dial(struct perr *e);
+/* conn.c tells what it read: a byte from the server (heard), or the end
+ * of the connection (lost). Lost before anything was heard: the reason
+ * ssh gives, in one line, and exit 255 (the terminal restored). */
+void client_remote_heard(int fd);
+void client_remote_lost(int fd);
+/* For a control request (status, stop, OP verbs): when dial-stdio found no
+ * box at the remote socket (its exit 3), lost returns quietly and
+ * client_remote_no_box says so afterwards, so that the command answers as
+ * it does locally when no box runs (status: running=no, exit 3). */
+void client_remote_no_box_answers(int fd);
+bool client_remote_no_box(int fd);
 
 /* exec.c: run an exec/enter session; returns the exit status. */
 int client_exec_session(const struct client_opts *o);

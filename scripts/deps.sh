@@ -20,6 +20,7 @@ deb=(debhelper dpkg-dev fakeroot lintian)
 demo=(busybox-static)
 test=(
 	busybox-static debootstrap util-linux procps iproute2 python3 kmod socat
+	openssh-server openssh-client
 	clang libclang-rt-14-dev
 	cppcheck clang-tidy valgrind
 	ansible-core
@@ -28,7 +29,8 @@ test=(
 # timer: hyperfine; runc (start, exec); lxc (exec: lxc-start, lxc-attach);
 # systemd-container (systemd.sh: systemd-nspawn). Their helpers need gcc and
 # a static libc (build-essential brings both).
-bench=(hyperfine runc lxc systemd-container python3-minimal busybox-static)
+# remote.sh: openssh-server and openssh-client (ssh against planet -H ssh://).
+bench=(hyperfine runc lxc systemd-container python3-minimal busybox-static openssh-server openssh-client)
 pkgs=("${build[@]}")
 for arg in "$@"; do
 	case "$arg" in

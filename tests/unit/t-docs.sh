@@ -187,7 +187,7 @@ expect() { # expect DESCRIPTION "EXPECTED" WORDS...: candidates are exactly EXPE
 }
 expect "commands" "${cmds[*]} help" "$PLANET" ""
 expect "planet help CMD" "${cmds[*]}" "$PLANET" help ""
-expect "global options" "-h --help --version" "$PLANET" -
+expect "global options" "-H --host -h --help --version" "$PLANET" -
 for cmd in "${cmds[@]}"; do
 	want=${OPTS[$cmd]}$'\n-h\n--help' # every command's --help lists -h, --help
 	expect "options of $cmd = those of its --help" "$(grep -E '^-' <<<"$want" | sort -u)" "$PLANET" "$cmd" -
