@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"  events   box events as they happen (state, OOM kills, sessions...)\n"
 		"  bind     bind a host path into the running box\n"
 		"  unbind   detach what planet bind attached\n"
+		"  cp       copy files and directories into or out of the box\n"
 		"  list     every box running on this host\n"
 		"  help     help COMMAND: the same as planet COMMAND --help\n"
 		"\n"
@@ -61,7 +62,7 @@ static command_fn find_command(const char *name)
 		{ "pause", planet_pause_main },	 { "resume", planet_pause_main },
 		{ "update", planet_update_main }, { "list", planet_list_main },
 		{ "events", planet_events_main }, { "bind", planet_bind_main },
-		{ "unbind", planet_bind_main },
+		{ "unbind", planet_bind_main }, { "cp", planet_cp_main },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(name, cmds[i].name) == 0)

@@ -24,5 +24,7 @@ int planet_list_main(int argc, char **argv);
 int planet_events_main(int argc, char **argv);
 /* bind and unbind (argv[0] says which). */
 int planet_bind_main(int argc, char **argv);
+/* planet cp: files in and out of the box (client/cp.c). */
+int planet_cp_main(int argc, char **argv);
 
 #endif

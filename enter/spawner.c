@@ -475,7 +475,8 @@ void inbox_spawner_stop(struct inbox_spawner *sp, const struct enter_box *box)
 static int request_encode(struct inbox_wait *w, const struct inbox_req *r, struct perr *e)
 {
 	struct spawn_hdr h = { .flags = (r->tty ? SPAWN_REQ_TTY : 0) |
-					(r->stdio[0] >= 0 ? SPAWN_REQ_STDIN : 0) };
+					(r->stdio[0] >= 0 ? SPAWN_REQ_STDIN : 0) |
+					(r->x->copy ? SPAWN_REQ_COPY : 0) };
 	if (sb_append(&w->req, (const char *)&h, sizeof h) < 0 || proto_put_exec(&w->req, r->x) < 0)
 		return perr_set(e, ENOMEM, "session request");
 	/* The frame header goes: the spawner reads the bare EXEC payload. */

@@ -19,7 +19,7 @@
 #define SPAWN_REQ_FDS 4 /* stdin?, stdout, stderr, status pipe */
 #define SPAWN_SETUP_MAX 4096
 
-enum { SPAWN_REQ_STDIN = 1, SPAWN_REQ_TTY = 2 };
+enum { SPAWN_REQ_STDIN = 1, SPAWN_REQ_TTY = 2, SPAWN_REQ_COPY = 4 /* planet cp */ };
 
 struct spawn_hdr {
 	uint32_t len; /* of the EXEC payload that follows */
