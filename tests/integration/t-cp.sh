@@ -14,6 +14,7 @@ set -u
 command -v socat >/dev/null 2>&1 || skip "needs socat"
 
 CP() { timeout -s KILL 60 "$PLANET" cp --socket "$SOCK" "$@"; }
+P() { timeout -s KILL 30 "$PLANET" "$1" --socket "$SOCK" "${@:2}"; }
 H=$T/host
 R=$ROOTFS
 # A tree: nested dirs, modes, a symlink, awkward names.
@@ -79,6 +80,29 @@ run r CP "$H/f1" "$H/f2"
 check_eq "neither side in the box: 255" 255 "$r_rc"
 run r CP "$H/tree" box:tmp
 check_eq "a relative box path: 255" 255 "$r_rc"
+
+echo "# a session like exec's"
+check_contains "audited like exec" "$(cat "$BOX_LOG")" 'argv="planet-cp" "in" "0" "/tmp"'
+run r P pause
+run r CP "$H/single" box:/tmp/paused
+check_eq "a paused box refuses it: 255" "255 no" "$r_rc $([ -e "$R/tmp/paused" ] && echo yes || echo no)"
+check_contains "... saying so" "$r_err" "paused"
+run r P resume
+# A malformed COPY (a relative path): bad-request, nothing started.
+r=$(python3 - "$SOCK" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+p = struct.pack(">HBB", 3, 1, 0) + b"tmp/x"
+s.sendall(struct.pack(">IB", len(p) + 1, 9) + p)
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c: break
+    d += c
+print(d[4], struct.unpack(">I", d[5:9])[0], struct.unpack(">H", d[9:11])[0], d[11:].decode())
+PY
+)
+check_eq "a COPY with a relative path: ERROR 255 bad-request" "133 255 3 COPY: the path must be absolute" "$r"
 
 echo "# - : tar streams"
 tar -C "$H" -cf "$T/in.tar" tree
@@ -154,8 +178,7 @@ run r eval 'CP - box:/tmp/drop <"$T/evil2.tar"'
 check_eq "a file through a symlink the tar made: refused" "1 no" "$r_rc $([ -e "$R/etc/passwd-evil" ] && echo yes || echo no)"
 
 echo "# 1 GiB"
-head -c $((1024 * 1024 * 1024)) /dev/urandom >"$H/big"
-sum=$(md5sum <"$H/big")
+sum=$(head -c $((1024 * 1024 * 1024)) /dev/urandom | tee "$H/big" | md5sum)
 run r CP "$H/big" box:/tmp/big
 check_eq "1 GiB in: exit 0" 0 "$r_rc"
 check_eq "... same checksum" "$sum" "$(md5sum <"$R/tmp/big")"
