@@ -32,7 +32,6 @@ struct cp {
 	unsigned long long t0, t_shown, bytes;
 	int status;	     /* -1 until EXIT or a failure */
 	struct strbuf box_msg; /* the box's stderr: one line, its own word */
-	bool eof_seen;	     /* OUT: EXIT or ERROR ended the data */
 	char *buf;	     /* OUT to "-" / IN from "-": staging */
 };
 

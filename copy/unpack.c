@@ -87,19 +87,19 @@ static int target_resolve(const char *dst, unsigned flags, struct target *t, str
 	size_t n = strlen(dst);
 	if (n && dst[n - 1] == '/')
 		return perr_set(e, exists ? ENOTDIR : ENOENT, "%s", dst);
-	_cleanup_free_ char *dir = strdup(dst);
-	if (!dir)
-		return perr_set(e, ENOMEM, "copy");
-	char *slash = strrchr(dir, '/');
-	const char *base = slash ? slash + 1 : dir;
+	const char *slash = strrchr(dst, '/');
+	const char *base = slash ? slash + 1 : dst;
 	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
 		return perr_set(e, 0, "%s: not a name a copy can take", dst);
 	if (!(t->rename = strdup(base)))
 		return perr_set(e, ENOMEM, "copy");
-	if (slash)
-		slash == dir ? (void)(slash[1] = 0) : (void)(*slash = 0);
 	t->onto_nondir = exists;
-	t->dirfd = open_dir(slash ? dir : ".", e);
+	/* the parent: "." for a bare name, "/" for "/name" */
+	char *dir = slash ? strndup(dst, slash == dst ? 1 : (size_t)(slash - dst)) : strdup(".");
+	if (!dir)
+		return perr_set(e, ENOMEM, "copy");
+	t->dirfd = open_dir(dir, e);
+	free(dir);
 	return t->dirfd < 0 ? -1 : 0;
 }
 
