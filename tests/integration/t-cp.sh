@@ -195,11 +195,12 @@ echo "# a client killed mid-copy"
 sessions_zero() { "$PLANET" status --socket "$SOCK" | grep -qx sessions=0; }
 temps() { find "$1" -maxdepth 1 -name '.planet-cp.*' -size +1M | wc -l; }
 some_temp() { [ "$(temps "$1")" -gt 0 ]; }
-# In: the tar stalls after 32 MiB (a fifo nobody writes), then the client
-# is SIGKILLed, so the copy is cut inside the file whatever the speed.
+# In: the tar stalls after 32 MiB (a fifo nobody writes; opened for
+# reading at once, while fd 8 holds it open), then the client is
+# SIGKILLed, so the copy is cut inside the file whatever the speed.
 mkfifo "$T/stall"
 exec 8<>"$T/stall"
-{ tar -C "$H" -cf - big | head -c $((32 * 1024 * 1024)); cat "$T/stall"; } 8>&- |
+{ tar -C "$H" -cf - big | head -c $((32 * 1024 * 1024)); cat <&9; } 9<"$T/stall" 8>&- |
 	"$PLANET" cp --socket "$SOCK" - box:/tmp/drop 2>/dev/null 8>&- &
 cl=$!
 check "in: a temporary file grows" wait_for 20 some_temp "$R/tmp/drop"
