@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"  bind     bind a host path into the running box\n"
 		"  unbind   detach what planet bind attached\n"
 		"  device   add a host device to the running box, or remove it\n"
+		"  cp       copy files and directories into or out of the box\n"
 		"  list     every box running on this host\n"
 		"  dial-stdio  relay stdin/stdout to the enter socket (-H ssh:// runs it)\n"
 		"  help     help COMMAND: the same as planet COMMAND --help\n"
@@ -67,7 +68,7 @@ static command_fn find_command(const char *name)
 		{ "update", planet_update_main }, { "list", planet_list_main },
 		{ "events", planet_events_main }, { "bind", planet_bind_main },
 		{ "unbind", planet_bind_main }, { "device", planet_device_main },
-		{ "dial-stdio", planet_dial_stdio_main },
+		{ "dial-stdio", planet_dial_stdio_main }, { "cp", planet_cp_main },
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
 		if (strcmp(name, cmds[i].name) == 0)

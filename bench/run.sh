@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh — run every planet benchmark, one after the other (as root).
 #
-#   sudo PLANET=/path/to/planet bench/run.sh [--quick] [start|exec|systemd|stats]...
+#   sudo PLANET=/path/to/planet bench/run.sh [--quick] [start|exec|systemd|stats|remote|cp]...
 #   make bench            (from the build directory: PLANET defaults to ./planet)
 #
 # Each benchmark prints its own tables and cleans up after itself, even when
@@ -25,7 +25,7 @@ if [ "${1:-}" = --quick ]; then
 	export BENCH_QUICK
 	shift
 fi
-[ $# -gt 0 ] || set -- start exec systemd stats remote
+[ $# -gt 0 ] || set -- start exec systemd stats remote cp
 rc=0
 trap 'exit 130' INT
 trap 'exit 143' TERM

@@ -32,5 +32,7 @@ int planet_device_main(int argc, char **argv);
 void client_set_host(const char *url);
 /* planet dial-stdio: the remote end of -H ssh:// (client/dial_stdio.c). */
 int planet_dial_stdio_main(int argc, char **argv);
+/* planet cp: files in and out of the box (client/cp.c). */
+int planet_cp_main(int argc, char **argv);
 
 #endif

@@ -160,6 +160,8 @@ static const struct option long_opts[] = {
 	{ "cpuset-mems", required_argument, NULL, OPT_LIMIT + 6 },
 	{ "pids-max", required_argument, NULL, OPT_LIMIT + 7 },
 	{ "io-weight", required_argument, NULL, OPT_LIMIT + 8 },
+	{ "archive", no_argument, NULL, 'a' },
+	{ "dereference", no_argument, NULL, 'L' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -173,7 +175,7 @@ static bool allowed(const char *accepts, int c)
 		return true;
 	int k = c == OPT_ENV_FILE ? 'E' : c == OPT_TIMEOUT ? 'T' : c == OPT_JSON ? 'J' : c == OPT_WATCH ? 'W' :
 		c == OPT_TREE ? 'R' : c == OPT_ALL ? 'A' : c == OPT_SINCE_START ? 'S' :
-		c == OPT_RO ? 'O' : c == OPT_MKDIR ? 'M' : c == OPT_REC ? 'C' :
+		c == OPT_RO ? 'O' : c == OPT_MKDIR ? 'M' : c == OPT_REC ? 'C' : c == 'L' ? 'F' :
 		c >= OPT_LIMIT ? 'L' : c;
 	return k > 0 && k < 0x80 && strchr(accepts, k) != NULL;
 }
@@ -225,6 +227,8 @@ static int apply_opt(struct client_opts *o, int c, const char *arg)
 			return usage_error(o, "--%s: bad value", limit_flags[c - OPT_LIMIT][0]);
 		return 0;
 	case OPT_ALL: o->all = true; return 0;
+	case 'a': o->archive = true; return 0;
+	case 'L': o->follow = true; return 0;
 	case OPT_WATCH: {
 		char *end;
 		unsigned long v = arg ? strtoul(arg, &end, 10) : 1;
@@ -590,6 +594,27 @@ static const char device_help[] =
 	"  255  a bad option, SPEC or BOXPATH, no matching host device, no box\n"
 	"       answered, or a failure; nothing was changed\n";
 
+static const char cp_help[] =
+	"usage: planet cp [OPTIONS] SRC DST\n"
+	"Copy a file or a directory (and all below it) into or out of the running\n"
+	"box. One of SRC and DST is box:PATH, an absolute path resolved inside the\n"
+	"box (its symbolic links too, absolute ones included); the other is a path\n"
+	"on this host, or - for a tar stream on stdin (into DST, a directory) or\n"
+	"stdout. As with cp -R: onto an existing directory the copy lands inside it,\n"
+	"else it takes DST's name. Files are written under a temporary name and\n"
+	"renamed when complete; no symbolic link below DST is followed. Progress\n"
+	"(bytes and rate) shows when stderr is a terminal.\n"
+	"\n"
+	"  -a, --archive           keep owners, modes and times (else the files are\n"
+	"                          the writer's, with its umask, and new times)\n"
+	"  -L, --dereference       follow symbolic links in SRC (else copied as links)\n"
+	HELP_OPT WHERE_OPTS
+	"\n"
+	"Exit status:\n"
+	"  0    copied\n"
+	"  1    the copy failed (the message names the path and the cause)\n"
+	"  255  a bad option or configuration, no box answered, or a refusal\n";
+
 static const char list_help[] =
 	"usage: planet list [OPTIONS]\n"
 	"Every box running on this host (as root: their sockets are root's), with\n"
@@ -720,6 +745,32 @@ int planet_device_main(int argc, char **argv)
 		r = client_simple_op(&o, add ? "device-add" : "device-remove", o.limits.s);
 	}
 	return finish_cmd(&o, r);
+}
+
+int planet_cp_main(int argc, char **argv)
+{
+	struct client_opts o = { .cmd = "cp" };
+	int r = client_main(&o, argc, argv, "+:haL", "haF", cp_help);
+	if (r == GO_ON && o.argc != 2) {
+		usage_error(&o, "expected SRC DST%s", "");
+		r = EXIT_PLANET;
+	}
+	if (r == GO_ON) {
+		bool in = strncmp(o.argv[1], "box:", 4) == 0, out = strncmp(o.argv[0], "box:", 4) == 0;
+		const char *box = in ? o.argv[1] + 4 : out ? o.argv[0] + 4 : NULL;
+		int bad = 0;
+		if (in == out)
+			bad = usage_error(&o, "exactly one of SRC and DST is box:PATH%s", "");
+		else if (box[0] != '/')
+			bad = usage_error(&o, "'box:%s': the path in the box must be absolute", box);
+		else if (!*(in ? o.argv[0] : o.argv[1]))
+			bad = usage_error(&o, "an empty host path%s", "");
+		else if (out && strcmp(o.argv[1], "-") == 0 && isatty(STDOUT_FILENO))
+			bad = usage_error(&o, "a tar stream for a terminal (redirect stdout)%s", "");
+		if (bad)
+			r = EXIT_PLANET;
+	}
+	return finish_cmd(&o, r == GO_ON ? client_cp(&o) : r);
 }
 
 int planet_list_main(int argc, char **argv)

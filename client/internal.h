@@ -20,6 +20,7 @@ struct client_opts {
 	bool detach;	      /* exec -d */
 	bool all, tree;	      /* kill --all, ps --tree */
 	bool since_start;     /* events --since-start */
+	bool archive, follow; /* cp -a, cp -L */
 	unsigned watch_sec;   /* stats --watch[=SEC]; 0 = once */
 	struct strbuf limits; /* update: "key=value\n" lines */
 	const char *user, *workdir;
@@ -94,6 +95,8 @@ int client_kill(const struct client_opts *o);
 int client_simple_op(const struct client_opts *o, const char *verb, const char *args);
 int client_list(const struct client_opts *o);
 int client_events(const struct client_opts *o);
+/* cp.c: planet cp SRC DST (argv[0], argv[1], one of them box:PATH). */
+int client_cp(const struct client_opts *o);
 /* leftovers.c: when no box answers, one line on stderr about a state file
  * in state_dir that a dead (or unreachable) supervisor left. */
 void client_leftovers(const char *state_dir, const char *socket);

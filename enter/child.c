@@ -319,6 +319,8 @@ static int child_run(const struct inbox_child *r, struct perr *e)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (r->x->copy)
+		inbox_copy_main(r->x, r->status_w);
 	return exec_command(r->x->argv, &l, &u, envp, e);
 }
 

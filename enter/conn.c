@@ -270,7 +270,8 @@ void conn_pause(struct enter_conn *c, bool pause)
 static bool kind_expected(enum conn_state st, uint8_t kind)
 {
 	if (st == C_NEW)
-		return kind == PK_EXEC || kind == PK_STATUS || kind == PK_STOP || kind == PK_OP;
+		return kind == PK_EXEC || kind == PK_STATUS || kind == PK_STOP || kind == PK_OP ||
+		       kind == PK_COPY;
 	if (st == C_SESSION)
 		return kind == PK_STDIN || kind == PK_STDIN_EOF || kind == PK_RESIZE ||
 		       kind == PK_SIGNAL;
@@ -279,7 +280,7 @@ static bool kind_expected(enum conn_state st, uint8_t kind)
 
 static const char *kind_hint(enum conn_state st)
 {
-	return st == C_NEW ? "a connection starts with EXEC, STATUS, STOP or OP"
+	return st == C_NEW ? "a connection starts with EXEC, STATUS, STOP, OP or COPY"
 			   : "a session takes STDIN, STDIN_EOF, RESIZE and SIGNAL";
 }
 
@@ -300,27 +301,38 @@ static bool header_ok(struct enter_conn *c, const uint8_t *p, size_t have)
 	return have < PROTO_HDR || kind_ok(c, p[4]);
 }
 
-static void exec_request(struct enter_conn *c, const struct proto_frame *f)
+/* A paused box, or one at its session limit, starts no session (EXEC,
+ * COPY): the refusal is sent and false returned. */
+static bool session_admit(struct enter_conn *c)
 {
 	struct enter_server *srv = c->srv;
-	struct perr e = { 0 };
 	if (srv->box_paused) {
 		conn_fail(c, EXIT_PLANET, PE_PAUSED, "the box is paused (planet resume)");
-		return;
+		return false;
 	}
 	if (srv->n_sessions >= srv->max_sessions) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "too many sessions (limit %u)", srv->max_sessions);
 		conn_fail(c, EXIT_PLANET, PE_LIMIT, msg);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void exec_request(struct enter_conn *c, const struct proto_frame *f)
+{
+	struct perr e = { 0 };
+	if (!session_admit(c))
+		return;
 	struct proto_exec x;
-	if (proto_exec_parse(f->payload, f->len, &x, &e) < 0) {
+	int rc = f->kind == PK_COPY ? copy_request_exec(f, &x, &e)
+				    : proto_exec_parse(f->payload, f->len, &x, &e);
+	if (rc < 0) {
 		conn_fail(c, EXIT_PLANET, e.errnum == ENOMEM ? PE_INTERNAL : PE_BAD_REQUEST, e.msg);
 		return;
 	}
 	c->state = C_SESSION;
-	int rc = session_start(c, &x, &e);
+	rc = session_start(c, &x, &e);
 	proto_exec_free(&x);
 	if (rc < 0)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, e.msg);

@@ -71,6 +71,12 @@ struct inbox_child {
 };
 /* Every signal back to its default disposition (nothing of libuv's). */
 void inbox_signals_reset(void);
+/* copy.c: a COPY session's process, in place of the command (proto_exec's
+ * copy): closes status_w as an exec would, copies, exits 0 or 1. */
+_Noreturn void inbox_copy_main(const struct proto_exec *x, int status_w);
+/* The session request that runs a COPY frame's copy (x->copy set, argv as
+ * above); proto_exec_free frees it. */
+int copy_request_exec(const struct proto_frame *f, struct proto_exec *x, struct perr *e);
 /* A session process, from its clone to execve; reports on r->status_w. */
 _Noreturn void inbox_child_main(const struct inbox_child *r);
 /* A pty from the box's own devpts, with the window size already set. The

@@ -476,7 +476,8 @@ static int request_encode(struct inbox_wait *w, const struct inbox_req *r, struc
 {
 	struct spawn_hdr h = { .flags = (r->tty ? SPAWN_REQ_TTY : 0) |
 					(r->stdio[0] >= 0 ? SPAWN_REQ_STDIN : 0) |
-					(!r->tty && r->stdio[1] < 0 ? SPAWN_REQ_NOOUT : 0) };
+					(!r->tty && r->stdio[1] < 0 ? SPAWN_REQ_NOOUT : 0) |
+					(r->x->copy ? SPAWN_REQ_COPY : 0) };
 	if (sb_append(&w->req, (const char *)&h, sizeof h) < 0 || proto_put_exec(&w->req, r->x) < 0)
 		return perr_set(e, ENOMEM, "session request");
 	/* The frame header goes: the spawner reads the bare EXEC payload. */

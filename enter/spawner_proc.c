@@ -149,6 +149,7 @@ static void serve_one(int sock, const char *env_file, const struct perr *broken)
 	} else if (nfds != want || proto_exec_parse(payload, h.len, &x, &e) < 0) {
 		reply(sock, EPROTO, -1, nfds != want ? "spawner: wrong descriptors" : e.msg);
 	} else {
+		x.copy = (h.flags & SPAWN_REQ_COPY) != 0;
 		struct inbox_child c = { .x = &x, .env_file = env_file,
 					 .tty = (h.flags & SPAWN_REQ_TTY) != 0 };
 		size_t k = 0;

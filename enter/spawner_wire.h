@@ -19,8 +19,9 @@
 #define SPAWN_REQ_FDS 4 /* stdin?, stdout, stderr, status pipe */
 #define SPAWN_SETUP_MAX 4096
 
-/* NOOUT: no stdout and stderr passed (exec -d): the box's /dev/null */
-enum { SPAWN_REQ_STDIN = 1, SPAWN_REQ_TTY = 2, SPAWN_REQ_NOOUT = 4 };
+/* NOOUT: no stdout and stderr passed (exec -d): the box's /dev/null;
+ * COPY: the session process runs planet cp's copy, not a command */
+enum { SPAWN_REQ_STDIN = 1, SPAWN_REQ_TTY = 2, SPAWN_REQ_NOOUT = 4, SPAWN_REQ_COPY = 8 };
 
 struct spawn_hdr {
 	uint32_t len; /* of the EXEC payload that follows */

@@ -80,6 +80,7 @@ static struct kind_info kind_info(uint8_t kind)
 	case PK_STOP_ACK: return (struct kind_info){ "STOP_ACK", SHAPE_FIXED, 0 };
 	case PK_OP: return (struct kind_info){ "OP", SHAPE_TEXT, 3 };
 	case PK_OP_REPLY: return (struct kind_info){ "OP_REPLY", SHAPE_TEXT, 0 };
+	case PK_COPY: return (struct kind_info){ "COPY", SHAPE_TEXT, 5 };
 	default: return (struct kind_info){ NULL, SHAPE_UNKNOWN, 0 };
 	}
 }
@@ -164,6 +165,13 @@ static int check_payload(const struct proto_frame *f, struct perr *e)
 			return perr_set(e, 0, "OP: protocol version %u has no OP (it came with 3)",
 					be16(p));
 		return check_version("OP", be16(p), e);
+	case PK_COPY:
+		if (memchr(p + 4, 0, f->len - 4))
+			return perr_set(e, 0, "COPY: the path contains a NUL byte");
+		if (be16(p) < 3)
+			return perr_set(e, 0, "COPY: protocol version %u has no COPY (it came with 3)",
+					be16(p));
+		return check_version("COPY", be16(p), e);
 	case PK_SIGNAL: {
 		uint32_t sig = be32(p);
 		if (sig < 1 || sig > PROTO_MAX_SIGNAL)
@@ -204,7 +212,8 @@ int proto_frame_total(const uint8_t *buf, size_t len, size_t *total)
 
 static bool is_request(uint8_t kind)
 {
-	return kind == PK_EXEC || kind == PK_STOP || kind == PK_STATUS || kind == PK_OP;
+	return kind == PK_EXEC || kind == PK_STOP || kind == PK_STATUS || kind == PK_OP ||
+	       kind == PK_COPY;
 }
 
 int proto_request_version(const uint8_t *buf, size_t len, uint16_t *v)
@@ -787,4 +796,51 @@ int proto_get_error(const struct proto_frame *f, struct proto_error *out)
 	out->msg = (const char *)f->payload + off;
 	out->msg_len = f->len - off;
 	return 0;
+}
+
+int proto_put_copy(struct strbuf *b, const struct proto_copy *c)
+{
+	size_t n = strlen(c->path);
+	uint8_t p[4];
+	if (!n || (c->dir != PCOPY_IN && c->dir != PCOPY_OUT) || (c->flags & ~PCOPY_FLAGS)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n > PROTO_MAX_FRAME - 1 - sizeof p) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	put16(p, c->version ? c->version : PROTO_VERSION);
+	p[2] = c->dir;
+	p[3] = c->flags;
+	return put_frame(b, PK_COPY, p, sizeof p, c->path, (uint32_t)n);
+}
+
+int proto_copy_parse(const struct proto_frame *f, struct proto_copy *c, struct perr *e)
+{
+	*c = (struct proto_copy){ 0 };
+	if (f->kind != PK_COPY || f->len < 5)
+		return perr_set(e, 0, "not a COPY frame");
+	const uint8_t *p = f->payload;
+	if (p[2] != PCOPY_IN && p[2] != PCOPY_OUT)
+		return perr_set(e, 0, "COPY: direction %u is neither 1 (in) nor 2 (out)", p[2]);
+	if (p[3] & ~PCOPY_FLAGS)
+		return perr_set(e, 0, "COPY: unknown flag bits 0x%02x", p[3] & ~PCOPY_FLAGS);
+	if ((p[3] & PCOPY_STREAM) && p[2] != PCOPY_IN)
+		return perr_set(e, 0, "COPY: the stream flag is for direction 1 (in) only");
+	if (p[4] != '/')
+		return perr_set(e, 0, "COPY: the path must be absolute");
+	c->path = strndup((const char *)p + 4, f->len - 4);
+	if (!c->path)
+		return perr_set(e, ENOMEM, "COPY");
+	c->version = be16(p);
+	c->dir = p[2];
+	c->flags = p[3];
+	return 0;
+}
+
+void proto_copy_free(struct proto_copy *c)
+{
+	free(c->path);
+	c->path = NULL;
 }

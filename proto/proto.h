@@ -48,6 +48,8 @@ enum proto_kind {
 	PK_STATUS = 0x07, /* u16 version */
 	PK_OP = 0x08,	  /* u16 version | "VERB\n" | "key=value\n"...: an operation on
 			     the running box (stats, ps, kill, pause, resume, update) */
+	PK_COPY = 0x09,	  /* u16 version | u8 direction | u8 flags | path: planet cp, a
+			     session whose process is planet's own tar (struct proto_copy) */
 	/* server -> client */
 	PK_STARTED = 0x81, /* u32 pid (as seen inside the box) */
 	PK_STDOUT = 0x82,
@@ -128,6 +130,7 @@ struct proto_exec {
 	char *cwd;   /* "" = the user's home, else an absolute path */
 	uint32_t timeout_sec; /* version 3: 0 = none, else SIGTERM at the deadline */
 	bool detach; /* version 3: the session outlives its connection (exec -d) */
+	bool copy; /* not on the wire: the server's session for a COPY (argv: the copy) */
 };
 /* payload := u16 version | u8 flags (1=tty, 2=stdin, 4=detach: v3) | u16 rows | u16 cols |
  *            u32 argc | argc x str | u32 envc | envc x str | str user | str cwd
@@ -185,5 +188,26 @@ struct proto_op {
 int proto_put_op(struct strbuf *b, const char *verb, const char *args);
 int proto_op_parse(const struct proto_frame *f, struct proto_op *op, struct perr *e);
 void proto_op_free(struct proto_op *op);
+
+/* COPY (planet cp): a session whose process in the box is planet's own
+ * copy routine, not a command. IN: the client sends a tar as STDIN frames
+ * and the box extracts it at path; OUT: the box sends a tar of path as
+ * STDOUT frames. Came with version 3 (older servers refuse kind 0x09). */
+enum proto_copy_dir { PCOPY_IN = 1, PCOPY_OUT = 2 };
+enum {
+	PCOPY_ARCHIVE = 0x01, /* -a: owners, modes, times as the tar has them */
+	PCOPY_FOLLOW = 0x02,  /* -L: follow symlinks on the source side */
+	PCOPY_STREAM = 0x04,  /* IN: the tar goes into the directory path as it is */
+	PCOPY_FLAGS = 0x07,
+};
+struct proto_copy {
+	uint16_t version;
+	uint8_t dir;
+	uint8_t flags;
+	char *path; /* in the box; owned */
+};
+int proto_put_copy(struct strbuf *b, const struct proto_copy *c);
+int proto_copy_parse(const struct proto_frame *f, struct proto_copy *c, struct perr *e);
+void proto_copy_free(struct proto_copy *c);
 
 #endif

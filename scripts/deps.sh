@@ -1,6 +1,6 @@
 #!/bin/bash
 # Install what planet needs on Debian 12 (apt-get; idempotent; as root).
-#   scripts/deps.sh          build: compiler, autotools, the four libraries,
+#   scripts/deps.sh          build: compiler, autotools, the five libraries,
 #                            scdoc (man pages), bash-completion (its dir)
 #   scripts/deps.sh --demo   build + busybox-static (scripts/demo.sh's rootfs)
 #   scripts/deps.sh --test   build + everything the tests, the lint and the
@@ -13,7 +13,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 build=(
 	build-essential autoconf automake pkg-config
-	libcap-dev libseccomp-dev libinih-dev libuv1-dev
+	libcap-dev libseccomp-dev libinih-dev libuv1-dev libarchive-dev
 	scdoc bash-completion
 )
 deb=(debhelper dpkg-dev fakeroot lintian)

@@ -25,6 +25,21 @@ static void exec_roundtrip(const struct proto_frame *f)
 	proto_exec_free(&x);
 }
 
+/* A COPY that parses re-encodes to its own bytes. */
+static void copy_roundtrip(const struct proto_frame *f)
+{
+	struct proto_copy c;
+	struct perr e;
+	if (proto_copy_parse(f, &c, &e) < 0)
+		return;
+	struct strbuf b = { 0 };
+	if (proto_put_copy(&b, &c) == 0 &&
+	    (b.len != PROTO_HDR + f->len || memcmp(b.s + PROTO_HDR, f->payload, f->len) != 0))
+		abort();
+	sb_free(&b);
+	proto_copy_free(&c);
+}
+
 /* The version a server reads off a request's head must be the one the
  * decoder checks: a head it calls a request decodes, or fails, as one. */
 static void request_head(const uint8_t *data, size_t size)
@@ -32,7 +47,7 @@ static void request_head(const uint8_t *data, size_t size)
 	uint16_t v;
 	int k = proto_request_version(data, size, &v);
 	if (k == 1 && (data[4] != PK_EXEC && data[4] != PK_STOP && data[4] != PK_STATUS &&
-		       data[4] != PK_OP))
+		       data[4] != PK_OP && data[4] != PK_COPY))
 		abort();
 	if (k == 1 && proto_reply_version(v) != v &&
 	    (v >= PROTO_VERSION_MIN && v <= PROTO_VERSION))
@@ -55,6 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (f.kind == PK_EXEC)
 			exec_roundtrip(&f);
+		if (f.kind == PK_COPY)
+			copy_roundtrip(&f);
 		off += used;
 	}
 	return 0;

@@ -97,6 +97,21 @@ $HC "$SOCK" exec-and-vanish 20 >/dev/null 2>&1
 r=$($HC "$SOCK" flood 200 resize 2>&1)
 check_contains "a TTY session with 200 resizes" "$r" "EXIT 0 0"
 check_contains "status" "$(timeout 30 "$CLIENT" status --socket "$SOCK")" "state=running"
+# planet cp: the supervisor's COPY sessions, and the client's half (copy/,
+# client/cp.c) under memcheck as well.
+mkdir -p "$T/cpsrc/d"
+head -c 3M /dev/urandom >"$T/cpsrc/d/f"
+ln -s d/f "$T/cpsrc/l"
+VGC=(valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite,indirect
+	--error-exitcode=99 --log-file="$T/vgc.%p.log")
+run r timeout -s KILL 120 "${VGC[@]}" "$CLIENT" cp --socket "$SOCK" "$T/cpsrc" box:/tmp
+check_eq "planet cp into the box (its client under memcheck too)" "0 same" \
+	"$r_rc $(cmp -s "$T/cpsrc/d/f" "$ROOTFS/tmp/cpsrc/d/f" && echo same)"
+run r timeout -s KILL 120 "${VGC[@]}" "$CLIENT" cp -a --socket "$SOCK" box:/tmp/cpsrc "$T/cpout"
+check_eq "planet cp -a out of the box" "0 same d/f" \
+	"$r_rc $(cmp -s "$T/cpsrc/d/f" "$T/cpout/d/f" && echo same) $(readlink "$T/cpout/l")"
+run r timeout -s KILL 120 "${VGC[@]}" "$CLIENT" cp --socket "$SOCK" box:/tmp/nosuch "$T/cpx"
+check_eq "a failed planet cp: 1" 1 "$r_rc"
 wait "$half"
 check_contains "half a frame: closed at the deadline" "$(cat "$T/half.out")" "no complete request within 10 s"
 

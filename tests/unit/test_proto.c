@@ -527,8 +527,8 @@ static void test_unknown_kinds(void)
 		else
 			known++;
 	}
-	CHECK(known == 16); /* 0x01-0x08, 0x81-0x88 */
-	CHECK(bad == 256 - 16);
+	CHECK(known == 17); /* 0x01-0x09, 0x81-0x88 */
+	CHECK(bad == 256 - 17);
 	uint8_t buf[PROTO_HDR];
 	proto_header(buf, 0x42, 0);
 	CHECK(expect_error(buf, sizeof buf, "unknown frame kind 0x42"));

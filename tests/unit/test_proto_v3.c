@@ -158,11 +158,56 @@ static void test_exec_timeout(void)
 	sb_free(&b);
 }
 
+/* COPY (planet cp): encoded, decoded, and its bad forms refused. */
+static void test_copy(void)
+{
+	struct proto_copy c = { .dir = PCOPY_IN, .flags = PCOPY_ARCHIVE | PCOPY_STREAM,
+				.path = "/tmp/a b" };
+	struct strbuf b = { 0 };
+	struct proto_frame f;
+	struct perr e = { 0 };
+	CHECK(proto_put_copy(&b, &c) == 0);
+	check_prefixes(b.s, b.len);
+	CHECK(decode_one(b.s, b.len, &f, &e) == 1 && f.kind == PK_COPY);
+	uint16_t v = 0;
+	CHECK(proto_request_version((const uint8_t *)b.s, b.len, &v) == 1 && v == 3);
+	struct proto_copy d;
+	CHECK(proto_copy_parse(&f, &d, &e) == 0);
+	CHECK(d.version == 3 && d.dir == PCOPY_IN && d.flags == (PCOPY_ARCHIVE | PCOPY_STREAM));
+	CHECK_STREQ(d.path, "/tmp/a b");
+	proto_copy_free(&d);
+	sb_free(&b);
+	/* the encoder refuses what the decoder would */
+	c.flags = 0x80;
+	CHECK(proto_put_copy(&b, &c) < 0);
+	/* by hand: a relative path, an unknown direction, stream out, version 2 */
+	static const struct {
+		const char *p;
+		size_t n;
+		const char *msg;
+	} bad[] = {
+		{ "\0\3\1\0tmp", 7, "must be absolute" },
+		{ "\0\3\3\0/tmp", 8, "direction 3" },
+		{ "\0\3\2\4/tmp", 8, "stream flag" },
+		{ "\0\3\1\x10/tmp", 8, "unknown flag" },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t fr[PROTO_HDR + 16];
+		size_t n = raw(fr, PK_COPY, bad[i].p, (uint32_t)bad[i].n);
+		CHECK(decode_one(fr, n, &f, &e) == 1);
+		CHECK(proto_copy_parse(&f, &d, &e) < 0 && strstr(e.msg, bad[i].msg));
+	}
+	uint8_t fr[PROTO_HDR + 16];
+	size_t n = raw(fr, PK_COPY, "\0\2\1\0/tmp", 8);
+	CHECK(decode_one(fr, n, &f, &e) == -1 && strstr(e.msg, "has no COPY"));
+}
+
 int main(void)
 {
 	test_error_v3();
 	test_request_version();
 	test_op();
 	test_exec_timeout();
+	test_copy();
 	return check_done("test_proto_v3");
 }
