@@ -209,7 +209,7 @@ static void request_name(const struct proto_frame *f, char *name, size_t len)
 		return;
 	}
 	snprintf(name, len, "%s", f->kind == PK_EXEC ? "exec" : f->kind == PK_STOP ? "stop"
-				  : f->kind == PK_STATUS ? "status" : "op");
+				  : f->kind == PK_STATUS ? "status" : f->kind == PK_COPY ? "cp" : "op");
 }
 
 bool enter_request_allowed(struct enter_conn *c, const struct proto_frame *f)

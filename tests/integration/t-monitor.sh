@@ -88,6 +88,9 @@ check_eq "... the box is not paused" running "$("$PLANET" status --socket "$SOCK
 denied resume resume
 denied update update --pids-max 100
 denied unbind unbind /mnt
+denied cp cp /etc/hostname box:/tmp/mon-cp
+check_not "... nothing copied" in_box test -e /tmp/mon-cp
+denied device-add device add /dev/null
 denied stop stop
 check "... the box still runs" pid_alive "$INIT_PID"
 check "each refusal is audited" wait_for 5 grep -qE \
