@@ -10,7 +10,9 @@
 #                 stderr, rc); setup (facts of the box: Debian 12, its
 #                 hostname); become su to nobody (not pipelined); su
 #                 from nobody to root with a password (pipelined);
-#                 planet_user; planet_host passed as -H
+#                 planet_user; planet_host: the second box reached over
+#                 ssh (a private sshd on 127.0.0.1, tests/lib/sshd.sh), files
+#                 through planet cp there too
 #   playbook      two changed tasks notify one handler: it runs once; the
 #                 recap's ok/changed counts on both hosts; a second run
 #                 changes nothing and runs no handler
@@ -27,8 +29,17 @@ set -u
 . "$(dirname "$0")/../lib/lib.sh"
 # shellcheck source=lib-system.sh
 . "$(dirname "$0")/lib-system.sh"
+# shellcheck source=../lib/sshd.sh
+. "$(dirname "$0")/../lib/sshd.sh"
 command -v ansible-playbook >/dev/null 2>&1 || skip "needs ansible-core (apt-get install ansible-core)"
+[ -x /usr/sbin/sshd ] || skip "needs openssh-server (scripts/deps.sh --test)"
 sys_setup
+# sshd goes with everything else, also when the test fails or is killed.
+eval "lib_cleanup_box() $(declare -f lib_cleanup | tail -n +2)"
+lib_cleanup() {
+	sshd_stop
+	lib_cleanup_box
+}
 
 PLUGIN_DIR=$SRC_DIR/contrib/ansible/connection
 A=$T/ansible
@@ -63,16 +74,10 @@ bexec() { # NAME CMD...: planet exec in box NAME
 start_box alpha
 start_box beta
 
-# planet_host's contract (-H URL before the command) without a remote
-# appliance: a planet executable that records its arguments, then runs
-# ours without -H.
-cat >"$A/planet-argv" <<EOF
-#!/bin/bash
-printf '%s\n' "\$*" >>"$A/planet-argv.log"
-[ "\$1" = -H ] && shift 2
-exec "$PLANET" "\$@"
-EOF
-chmod 0755 "$A/planet-argv"
+# planet_host: beta again, as a controller reaches an appliance (ssh, then
+# planet dial-stdio there).
+sshd_start "$T/ssh" "$PLANET" || { fail "sshd started"; sys_finish; }
+export PLANET_SSH_COMMAND="$SSHD_SSH"
 
 cat >"$A/inventory" <<EOF
 [boxes]
@@ -84,7 +89,7 @@ ansible_connection=planet
 planet_executable=$PLANET
 
 [remote]
-delta ansible_connection=planet planet_host=ssh://admin@appliance1 planet_socket=${BOX_SOCK[beta]} planet_executable=$A/planet-argv planet_user=nobody ansible_remote_tmp=/tmp/.ansible-t
+delta ansible_connection=planet planet_host=ssh://root@127.0.0.1:$SSHD_PORT planet_socket=${BOX_SOCK[beta]} planet_executable=$PLANET planet_user=nobody ansible_remote_tmp=/tmp/.ansible-t
 
 [broken]
 gamma ansible_connection=planet planet_socket=$T/nowhere/enter.sock planet_executable=$PLANET
@@ -205,11 +210,15 @@ check_eq "become su root from nobody, with a password: uid 0" 0 "$(jget alpha st
 [ "$JRC" = 0 ] || show_adhoc
 
 # ---- planet_user, planet_host; a box that is not there --------------------------
-rm -f "$A/planet-argv.log"
 adhoc delta:gamma shell -a 'echo "$(hostname) $(id -un)"'
-check_eq "planet_host, planet_user=nobody: ran in beta as nobody" "beta nobody" "$(jget delta stdout)"
-check_match "planet_host: planet ran as planet -H URL exec --socket ... -u nobody" \
-	"^-H ssh://admin@appliance1 exec --socket ${BOX_SOCK[beta]} -u nobody " "$(head -n 1 "$A/planet-argv.log" 2>&1)"
+check_eq "planet_host over ssh, planet_user=nobody: ran in beta as nobody" "beta nobody" "$(jget delta stdout)"
+printf 'over ssh\n' >"$A/files/ssh.txt"
+adhoc delta copy -a "src=$A/files/ssh.txt dest=/tmp/ssh.txt mode=0600"
+check_eq "planet_host: copy over ssh (planet cp through dial-stdio) exits 0" 0 "$JRC"
+check_eq "... the file in beta, nobody's, 0600" "nobody 600 over ssh" \
+	"$(bexec beta stat -c '%U %a' /tmp/ssh.txt) $(bexec beta cat /tmp/ssh.txt)"
+[ "$JRC" = 0 ] || show_adhoc
+adhoc delta:gamma shell -a 'echo "$(hostname) $(id -un)"'
 check_eq "missing socket: ansible exits 4 (a host unreachable)" 4 "$JRC"
 check_eq "missing socket: the host is unreachable" true "$(jget gamma unreachable)"
 check_contains "missing socket: planet's line is the message" "$(jget gamma msg)" \

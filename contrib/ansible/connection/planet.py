@@ -24,7 +24,8 @@ extends_documentation_fragment:
 options:
   planet_socket:
     description:
-      - The box's enter socket, passed as C(planet exec --socket PATH).
+      - The box's enter socket, passed as C(planet exec --socket PATH)
+        (with I(planet_host), the path of an C(ssh://) URL without one).
       - Unset, planet finds the box as it does by itself (C($PLANET_SOCKET)
         of the controller, else C(/run/planet/enter.sock)).
     type: str
@@ -76,9 +77,14 @@ options:
     env:
       - name: ANSIBLE_PLANET_EXECUTABLE
 notes:
-  - Files are copied by streaming them through C(planet exec -i) (C(cat)
-    in the box), byte for byte; the box needs C(/bin/sh) and C(cat). When
-    C(planet cp) exists, the two copy functions switch to it.
+  - Files are copied with C(planet cp), byte for byte, written in the box
+    under a temporary name and renamed when complete. C(planet cp) writes
+    as root in the box; with I(planet_user) set to another user, a file
+    put there is then given to that user (C(chown USER:)), so that the
+    tasks running as that user own their files as with any connection.
+  - With I(planet_host), the socket is the URL's path
+    (C(ssh://host/run/planet/enter.sock)); I(planet_socket) fills it in for
+    an C(ssh://) URL that has none.
   - planet's own failures (exit status 255 and a last line of stderr
     that starts with C(planet:), as when no box answers, the socket is
     missing or the box refused) make the host unreachable, with that line
@@ -90,6 +96,7 @@ notes:
 """
 
 import os
+import re
 import secrets
 import selectors
 import shlex
@@ -106,11 +113,21 @@ display = Display()
 PLANET_FAILED = 255
 
 
+PLANET_LINE = re.compile(r"^planet( [a-z-]+)?: ")
+
+
 def planet_line(stderr):
     lines = [line for line in to_text(stderr, errors="surrogate_or_replace").splitlines() if line.strip()]
-    if lines and lines[-1].startswith("planet:"):
+    if lines and PLANET_LINE.match(lines[-1]):
         return lines[-1]
     return None
+
+
+def host_url(host, socket):
+    """planet_host, with planet_socket as the path of an ssh:// URL without one."""
+    if socket and host.startswith("ssh://") and "/" not in host[len("ssh://"):]:
+        return host + socket
+    return host
 
 
 class Connection(ConnectionBase):
@@ -144,14 +161,16 @@ class Connection(ConnectionBase):
         self._connected = True
         return self
 
-    def _planet_cmd(self, argv, interactive):
-        cmd = [self._planet]
-        if self.get_option("planet_host"):
-            cmd += ["-H", self.get_option("planet_host")]
-        cmd.append("exec")
-        if self.get_option("planet_socket"):
-            cmd += ["--socket", self.get_option("planet_socket")]
-        if self.get_option("planet_user"):
+    def _where(self, verb):
+        """planet [-H URL] VERB [--socket S]: planet refuses -H with --socket."""
+        host, socket = self.get_option("planet_host"), self.get_option("planet_socket")
+        if host:
+            return [self._planet, "-H", host_url(host, socket), verb]
+        return [self._planet, verb] + (["--socket", socket] if socket else [])
+
+    def _planet_cmd(self, argv, interactive, user=True):
+        cmd = self._where("exec")
+        if user and self.get_option("planet_user"):
             cmd += ["-u", self.get_option("planet_user")]
         if interactive:
             cmd.append("-i")
@@ -163,8 +182,8 @@ class Connection(ConnectionBase):
         if line is not None:
             raise AnsibleConnectionFailure(line)
 
-    def _popen(self, argv, interactive, stdin=subprocess.PIPE, stdout=subprocess.PIPE):
-        cmd = self._planet_cmd(argv, interactive)
+    def _popen(self, argv, interactive, stdin=subprocess.PIPE, stdout=subprocess.PIPE, user=True):
+        cmd = self._planet_cmd(argv, interactive, user)
         display.vvv("EXEC %s" % " ".join(shlex.quote(to_text(a)) for a in cmd),
                     host=self._play_context.remote_addr)
         return subprocess.Popen([to_bytes(a, errors="surrogate_or_strict") for a in cmd],
@@ -211,17 +230,25 @@ class Connection(ConnectionBase):
         self._judge(p.returncode, stderr)
         return p.returncode, stdout, stderr
 
+    def _run(self, cmd):
+        display.vvv("EXEC %s" % " ".join(shlex.quote(to_text(a)) for a in cmd),
+                    host=self._play_context.remote_addr)
+        p = subprocess.run([to_bytes(a, errors="surrogate_or_strict") for a in cmd],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return p.returncode, p.stderr
+
     def _copy_to_box(self, in_path, out_path):
-        with open(in_path, "rb") as src:
-            p = self._popen(["/bin/sh", "-c", "cat > " + shlex.quote(out_path)], interactive=True, stdin=src)
-            _, stderr = p.communicate()
+        rc, stderr = self._run(self._where("cp") + ["--", in_path, "box:" + out_path])
+        user = self.get_option("planet_user")
+        if rc != 0 or not user or user in ("root", "0"):
+            return rc, stderr
+        # planet cp writes as root: the file goes to the user the tasks run as.
+        p = self._popen(["chown", "--", user + ":", out_path], interactive=False, user=False)
+        _, stderr = p.communicate()
         return p.returncode, stderr
 
     def _copy_from_box(self, in_path, out_path):
-        with open(out_path, "xb") as dst:
-            p = self._popen(["cat", "--", in_path], interactive=False, stdout=dst)
-            _, stderr = p.communicate()
-        return p.returncode, stderr
+        return self._run(self._where("cp") + ["--", "box:" + in_path, out_path])
 
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
