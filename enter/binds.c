@@ -26,7 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -90,22 +89,29 @@ static int resolve_target(const char *target, bool dir, bool mkdir_it, struct pe
 	return root_touch(root, target, 0644, e);
 }
 
-static _Noreturn void helper(int init_pidfd, int tree, const char *target, bool dir,
-			     bool mkdir_it, bool unbind, int out)
+struct helper_arg {
+	int init_pidfd, tree;
+	const char *target;
+	bool dir, mkdir_it, unbind;
+};
+
+static _Noreturn void helper(void *arg, int out)
 {
+	const struct helper_arg *a = arg;
+	const char *target = a->target;
 	struct perr e = { 0 };
 	int rc = 0;
-	if (setns(init_pidfd, CLONE_NEWNS) < 0) {
+	if (setns(a->init_pidfd, CLONE_NEWNS) < 0) {
 		rc = perr_set(&e, errno, "join the box's mount namespace");
-	} else if (unbind) {
+	} else if (a->unbind) {
 		/* the root is the box's now: the path cannot leave it */
 		if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
 			rc = perr_set(&e, errno, "unmount %s in the box", target);
 	} else {
-		_cleanup_fd_ int t = resolve_target(target, dir, mkdir_it, &e);
+		_cleanup_fd_ int t = resolve_target(target, a->dir, a->mkdir_it, &e);
 		if (t < 0)
 			rc = -1;
-		else if (move_mount(tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		else if (move_mount(a->tree, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 			rc = perr_set(&e, errno, "attach at %s in the box", target);
 	}
 	if (rc < 0)
@@ -117,18 +123,14 @@ static _Noreturn void helper(int init_pidfd, int tree, const char *target, bool 
 
 struct bind_job {
 	struct enter_conn *c;
-	pid_t pid;
-	int pidfd, out;
+	struct inbox_job h;
 	struct live_bind b;
 	bool unbind;
 };
 
 static void job_free(struct bind_job *j)
 {
-	if (j->pidfd >= 0)
-		close(j->pidfd);
-	if (j->out >= 0)
-		close(j->out);
+	inbox_job_close(&j->h);
 	free(j->b.source);
 	free(j->b.target);
 	free(j);
@@ -139,22 +141,20 @@ static void job_poll(uv_timer_t *t)
 {
 	struct enter_conn *c = t->data;
 	struct bind_job *j = conn_job(c);
-	siginfo_t si = { 0 };
-	bool done = waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid;
-	if (!done && conn_waited_ms(c) < BIND_WAIT_MS)
+	siginfo_t si;
+	bool give_up = conn_waited_ms(c) >= BIND_WAIT_MS;
+	bool done = inbox_job_ended(&j->h, give_up, &si);
+	if (!done && !give_up)
 		return;
 	uv_timer_stop(t);
 	conn_set_job(c, NULL);
 	if (!done) {
-		(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
-		(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
 		conn_fail(c, EXIT_PLANET, PE_TIMEOUT, "bind: the box did not answer within 5 s");
 		job_free(j);
 		return;
 	}
-	char msg[MSG_MAX] = "";
-	ssize_t n = read(j->out, msg, sizeof msg - 1);
-	msg[n > 0 ? n : 0] = 0;
+	char msg[MSG_MAX];
+	inbox_job_message(&j->h, msg, sizeof msg);
 	if (si.si_code != CLD_EXITED || si.si_status != 0) {
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, msg[0] ? msg : "bind: the helper failed");
 		job_free(j);
@@ -180,32 +180,11 @@ static void job_poll(uv_timer_t *t)
 static int start_helper(struct enter_conn *c, struct bind_job *j, int tree, bool dir,
 			bool mkdir_it, struct perr *e)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return perr_set(e, errno, "pipe");
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork();
-	if (pid == 0) {
-		inbox_signals_reset();
-		close(p[0]);
-		helper(conn_box(c)->init_pidfd, tree, j->b.target, dir, mkdir_it, j->unbind, p[1]);
-	}
-	int err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return perr_set(e, err, "fork");
-	}
-	j->pid = pid;
-	j->out = p[0];
-	if ((j->pidfd = pidfd_open(pid, 0)) < 0) {
-		err = errno;
-		cleanup_childp(&pid);
-		return perr_set(e, err, "pidfd_open");
-	}
+	struct helper_arg a = { .init_pidfd = conn_box(c)->init_pidfd, .tree = tree,
+				.target = j->b.target, .dir = dir, .mkdir_it = mkdir_it,
+				.unbind = j->unbind };
+	if (inbox_job_start(&j->h, helper, &a, e) < 0)
+		return -1;
 	conn_set_job(c, j);
 	conn_wait(c, job_poll, BIND_POLL_MS);
 	return 0;
@@ -267,7 +246,7 @@ void binds_bind(struct enter_conn *c, const char *args)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "bind: out of memory");
 		return;
 	}
-	j->pidfd = j->out = -1;
+	j->h = (struct inbox_job){ .pidfd = -1, .out = -1 };
 	j->b.ro = ro;
 	j->b.rec = rec;
 	j->c = c;
@@ -296,7 +275,7 @@ void binds_unbind(struct enter_conn *c, const char *args)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "unbind: out of memory");
 		return;
 	}
-	j->pidfd = j->out = -1;
+	j->h = (struct inbox_job){ .pidfd = -1, .out = -1 };
 	j->unbind = true;
 	j->c = c;
 	audit_bind(c, "unbind", &j->b);
@@ -328,7 +307,6 @@ void binds_job_cancel(void *job)
 	if (!j)
 		return;
 	siginfo_t si;
-	(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
-	(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
+	(void)inbox_job_ended(&j->h, true, &si);
 	job_free(j);
 }

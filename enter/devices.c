@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -163,15 +162,25 @@ static void remove_node(const struct live_dev *d)
 		(void)unlinkat(dir, name, 0);
 }
 
-static _Noreturn void helper(int init_pidfd, const struct live_dev *list, size_t n, bool rm,
-			     int out)
+struct dev_job {
+	struct inbox_job h;
+	bool rm;
+	struct live_dev *list; /* copies of the records (paths shared with them) */
+	size_t n;
+	int init_pidfd;	       /* the box's init, for the helper */
+};
+
+static _Noreturn void helper(void *arg, int out)
 {
+	const struct dev_job *j = arg;
+	const struct live_dev *list = j->list;
+	size_t n = j->n;
 	struct perr e = { 0 };
 	int rc = 0;
 	umask(0);
-	if (setns(init_pidfd, CLONE_NEWNS) < 0) {
+	if (setns(j->init_pidfd, CLONE_NEWNS) < 0) {
 		rc = perr_set(&e, errno, "join the box's mount namespace");
-	} else if (rm) {
+	} else if (j->rm) {
 		for (size_t i = 0; i < n; i++)
 			remove_node(&list[i]);
 	} else {
@@ -187,20 +196,9 @@ static _Noreturn void helper(int init_pidfd, const struct live_dev *list, size_t
 
 /* ---- the supervisor's side ----------------------------------------------------- */
 
-struct dev_job {
-	pid_t pid;
-	int pidfd, out;
-	bool rm;
-	struct live_dev *list; /* copies of the records (paths shared with them) */
-	size_t n;
-};
-
 static void job_free(struct dev_job *j)
 {
-	if (j->pidfd >= 0)
-		close(j->pidfd);
-	if (j->out >= 0)
-		close(j->out);
+	inbox_job_close(&j->h);
 	free(j->list);
 	free(j);
 }
@@ -262,25 +260,19 @@ static void job_poll(uv_timer_t *t)
 {
 	struct enter_conn *c = t->data;
 	struct dev_job *j = conn_job(c);
-	siginfo_t si = { 0 };
-	bool done = waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid;
-	if (!done && conn_waited_ms(c) < DEV_WAIT_MS)
+	siginfo_t si;
+	bool give_up = conn_waited_ms(c) >= DEV_WAIT_MS;
+	bool done = inbox_job_ended(&j->h, give_up, &si);
+	if (!done && !give_up)
 		return;
 	uv_timer_stop(t);
 	conn_set_job_fn(c, NULL, NULL);
-	char msg[MSG_MAX] = "device: the box did not answer within 5 s";
-	if (!done) {
-		(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
-		(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
-	} else if (si.si_code != CLD_EXITED || si.si_status != 0) {
-		ssize_t n = read(j->out, msg, sizeof msg - 1);
-		if (n <= 0)
-			snprintf(msg, sizeof msg, "device: the helper failed");
-		else
-			msg[n] = 0;
-	} else {
-		msg[0] = 0;
-	}
+	char msg[MSG_MAX] = "";
+	if (!done)
+		snprintf(msg, sizeof msg, "device: the box did not answer within 5 s");
+	else if ((si.si_code != CLD_EXITED || si.si_status != 0) &&
+		 !inbox_job_message(&j->h, msg, sizeof msg))
+		snprintf(msg, sizeof msg, "device: the helper failed");
 	if (!j->rm) {
 		add_done(c, j, done ? PE_BAD_REQUEST : PE_TIMEOUT, msg[0] ? msg : NULL);
 	} else if (msg[0]) {
@@ -305,13 +297,9 @@ static void job_poll(uv_timer_t *t)
 static void job_cancel(void *job, struct enter_conn *c)
 {
 	struct dev_job *j = job;
-	siginfo_t si = { 0 };
-	bool made = waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid &&
-		    si.si_code == CLD_EXITED && si.si_status == 0;
-	if (!si.si_pid) {
-		(void)pidfd_send_signal(j->pidfd, SIGKILL, NULL, 0);
-		(void)waitid(P_PIDFD, (id_t)j->pidfd, &si, WEXITED);
-	}
+	siginfo_t si;
+	bool made = inbox_job_ended(&j->h, true, &si) && si.si_code == CLD_EXITED &&
+		    si.si_status == 0;
 	if (!j->rm && made) {
 		add_keep(j);
 	} else if (!j->rm) {
@@ -325,32 +313,9 @@ static void job_cancel(void *job, struct enter_conn *c)
 
 static int start_helper(struct enter_conn *c, struct dev_job *j, struct perr *e)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return perr_set(e, errno, "pipe");
-	sigset_t all, old;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid_t pid = fork();
-	if (pid == 0) {
-		inbox_signals_reset();
-		close(p[0]);
-		helper(conn_box(c)->init_pidfd, j->list, j->n, j->rm, p[1]);
-	}
-	int err = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		return perr_set(e, err, "fork");
-	}
-	j->pid = pid;
-	j->out = p[0];
-	if ((j->pidfd = pidfd_open(pid, 0)) < 0) {
-		err = errno;
-		cleanup_childp(&pid);
-		return perr_set(e, err, "pidfd_open");
-	}
+	j->init_pidfd = conn_box(c)->init_pidfd;
+	if (inbox_job_start(&j->h, helper, j, e) < 0)
+		return -1;
 	conn_set_job_fn(c, j, job_cancel);
 	conn_wait(c, job_poll, DEV_POLL_MS);
 	return 0;
@@ -449,7 +414,7 @@ void devices_add(struct enter_conn *c, const char *args)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "device add: out of memory");
 		return;
 	}
-	*j = (struct dev_job){ .pidfd = -1, .out = -1, .list = list };
+	*j = (struct dev_job){ .h = { .pidfd = -1, .out = -1 }, .list = list };
 	int rc = expand(&s[0], j, &e);
 	device_spec_free(&s[0]);
 	free(s);
@@ -497,7 +462,7 @@ void devices_remove(struct enter_conn *c, const char *args)
 		conn_fail(c, EXIT_PLANET, PE_INTERNAL, "device remove: out of memory");
 		return;
 	}
-	*j = (struct dev_job){ .pidfd = -1, .out = -1, .rm = true, .list = list, .n = 1 };
+	*j = (struct dev_job){ .h = { .pidfd = -1, .out = -1 }, .rm = true, .list = list, .n = 1 };
 	struct cg_dev_rule r = dev_rule(&devs[k]);
 	if (cg_box_deny_devices(box_cg(c), &r, 1, &e) < 0) {
 		job_free(j);

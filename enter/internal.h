@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -71,6 +72,20 @@ struct inbox_child {
 };
 /* Every signal back to its default disposition (nothing of libuv's). */
 void inbox_signals_reset(void);
+/* inbox_job.c: a short-lived helper in the running box (bind, device). */
+struct inbox_job {
+	int pidfd, out; /* the helper and the read end of its message pipe; -1: none */
+};
+/* Fork the helper: it runs fn(arg, out), out being where it writes its one
+ * line on failure; fn must not return (it exits). */
+int inbox_job_start(struct inbox_job *h, void (*fn)(void *arg, int out), void *arg,
+		    struct perr *e);
+/* Whether the helper has ended (*si says how); when it has not and kill_it,
+ * it is killed and reaped (and false returned). */
+bool inbox_job_ended(struct inbox_job *h, bool kill_it, siginfo_t *si);
+/* Its message into msg (NUL-terminated; "" and false when none). */
+bool inbox_job_message(struct inbox_job *h, char *msg, size_t len);
+void inbox_job_close(struct inbox_job *h);
 /* copy.c: a COPY session's process, in place of the command (proto_exec's
  * copy): closes status_w as an exec would, copies, exits 0 or 1. */
 _Noreturn void inbox_copy_main(const struct proto_exec *x, int status_w);
