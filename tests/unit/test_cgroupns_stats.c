@@ -44,6 +44,32 @@ static void v2_tree(const char *d)
 			    "253:0 rbytes=5 wbytes=6 rios=1 wios=2 dbytes=0 dios=0\n");
 }
 
+/* What both fake trees (v2_tree and test_v1's) say, each in its own files. */
+static void check_cpu_memory(const struct cg_stats *s)
+{
+	CHECK(s->cpu_usage_usec == 1500000);
+	CHECK(s->cpu_user_usec == 1000000);
+	CHECK(s->cpu_system_usec == 500000);
+	CHECK(s->cpu_throttled_usec == 250000);
+	CHECK(s->cpu_throttled_count == 7);
+	CHECK(s->memory_current == 52428800);
+	CHECK(s->memory_peak == 73400320);
+	CHECK(s->memory_max == CG_MAX);
+	CHECK(s->memory_anon == 41943040);
+	CHECK(s->memory_file == 8388608);
+	CHECK(s->memory_swap == 2097152);
+}
+
+static void check_pids_io(const struct cg_stats *s)
+{
+	CHECK(s->pids_current == 17);
+	CHECK(s->pids_max == CG_MAX);
+	CHECK(s->io_read_bytes == 1305);
+	CHECK(s->io_write_bytes == 2406);
+	CHECK(s->io_read_ops == 14);
+	CHECK(s->io_write_ops == 26);
+}
+
 static void test_v2(void)
 {
 	char d[512];
@@ -54,17 +80,7 @@ static void test_v2(void)
 	struct cg_stats s;
 	memset(&s, 0x55, sizeof s);
 	cg_box_stats(&cg, &s);
-	CHECK(s.cpu_usage_usec == 1500000);
-	CHECK(s.cpu_user_usec == 1000000);
-	CHECK(s.cpu_system_usec == 500000);
-	CHECK(s.cpu_throttled_usec == 250000);
-	CHECK(s.cpu_throttled_count == 7);
-	CHECK(s.memory_current == 52428800);
-	CHECK(s.memory_peak == 73400320);
-	CHECK(s.memory_max == CG_MAX);
-	CHECK(s.memory_anon == 41943040);
-	CHECK(s.memory_file == 8388608);
-	CHECK(s.memory_swap == 2097152);
+	check_cpu_memory(&s);
 	CHECK(s.memory_oom_kills == 2); /* oom_kill, not oom nor oom_group_kill */
 	CHECK(s.memory_pressure_some_usec == 734512);
 	CHECK(s.memory_pressure_full_usec == 402001);
@@ -76,12 +92,7 @@ static void test_v2(void)
 	CHECK(ofd >= 0 && !early);
 	if (ofd >= 0)
 		close(ofd);
-	CHECK(s.pids_current == 17);
-	CHECK(s.pids_max == CG_MAX);
-	CHECK(s.io_read_bytes == 1305);
-	CHECK(s.io_write_bytes == 2406);
-	CHECK(s.io_read_ops == 14);
-	CHECK(s.io_write_ops == 26);
+	check_pids_io(&s);
 	/* numbers where limits are set */
 	touch(d, "memory.max", "67108864\n");
 	touch(d, "pids.max", "64\n");
@@ -148,26 +159,11 @@ static void test_v1(void)
 	struct cg_stats s;
 	memset(&s, 0x55, sizeof s);
 	cg_box_stats(&cg, &s);
-	CHECK(s.cpu_usage_usec == 1500000);
-	CHECK(s.cpu_user_usec == 1000000);
-	CHECK(s.cpu_system_usec == 500000);
-	CHECK(s.cpu_throttled_usec == 250000);
-	CHECK(s.cpu_throttled_count == 7);
-	CHECK(s.memory_current == 52428800);
-	CHECK(s.memory_peak == 73400320);
-	CHECK(s.memory_max == CG_MAX);
-	CHECK(s.memory_anon == 41943040); /* total_*: the box's whole subtree */
-	CHECK(s.memory_file == 8388608);
-	CHECK(s.memory_swap == 2097152);
+	check_cpu_memory(&s); /* v1's total_*: the box's whole subtree */
 	CHECK(s.memory_oom_kills == 2);
 	CHECK(cg_box_oom_kills(&cg) == 2);
 	CHECK(s.memory_pressure_some_usec == -1 && s.memory_pressure_full_usec == -1); /* no cgroup2 */
-	CHECK(s.pids_current == 17);
-	CHECK(s.pids_max == CG_MAX);
-	CHECK(s.io_read_bytes == 1305);
-	CHECK(s.io_write_bytes == 2406);
-	CHECK(s.io_read_ops == 14);
-	CHECK(s.io_write_ops == 26);
+	check_pids_io(&s);
 	/* the OOM watch: an eventfd registered for memory.oom_control, which
 	 * notifies before the kill is counted */
 	touch(m, "cgroup.event_control", "");
