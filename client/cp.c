@@ -13,7 +13,6 @@
 #include "client/internal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -267,22 +266,6 @@ static const char *box_side(const char *arg)
 	return strncmp(arg, "box:", 4) == 0 ? arg + 4 : NULL;
 }
 
-static void on_signal(int sig)
-{
-	copy_abort();
-	_exit(128 + sig);
-}
-
-static void signals_catch(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static int request(struct cp *c, const struct proto_copy *pc)
 {
 	_cleanup_strbuf_ struct strbuf b = { 0 };
@@ -324,7 +307,7 @@ int client_cp(const struct client_opts *o)
 	pc.flags = (uint8_t)(flags | (bdst && strcmp(src, "-") == 0 ? COPY_STREAM : 0));
 	struct cp c = { .path = client_socket_path(o->socket), .sock = -1, .status = -1,
 			.tty_progress = isatty(STDERR_FILENO) == 1, .t0 = now_ns() };
-	signals_catch();
+	copy_signals_catch();
 	if (client_rx_init(&c.rx) < 0 || !(c.buf = malloc(PROTO_MAX_DATA))) {
 		fprintf(stderr, "planet cp: %s\n", strerror(errno));
 		client_rx_free(&c.rx);
