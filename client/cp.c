@@ -124,20 +124,26 @@ static int session_frame(struct cp *c, const struct proto_frame *f)
 	}
 }
 
+/* The session's next frame; false, the status set, if the connection
+ * failed or closed first. */
+static bool rx_frame(struct cp *c, struct proto_frame *f)
+{
+	struct perr e = { 0 };
+	int r = client_rx_wait(&c->rx, c->sock, f, &e);
+	if (r > 0)
+		return true;
+	fprintf(stderr, "planet cp: %s\n",
+		r < 0 ? e.msg : "the connection closed before the copy ended");
+	c->status = EXIT_PLANET;
+	return false;
+}
+
 /* Read frames until the session is over (after the data, or after a
  * failed write). */
 static void session_end(struct cp *c)
 {
 	struct proto_frame f;
-	struct perr e = { 0 };
-	while (c->status < 0) {
-		int r = client_rx_wait(&c->rx, c->sock, &f, &e);
-		if (r <= 0) {
-			fprintf(stderr, "planet cp: %s\n",
-				r < 0 ? e.msg : "the connection closed before the copy ended");
-			c->status = EXIT_PLANET;
-			return;
-		}
+	while (c->status < 0 && rx_frame(c, &f)) {
 		if (f.kind == PK_STDOUT)
 			continue; /* a tar's trailing padding the reader did not want */
 		session_frame(c, &f);
@@ -212,15 +218,7 @@ static ssize_t recv_data(void *ctx, const void **buf)
 {
 	struct cp *c = ctx;
 	struct proto_frame f;
-	struct perr e = { 0 };
-	while (c->status < 0) {
-		int r = client_rx_wait(&c->rx, c->sock, &f, &e);
-		if (r <= 0) {
-			fprintf(stderr, "planet cp: %s\n",
-				r < 0 ? e.msg : "the connection closed before the copy ended");
-			c->status = EXIT_PLANET;
-			break;
-		}
+	while (c->status < 0 && rx_frame(c, &f)) {
 		if (f.kind == PK_STDOUT) {
 			progress(c, f.len, false);
 			*buf = f.payload;
