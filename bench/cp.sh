@@ -27,13 +27,7 @@ echo "planet: $PLANET ($("$PLANET" --version 2>/dev/null))"
 echo
 
 R=$WORK/rootfs
-mk_busybox "$R"
-ST=$SHM/state
-SOCK=$ST/enter.sock
-"$PLANET" start --rootfs "$R" --state-dir "$ST" --socket "$SOCK" --stop-timeout 5 >"$WORK/planet.log" 2>&1 &
-SUP=$!
-on_cleanup "stop_pid $SUP 10"
-wait_for 5 test -S "$SOCK" || { cat "$WORK/planet.log"; die "no enter socket $SOCK"; }
+start_planet_busybox "$R"
 "$PLANET" exec --socket "$SOCK" -- /bin/true || die "planet exec does not work"
 
 H=$WORK/host

@@ -6,6 +6,7 @@
 #   build_helpers               # $BIN/benchclock (static), $BIN/sdboot
 #   on_cleanup "runc --root $RR delete -f x"   # run at exit, last first
 #   stats FILE                  # "n median p90 mean min max" of one number per line
+#   start_planet_busybox DIR    # a planet box on a busybox rootfs: $SUP, $ST, $SOCK
 #   start_lxc_busybox NAME / start_runc_busybox NAME   # a busybox container of each
 #   RUNS=$(knob BENCH_X_RUNS 50 5)   # $BENCH_X_RUNS, else 50, or 5 in quick mode
 #
@@ -222,6 +223,20 @@ machine_line() {
 		"$(nproc)" "$(. /etc/os-release && echo "$PRETTY_NAME") ($(cat /etc/debian_version 2>/dev/null))" \
 		"$(uname -r)" "$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)" \
 		"$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# start_planet_busybox DIR — a planet box on a busybox rootfs built in DIR:
+# supervisor SUP (log $WORK/planet.log), state dir ST=$SHM/state, enter
+# socket SOCK; returns once init runs and SOCK listens; stopped at cleanup.
+start_planet_busybox() {
+	mk_busybox "$1"
+	ST=$SHM/state
+	SOCK=$ST/enter.sock
+	"$PLANET" start --rootfs "$1" --state-dir "$ST" --socket "$SOCK" --stop-timeout 5 >"$WORK/planet.log" 2>&1 &
+	SUP=$!
+	on_cleanup "stop_pid $SUP 10"
+	wait_for 5 grep -q '^init_pid=' "$ST/state" || { cat "$WORK/planet.log"; die "planet box did not come up"; }
+	wait_for 5 test -S "$SOCK" || { cat "$WORK/planet.log"; die "no enter socket $SOCK"; }
 }
 
 # start_lxc_busybox NAME — an LXC container NAME on its own copy of the

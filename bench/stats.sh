@@ -36,14 +36,7 @@ echo
 
 # ---- the boxes ---------------------------------------------------------------------
 R1=$WORK/rootfs-planet
-mk_busybox "$R1"
-ST=$SHM/state
-SOCK=$ST/enter.sock
-"$PLANET" start --rootfs "$R1" --state-dir "$ST" --socket "$SOCK" --stop-timeout 5 >"$WORK/planet.log" 2>&1 &
-SUP=$!
-on_cleanup "stop_pid $SUP 10"
-wait_for 5 grep -q '^init_pid=' "$ST/state" || { cat "$WORK/planet.log"; die "planet box did not come up"; }
-wait_for 5 test -S "$SOCK" || { cat "$WORK/planet.log"; die "no enter socket $SOCK"; }
+start_planet_busybox "$R1"
 out=$("$PLANET" stats --json --socket "$SOCK" 2>&1) || die "planet stats --json failed: $out"
 LXCNAME=planetbench
 start_lxc_busybox "$LXCNAME"

@@ -13,7 +13,6 @@
 #include "client/internal.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -125,20 +124,26 @@ static int session_frame(struct cp *c, const struct proto_frame *f)
 	}
 }
 
+/* The session's next frame; false, the status set, if the connection
+ * failed or closed first. */
+static bool rx_frame(struct cp *c, struct proto_frame *f)
+{
+	struct perr e = { 0 };
+	int r = client_rx_wait(&c->rx, c->sock, f, &e);
+	if (r > 0)
+		return true;
+	fprintf(stderr, "planet cp: %s\n",
+		r < 0 ? e.msg : "the connection closed before the copy ended");
+	c->status = EXIT_PLANET;
+	return false;
+}
+
 /* Read frames until the session is over (after the data, or after a
  * failed write). */
 static void session_end(struct cp *c)
 {
 	struct proto_frame f;
-	struct perr e = { 0 };
-	while (c->status < 0) {
-		int r = client_rx_wait(&c->rx, c->sock, &f, &e);
-		if (r <= 0) {
-			fprintf(stderr, "planet cp: %s\n",
-				r < 0 ? e.msg : "the connection closed before the copy ended");
-			c->status = EXIT_PLANET;
-			return;
-		}
+	while (c->status < 0 && rx_frame(c, &f)) {
 		if (f.kind == PK_STDOUT)
 			continue; /* a tar's trailing padding the reader did not want */
 		session_frame(c, &f);
@@ -213,15 +218,7 @@ static ssize_t recv_data(void *ctx, const void **buf)
 {
 	struct cp *c = ctx;
 	struct proto_frame f;
-	struct perr e = { 0 };
-	while (c->status < 0) {
-		int r = client_rx_wait(&c->rx, c->sock, &f, &e);
-		if (r <= 0) {
-			fprintf(stderr, "planet cp: %s\n",
-				r < 0 ? e.msg : "the connection closed before the copy ended");
-			c->status = EXIT_PLANET;
-			break;
-		}
+	while (c->status < 0 && rx_frame(c, &f)) {
 		if (f.kind == PK_STDOUT) {
 			progress(c, f.len, false);
 			*buf = f.payload;
@@ -267,22 +264,6 @@ static const char *box_side(const char *arg)
 	return strncmp(arg, "box:", 4) == 0 ? arg + 4 : NULL;
 }
 
-static void on_signal(int sig)
-{
-	copy_abort();
-	_exit(128 + sig);
-}
-
-static void signals_catch(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static int request(struct cp *c, const struct proto_copy *pc)
 {
 	_cleanup_strbuf_ struct strbuf b = { 0 };
@@ -324,7 +305,7 @@ int client_cp(const struct client_opts *o)
 	pc.flags = (uint8_t)(flags | (bdst && strcmp(src, "-") == 0 ? COPY_STREAM : 0));
 	struct cp c = { .path = client_socket_path(o->socket), .sock = -1, .status = -1,
 			.tty_progress = isatty(STDERR_FILENO) == 1, .t0 = now_ns() };
-	signals_catch();
+	copy_signals_catch();
 	if (client_rx_init(&c.rx) < 0 || !(c.buf = malloc(PROTO_MAX_DATA))) {
 		fprintf(stderr, "planet cp: %s\n", strerror(errno));
 		client_rx_free(&c.rx);

@@ -45,8 +45,10 @@ int copy_pack(const char *src, unsigned flags, const struct copy_io *io, struct 
 /* Extract the tar read from io at dst by the rules above. The process's
  * working directory is changed while it runs, and put back. */
 int copy_unpack(const char *dst, unsigned flags, const struct copy_io *io, struct perr *e);
-/* For a signal handler, before its _exit: remove the temporary file that
- * copy_unpack is writing, if any (async-signal-safe). */
-void copy_abort(void);
+/* SIGHUP (a session's client went away), SIGTERM and SIGINT: the file
+ * copy_unpack is writing, if any, removed, then _exit(128 + sig), so that
+ * nothing is left under a temporary name either;
+ * SIGPIPE ignored (a closed peer is an EPIPE to report). For both sides. */
+void copy_signals_catch(void);
 
 #endif

@@ -37,10 +37,27 @@ struct target {
 static char abort_path[PATH_MAX];
 static volatile sig_atomic_t abort_set;
 
-void copy_abort(void)
+/* async-signal-safe */
+static void copy_abort(void)
 {
 	if (abort_set)
 		(void)unlink(abort_path);
+}
+
+static void on_signal(int sig)
+{
+	copy_abort();
+	_exit(128 + sig);
+}
+
+void copy_signals_catch(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 struct unpacker {

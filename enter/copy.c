@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,25 +53,6 @@ int copy_request_exec(const struct proto_frame *f, struct proto_exec *x, struct 
 
 /* ---- the session process, in the box ------------------------------------ */
 
-/* SIGHUP (the client went away: the session's first signal), SIGTERM,
- * SIGINT: the file being written goes, so that nothing is left under a
- * temporary name either. */
-static void on_signal(int sig)
-{
-	copy_abort();
-	_exit(128 + sig);
-}
-
-static void signals_catch(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
 static ssize_t fd_read(void *ctx, const void **buf)
 {
 	char *b = ctx;
@@ -107,7 +87,7 @@ _Noreturn void inbox_copy_main(const struct proto_exec *x, int status_w)
 	/* As an execve would: EOF on the status pipe tells the server the
 	 * session's process runs. */
 	close(status_w);
-	signals_catch();
+	copy_signals_catch();
 	char **a = x->argv;
 	int rc = -1;
 	if (!a[0] || !a[1] || !a[2] || !a[3]) {

@@ -284,6 +284,44 @@ int child_probe(void *arg)
 	return bad;
 }
 
+/* ---- fake cgroup trees ---------------------------------------------------- */
+
+void touch(const char *dir, const char *file, const char *content)
+{
+	char p[1100];
+	snprintf(p, sizeof p, "%s/%s", dir, file);
+	FILE *f = fopen(p, "w");
+	if (f) {
+		fputs(content, f);
+		fclose(f);
+	}
+}
+
+const char *slurp(const char *dir, const char *file)
+{
+	static char buf[256];
+	char p[1100];
+	snprintf(p, sizeof p, "%s/%s", dir, file);
+	buf[0] = 0;
+	FILE *f = fopen(p, "r");
+	if (f) {
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		buf[n] = 0;
+		fclose(f);
+	}
+	return buf;
+}
+
+void hier(struct cg_box *cg, const char *mnt, const char *dir, const char *opts, bool v2)
+{
+	struct cg_hier *h = &cg->hier[cg->n_hier++];
+	h->path = strdup(dir);
+	h->options = strdup(opts);
+	h->mountpoint = strdup(mnt);
+	h->v2 = v2;
+	mkdir(dir, 0755);
+}
+
 /* ---- the start of every program ------------------------------------------ */
 
 int cgtest_start(const char *prog, char *tmp, enum cg_layout *layout, const char **v2mount)

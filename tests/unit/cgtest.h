@@ -1,6 +1,7 @@
 /* Shared by the cgroupns test programs (test_cgroupns, test_cgroupns_devices,
  * test_cgroupns_layouts): children placed in cgroups before they run, what to
  * remove at the end whatever happened, the tests' own readings of /proc.
+ * test_cgroupns_limits and test_cgroupns_stats use only the fake trees.
  *
  * Everything made here is named *-<pid> and removed at the end whatever
  * happened; leftovers of a crashed earlier run (dead pid) are removed first.
@@ -51,6 +52,14 @@ struct devprobes {
 /* Open each device; an expected failure is EPERM. Also mknod c 1:3 (allowed
  * with m) and c 1:7 (not). Returns the number of surprises. */
 int child_probe(void *arg);
+
+/* Fake cgroup trees: plain directories holding the files a kernel would.
+ * touch writes dir/file, slurp reads it back (a static buffer, "" if it
+ * cannot be read); hier adds dir (made here) to cg as one hierarchy with
+ * the given mount options, mounted at mnt. */
+void touch(const char *dir, const char *file, const char *content);
+const char *slurp(const char *dir, const char *file);
+void hier(struct cg_box *cg, const char *mnt, const char *dir, const char *opts, bool v2);
 
 /* The start of main: root and /sys/fs/cgroup (else 77, skip), test_name,
  * stale leftovers removed, a temp dir made into tmp (64 bytes) unless tmp

@@ -12,45 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/cgtest.h"
 #include "tests/unit/check.h"
 
 static char top[] = "/tmp/planet-test-limits.XXXXXX";
-
-static void touch(const char *dir, const char *file, const char *content)
-{
-	char p[1100];
-	snprintf(p, sizeof p, "%s/%s", dir, file);
-	FILE *f = fopen(p, "w");
-	if (f) {
-		fputs(content, f);
-		fclose(f);
-	}
-}
-
-static const char *slurp(const char *dir, const char *file)
-{
-	static char buf[256];
-	char p[1100];
-	snprintf(p, sizeof p, "%s/%s", dir, file);
-	buf[0] = 0;
-	FILE *f = fopen(p, "r");
-	if (f) {
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		buf[n] = 0;
-		fclose(f);
-	}
-	return buf;
-}
-
-static void hier(struct cg_box *cg, const char *dir, const char *opts, bool v2)
-{
-	struct cg_hier *h = &cg->hier[cg->n_hier++];
-	h->path = strdup(dir);
-	h->options = strdup(opts);
-	h->mountpoint = strdup(top);
-	h->v2 = v2;
-	mkdir(dir, 0755);
-}
 
 static struct cg_limits all_set(void)
 {
@@ -73,7 +38,7 @@ static void test_v2(void)
 	char d[512];
 	snprintf(d, sizeof d, "%s/v2", top);
 	struct cg_box cg = { .bpf_prog_fd = -1 };
-	hier(&cg, d, "", true);
+	hier(&cg, top, d, "", true);
 	touch(d, "cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
 	const char *files[] = { "memory.max", "memory.high", "memory.swap.max", "cpu.max",
 				"cpu.weight", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight" };
@@ -123,11 +88,11 @@ static void test_v1(void)
 	snprintf(s, sizeof s, "%s/cpuset", top);
 	snprintf(b, sizeof b, "%s/blkio", top);
 	struct cg_box cg = { .bpf_prog_fd = -1 };
-	hier(&cg, m, "memory", false);
-	hier(&cg, c, "cpu,cpuacct", false);
-	hier(&cg, p, "pids", false);
-	hier(&cg, s, "cpuset", false);
-	hier(&cg, b, "blkio", false);
+	hier(&cg, top, m, "memory", false);
+	hier(&cg, top, c, "cpu,cpuacct", false);
+	hier(&cg, top, p, "pids", false);
+	hier(&cg, top, s, "cpuset", false);
+	hier(&cg, top, b, "blkio", false);
 	const char *mf[] = { "memory.limit_in_bytes", "memory.soft_limit_in_bytes",
 			     "memory.memsw.limit_in_bytes" };
 	for (size_t i = 0; i < 3; i++)

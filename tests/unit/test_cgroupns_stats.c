@@ -17,45 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/unit/cgtest.h"
 #include "tests/unit/check.h"
 
 static char top[] = "/tmp/planet-test-stats.XXXXXX";
-
-static void touch(const char *dir, const char *file, const char *content)
-{
-	char p[1100];
-	snprintf(p, sizeof p, "%s/%s", dir, file);
-	FILE *f = fopen(p, "w");
-	if (f) {
-		fputs(content, f);
-		fclose(f);
-	}
-}
-
-static const char *slurp(const char *dir, const char *file)
-{
-	static char buf[256];
-	char p[1100];
-	snprintf(p, sizeof p, "%s/%s", dir, file);
-	buf[0] = 0;
-	FILE *f = fopen(p, "r");
-	if (f) {
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
-		buf[n] = 0;
-		fclose(f);
-	}
-	return buf;
-}
-
-static void hier(struct cg_box *cg, const char *dir, const char *opts, bool v2)
-{
-	struct cg_hier *h = &cg->hier[cg->n_hier++];
-	h->path = strdup(dir);
-	h->options = strdup(opts);
-	h->mountpoint = strdup(top);
-	h->v2 = v2;
-	mkdir(dir, 0755);
-}
 
 static void v2_tree(const char *d)
 {
@@ -79,27 +44,43 @@ static void v2_tree(const char *d)
 			    "253:0 rbytes=5 wbytes=6 rios=1 wios=2 dbytes=0 dios=0\n");
 }
 
+/* What both fake trees (v2_tree and test_v1's) say, each in its own files. */
+static void check_cpu_memory(const struct cg_stats *s)
+{
+	CHECK(s->cpu_usage_usec == 1500000);
+	CHECK(s->cpu_user_usec == 1000000);
+	CHECK(s->cpu_system_usec == 500000);
+	CHECK(s->cpu_throttled_usec == 250000);
+	CHECK(s->cpu_throttled_count == 7);
+	CHECK(s->memory_current == 52428800);
+	CHECK(s->memory_peak == 73400320);
+	CHECK(s->memory_max == CG_MAX);
+	CHECK(s->memory_anon == 41943040);
+	CHECK(s->memory_file == 8388608);
+	CHECK(s->memory_swap == 2097152);
+}
+
+static void check_pids_io(const struct cg_stats *s)
+{
+	CHECK(s->pids_current == 17);
+	CHECK(s->pids_max == CG_MAX);
+	CHECK(s->io_read_bytes == 1305);
+	CHECK(s->io_write_bytes == 2406);
+	CHECK(s->io_read_ops == 14);
+	CHECK(s->io_write_ops == 26);
+}
+
 static void test_v2(void)
 {
 	char d[512];
 	snprintf(d, sizeof d, "%s/v2", top);
 	struct cg_box cg = { .bpf_prog_fd = -1 };
-	hier(&cg, d, "", true);
+	hier(&cg, top, d, "", true);
 	v2_tree(d);
 	struct cg_stats s;
 	memset(&s, 0x55, sizeof s);
 	cg_box_stats(&cg, &s);
-	CHECK(s.cpu_usage_usec == 1500000);
-	CHECK(s.cpu_user_usec == 1000000);
-	CHECK(s.cpu_system_usec == 500000);
-	CHECK(s.cpu_throttled_usec == 250000);
-	CHECK(s.cpu_throttled_count == 7);
-	CHECK(s.memory_current == 52428800);
-	CHECK(s.memory_peak == 73400320);
-	CHECK(s.memory_max == CG_MAX);
-	CHECK(s.memory_anon == 41943040);
-	CHECK(s.memory_file == 8388608);
-	CHECK(s.memory_swap == 2097152);
+	check_cpu_memory(&s);
 	CHECK(s.memory_oom_kills == 2); /* oom_kill, not oom nor oom_group_kill */
 	CHECK(s.memory_pressure_some_usec == 734512);
 	CHECK(s.memory_pressure_full_usec == 402001);
@@ -111,12 +92,7 @@ static void test_v2(void)
 	CHECK(ofd >= 0 && !early);
 	if (ofd >= 0)
 		close(ofd);
-	CHECK(s.pids_current == 17);
-	CHECK(s.pids_max == CG_MAX);
-	CHECK(s.io_read_bytes == 1305);
-	CHECK(s.io_write_bytes == 2406);
-	CHECK(s.io_read_ops == 14);
-	CHECK(s.io_write_ops == 26);
+	check_pids_io(&s);
 	/* numbers where limits are set */
 	touch(d, "memory.max", "67108864\n");
 	touch(d, "pids.max", "64\n");
@@ -156,11 +132,11 @@ static void test_v1(void)
 	snprintf(p, sizeof p, "%s/pids", top);
 	snprintf(b, sizeof b, "%s/blkio", top);
 	struct cg_box cg = { .bpf_prog_fd = -1 };
-	hier(&cg, m, "memory", false);
-	hier(&cg, c, "cpu", false);
-	hier(&cg, a, "cpuacct", false);
-	hier(&cg, p, "pids", false);
-	hier(&cg, b, "blkio", false);
+	hier(&cg, top, m, "memory", false);
+	hier(&cg, top, c, "cpu", false);
+	hier(&cg, top, a, "cpuacct", false);
+	hier(&cg, top, p, "pids", false);
+	hier(&cg, top, b, "blkio", false);
 	touch(m, "memory.usage_in_bytes", "52428800\n");
 	touch(m, "memory.max_usage_in_bytes", "73400320\n");
 	touch(m, "memory.limit_in_bytes", "9223372036854771712\n"); /* v1's "none" */
@@ -183,26 +159,11 @@ static void test_v1(void)
 	struct cg_stats s;
 	memset(&s, 0x55, sizeof s);
 	cg_box_stats(&cg, &s);
-	CHECK(s.cpu_usage_usec == 1500000);
-	CHECK(s.cpu_user_usec == 1000000);
-	CHECK(s.cpu_system_usec == 500000);
-	CHECK(s.cpu_throttled_usec == 250000);
-	CHECK(s.cpu_throttled_count == 7);
-	CHECK(s.memory_current == 52428800);
-	CHECK(s.memory_peak == 73400320);
-	CHECK(s.memory_max == CG_MAX);
-	CHECK(s.memory_anon == 41943040); /* total_*: the box's whole subtree */
-	CHECK(s.memory_file == 8388608);
-	CHECK(s.memory_swap == 2097152);
+	check_cpu_memory(&s); /* v1's total_*: the box's whole subtree */
 	CHECK(s.memory_oom_kills == 2);
 	CHECK(cg_box_oom_kills(&cg) == 2);
 	CHECK(s.memory_pressure_some_usec == -1 && s.memory_pressure_full_usec == -1); /* no cgroup2 */
-	CHECK(s.pids_current == 17);
-	CHECK(s.pids_max == CG_MAX);
-	CHECK(s.io_read_bytes == 1305);
-	CHECK(s.io_write_bytes == 2406);
-	CHECK(s.io_read_ops == 14);
-	CHECK(s.io_write_ops == 26);
+	check_pids_io(&s);
 	/* the OOM watch: an eventfd registered for memory.oom_control, which
 	 * notifies before the kill is counted */
 	touch(m, "cgroup.event_control", "");
@@ -219,7 +180,7 @@ static void test_v1(void)
 	/* a host without a controller: every field of it "does not say" */
 	cg_box_free(&cg);
 	struct cg_box none = { .bpf_prog_fd = -1 };
-	hier(&none, m, "memory", false);
+	hier(&none, top, m, "memory", false);
 	cg_box_stats(&none, &s);
 	CHECK(s.cpu_usage_usec == -1 && s.cpu_throttled_count == -1);
 	CHECK(s.pids_current == -1 && s.pids_max == -1);
@@ -229,7 +190,7 @@ static void test_v1(void)
 	char f[600];
 	snprintf(f, sizeof f, "%s/freezer", top);
 	struct cg_box fz = { .bpf_prog_fd = -1 };
-	hier(&fz, f, "freezer", false);
+	hier(&fz, top, f, "freezer", false);
 	touch(f, "freezer.state", "");
 	struct perr e = { 0 };
 	CHECK(cg_box_freeze(&fz, true, &e) == 0);
@@ -249,7 +210,7 @@ static void test_pressure(void)
 	struct cg_pressure_watch w;
 	/* v1: one line per level, "EVENTFD LEVELFD LEVEL,hierarchy" */
 	struct cg_box v1 = { .bpf_prog_fd = -1 };
-	hier(&v1, m, "memory", false);
+	hier(&v1, top, m, "memory", false);
 	touch(m, "memory.pressure_level", "");
 	touch(m, "cgroup.event_control", "");
 	CHECK(cg_box_pressure_watch(&v1, &w, &e) == 0);
@@ -280,7 +241,7 @@ static void test_pressure(void)
 	cg_box_free(&v1);
 	/* v2: a PSI trigger per level, each on its own fd of memory.pressure */
 	struct cg_box v2 = { .bpf_prog_fd = -1 };
-	hier(&v2, d, "", true);
+	hier(&v2, top, d, "", true);
 	touch(d, "memory.pressure", "");
 	CHECK(cg_box_pressure_watch(&v2, &w, &e) == 0);
 	CHECK(w.v2);
