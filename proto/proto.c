@@ -5,7 +5,7 @@
  * in a first pass that allocates nothing, so no count read off the wire is
  * ever used to size an allocation before the payload is known to hold it.
  * docs/PROTOCOL.md is the normative description; keep the two in step. */
-#include "proto/proto.h"
+#include "proto/internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -17,31 +17,6 @@
 #define EXEC_FLAGS_KNOWN (EXEC_FLAG_TTY | EXEC_FLAG_STDIN | EXEC_FLAG_DETACH)
 #define PROTO_MAX_SIGNAL 64 /* Linux: SIGRTMAX */
 
-/* ---- big-endian helpers ------------------------------------------------ */
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 /* ---- what each kind may carry ------------------------------------------ */
 
@@ -480,10 +455,8 @@ void proto_header(uint8_t hdr[PROTO_HDR], uint8_t kind, uint32_t len)
 	hdr[4] = kind;
 }
 
-/* Append a frame whose payload is head followed by tail. On failure b is
- * left exactly as it was, so a caller's queue never holds half a frame. */
-static int put_frame(struct strbuf *b, uint8_t kind, const void *head, uint32_t hlen,
-		     const void *tail, uint32_t tlen)
+int proto_put_frame(struct strbuf *b, uint8_t kind, const void *head, uint32_t hlen,
+		    const void *tail, uint32_t tlen)
 {
 	size_t mark = b->len;
 	uint8_t hdr[PROTO_HDR];
@@ -501,7 +474,7 @@ static int put_frame(struct strbuf *b, uint8_t kind, const void *head, uint32_t 
 
 static int put_fixed(struct strbuf *b, uint8_t kind, const uint8_t *payload, uint32_t len)
 {
-	return put_frame(b, kind, payload, len, NULL, 0);
+	return proto_put_frame(b, kind, payload, len, NULL, 0);
 }
 
 int proto_put_data(struct strbuf *b, uint8_t kind, const void *data, size_t len)
@@ -515,7 +488,7 @@ int proto_put_data(struct strbuf *b, uint8_t kind, const void *data, size_t len)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	return put_frame(b, kind, data, (uint32_t)len, NULL, 0);
+	return proto_put_frame(b, kind, data, (uint32_t)len, NULL, 0);
 }
 
 int proto_put_u32(struct strbuf *b, uint8_t kind, uint32_t v)
@@ -567,7 +540,7 @@ int proto_put_error(struct strbuf *b, uint16_t version, uint32_t status, enum pr
 	uint8_t p[6];
 	put32(p, status);
 	put16(p + 4, (uint16_t)code);
-	return put_frame(b, PK_ERROR, p, coded ? 6 : 4, msg, (uint32_t)n);
+	return proto_put_frame(b, PK_ERROR, p, coded ? 6 : 4, msg, (uint32_t)n);
 }
 
 int proto_put_empty(struct strbuf *b, uint8_t kind)
@@ -590,7 +563,7 @@ int proto_put_status_reply(struct strbuf *b, const char *text, size_t len)
 		errno = EMSGSIZE;
 		return -1;
 	}
-	return put_frame(b, PK_STATUS_REPLY, text, (uint32_t)len, NULL, 0);
+	return proto_put_frame(b, PK_STATUS_REPLY, text, (uint32_t)len, NULL, 0);
 }
 
 int proto_put_stop(struct strbuf *b, uint32_t timeout_sec)
@@ -607,56 +580,6 @@ int proto_put_status(struct strbuf *b)
 	uint8_t p[2];
 	put16(p, PROTO_VERSION_MIN); /* as STOP */
 	return put_fixed(b, PK_STATUS, p, sizeof p);
-}
-
-int proto_put_op(struct strbuf *b, const char *verb, const char *args)
-{
-	_cleanup_strbuf_ struct strbuf p = { 0 };
-	uint8_t v[2];
-	put16(v, PROTO_VERSION);
-	if (sb_append(&p, (const char *)v, 2) < 0 || sb_append(&p, verb, strlen(verb)) < 0 ||
-	    sb_append(&p, "\n", 1) < 0 || (args && sb_append(&p, args, strlen(args)) < 0)) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if (p.len > PROTO_MAX_FRAME - 1) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	return put_frame(b, PK_OP, p.s, (uint32_t)p.len, NULL, 0);
-}
-
-int proto_op_parse(const struct proto_frame *f, struct proto_op *op, struct perr *e)
-{
-	*op = (struct proto_op){ 0 };
-	if (f->kind != PK_OP || f->len < 3)
-		return perr_set(e, 0, "not an OP frame");
-	op->version = be16(f->payload);
-	op->buf_ = malloc(f->len - 1);
-	if (!op->buf_)
-		return perr_set(e, ENOMEM, "OP");
-	memcpy(op->buf_, f->payload + 2, f->len - 2);
-	op->buf_[f->len - 2] = 0;
-	char *nl = strchr(op->buf_, '\n');
-	if (!nl || nl == op->buf_) {
-		proto_op_free(op);
-		return perr_set(e, 0, "OP: the verb must be one word on the first line");
-	}
-	*nl = 0;
-	op->verb = op->buf_;
-	op->args = nl + 1;
-	for (const char *v = op->verb; *v; v++)
-		if (!((*v >= 'a' && *v <= 'z') || *v == '-')) {
-			proto_op_free(op);
-			return perr_set(e, 0, "OP: the verb must be a lowercase word");
-		}
-	return 0;
-}
-
-void proto_op_free(struct proto_op *op)
-{
-	free(op->buf_);
-	*op = (struct proto_op){ 0 };
 }
 
 /* ---- EXEC encoder ------------------------------------------------------- */
@@ -744,7 +667,7 @@ int proto_put_exec(struct strbuf *b, const struct proto_exec *x)
 	w = emit_str(w, x->cwd);
 	if (exec_has_timeout(x))
 		put32(w, x->timeout_sec);
-	return put_frame(b, PK_EXEC, p, (uint32_t)size, NULL, 0);
+	return proto_put_frame(b, PK_EXEC, p, (uint32_t)size, NULL, 0);
 }
 
 /* ---- fixed-payload readers --------------------------------------------- */
@@ -796,51 +719,4 @@ int proto_get_error(const struct proto_frame *f, struct proto_error *out)
 	out->msg = (const char *)f->payload + off;
 	out->msg_len = f->len - off;
 	return 0;
-}
-
-int proto_put_copy(struct strbuf *b, const struct proto_copy *c)
-{
-	size_t n = strlen(c->path);
-	uint8_t p[4];
-	if (!n || (c->dir != PCOPY_IN && c->dir != PCOPY_OUT) || (c->flags & ~PCOPY_FLAGS)) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (n > PROTO_MAX_FRAME - 1 - sizeof p) {
-		errno = EMSGSIZE;
-		return -1;
-	}
-	put16(p, c->version ? c->version : PROTO_VERSION);
-	p[2] = c->dir;
-	p[3] = c->flags;
-	return put_frame(b, PK_COPY, p, sizeof p, c->path, (uint32_t)n);
-}
-
-int proto_copy_parse(const struct proto_frame *f, struct proto_copy *c, struct perr *e)
-{
-	*c = (struct proto_copy){ 0 };
-	if (f->kind != PK_COPY || f->len < 5)
-		return perr_set(e, 0, "not a COPY frame");
-	const uint8_t *p = f->payload;
-	if (p[2] != PCOPY_IN && p[2] != PCOPY_OUT)
-		return perr_set(e, 0, "COPY: direction %u is neither 1 (in) nor 2 (out)", p[2]);
-	if (p[3] & ~PCOPY_FLAGS)
-		return perr_set(e, 0, "COPY: unknown flag bits 0x%02x", p[3] & ~PCOPY_FLAGS);
-	if ((p[3] & PCOPY_STREAM) && p[2] != PCOPY_IN)
-		return perr_set(e, 0, "COPY: the stream flag is for direction 1 (in) only");
-	if (p[4] != '/')
-		return perr_set(e, 0, "COPY: the path must be absolute");
-	c->path = strndup((const char *)p + 4, f->len - 4);
-	if (!c->path)
-		return perr_set(e, ENOMEM, "COPY");
-	c->version = be16(p);
-	c->dir = p[2];
-	c->flags = p[3];
-	return 0;
-}
-
-void proto_copy_free(struct proto_copy *c)
-{
-	free(c->path);
-	c->path = NULL;
 }
