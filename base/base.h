@@ -182,6 +182,8 @@ size_t str_escape(char *out, size_t size, const char *s, size_t n, unsigned flag
 /* s[0..n) in double quotes, escaped (ESC_DQUOTE|ESC_BACKSLASH), for an
  * error message naming a value: into buf (bounded, "..." marks a cut). */
 const char *str_quote(char *buf, size_t size, const char *s, size_t n);
+/* Whether s is one or more ASCII digits and nothing else. */
+bool str_is_digits(const char *s);
 /* The value of key in "key=value\n" lines (the OP requests and replies,
  * STATUS), copied into buf; NULL when absent or longer than buf. */
 const char *kv_get(const char *text, const char *key, char *buf, size_t len);

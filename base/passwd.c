@@ -100,16 +100,6 @@ static bool parse_id(const char *s, unsigned *out)
 	return true;
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* Find the passwd entry for a name (or, with by_uid, for a uid) and fill u. */
 static int passwd_find(char *db, const char *name, bool by_uid, unsigned uid, struct box_user *u,
 		       bool *found, struct perr *e)
@@ -190,7 +180,7 @@ static int user_part(int rootfd, const char *user, struct box_user *u, struct pe
 		return -1;
 	const char *name = *user ? user : "root";
 	unsigned uid = 0;
-	bool by_uid = !*user || all_digits(user);
+	bool by_uid = !*user || str_is_digits(user);
 	if (*user && by_uid && !parse_id(user, &uid))
 		return perr_set(e, 0, "user \"%s\": not a valid uid", user);
 	bool found = false;
@@ -228,7 +218,7 @@ int box_user_lookup(int rootfd, const char *spec, struct box_user *u, struct per
 	if (user_part(rootfd, user, u, e) < 0)
 		goto fail;
 
-	bool group_numeric = group && all_digits(group);
+	bool group_numeric = group && str_is_digits(group);
 	unsigned gnum = 0;
 	if (group_numeric && !parse_id(group, &gnum)) {
 		perr_set(e, 0, "user \"%s\": \"%s\" is not a valid gid", spec, group);

@@ -56,6 +56,16 @@ size_t str_escape(char *out, size_t size, const char *s, size_t n, unsigned flag
 	return o;
 }
 
+bool str_is_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 const char *str_quote(char *buf, size_t size, const char *s, size_t n)
 {
 	if (size < 3)

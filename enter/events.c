@@ -45,18 +45,6 @@ static void now_rfc3339(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%06ldZ", (long)tv.tv_usec);
 }
 
-static bool is_number(const char *s)
-{
-	if (*s == '-')
-		s++;
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 static void json_str(struct strbuf *b, const char *s)
 {
 	sb_append(b, "\"", 1);
@@ -84,7 +72,7 @@ static int render(struct event *ev, const char *type, const char *const *kv, siz
 		sb_printf(&x, " %s=", kv[i]);
 		sb_quote(&x, kv[i + 1], 1024);
 		sb_printf(&j, ",\"%s\":", kv[i]);
-		if (is_number(kv[i + 1]))
+		if (str_is_digits(kv[i + 1] + (kv[i + 1][0] == '-')))
 			sb_printf(&j, "%s", kv[i + 1]);
 		else
 			json_str(&j, kv[i + 1]);
