@@ -69,16 +69,6 @@ static void put(const char *name, const uint8_t *data, size_t len)
 	close(fd);
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);
@@ -129,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *colon = strchr(spec, ':');
 	if (colon)
 		*colon = 0;
-	if (spec[0] && !all_digits(spec) && (!u.name || strcmp(u.name, spec) != 0))
+	if (spec[0] && !str_is_digits(spec) && (!u.name || strcmp(u.name, spec) != 0))
 		abort();
 	if (!spec[0] && u.uid != 0)
 		abort();
