@@ -4,8 +4,8 @@
 #
 # The rootfs is `debootstrap --variant=minbase --include=PACKAGES bookworm`
 # with PACKAGES = systemd,systemd-sysv,dbus,iproute2,procps (what the system
-# test judges) plus libuv1,libinih1 (so that the planet binary itself runs
-# inside it, for the nested test) and python3 (what Ansible's modules run
+# test judges) plus libuv1,libinih1,libarchive13 (so that the planet binary
+# itself runs inside it, for the nested test) and python3 (what Ansible's modules run
 # with, for t-ansible: one cache serves both tests). It is built once into
 # a temporary directory beside the cache and renamed into place, under a
 # lock, at
@@ -33,7 +33,7 @@ set -u
 
 SUITE=bookworm
 VARIANT=minbase
-PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,python3
+PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,libarchive13,python3
 DIR=${PLANET_TEST_CACHE_DIR:-/var/cache/planet-tests}
 
 # apt_mirror — the first URI of the host's apt sources that serves SUITE

@@ -26,7 +26,7 @@ trap 'rm -rf "$T"; trap - EXIT; exit 143' TERM
 
 # A cache the script takes as complete (same key as the script computes).
 CACHE_DIR=$T/cache
-key=$(printf '%s %s %s\n' bookworm minbase systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,python3 |
+key=$(printf '%s %s %s\n' bookworm minbase systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,libarchive13,python3 |
 	sha256sum | cut -c1-16)
 CACHE=$CACHE_DIR/debian-$key
 mkdir -p "$CACHE/lib/systemd"
@@ -34,7 +34,7 @@ mkdir -p "$CACHE/lib/systemd"
 printf '#!/bin/sh\n' >"$CACHE/lib/systemd/systemd"
 chmod 0755 "$CACHE/lib/systemd/systemd"
 if ! grep -q "sha256sum | cut -c1-16" "$MK" ||
-	! grep -q '^PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,python3$' "$MK"; then
+	! grep -q '^PACKAGES=systemd,systemd-sysv,dbus,iproute2,procps,libuv1,libinih1,libarchive13,python3$' "$MK"; then
 	fail "the test's cache key follows mkrootfs-debian.sh (suite, variant, packages)" "PACKAGES or the key changed there: update this test"
 fi
 
