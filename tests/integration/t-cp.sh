@@ -211,7 +211,12 @@ no_temp() { [ -z "$(find "$1" -maxdepth 1 -name '.planet-cp.*')" ]; }
 check "in, client SIGKILLed: the box's side removes its temporary file" wait_for 5 no_temp "$R/tmp/drop"
 check_eq "... nothing under the target name" no "$([ -e "$R/tmp/drop/big" ] && echo yes || echo no)"
 check "... no session left" wait_for 5 sessions_zero
-"$PLANET" cp --socket "$SOCK" box:/tmp/big "$H/out/killed" 2>/dev/null &
+# Out: 1 GiB of zeros (real blocks, not a sparse file, which a tar would
+# carry as holes), whatever size the checksummed file above had: the copy
+# runs for about a second even in the ASan build, so the client is
+# SIGTERMed while its temporary file grows, not after it is complete.
+dd if=/dev/zero of="$R/tmp/zero" bs=1M count=1024 status=none
+"$PLANET" cp --socket "$SOCK" box:/tmp/zero "$H/out/killed" 2>/dev/null &
 cl=$!
 check "out: a temporary file grows" wait_for 20 some_temp "$H/out"
 kill -TERM "$cl"
@@ -219,7 +224,7 @@ wait "$cl" 2>/dev/null
 check "out, client SIGTERMed: no temporary file" no_temp "$H/out"
 check_eq "... nothing under the target name" no "$([ -e "$H/out/killed" ] && echo yes || echo no)"
 check "... no session left" wait_for 5 sessions_zero
-rm -f "$H/big" "$R/tmp/big"
+rm -f "$H/big" "$R/tmp/big" "$R/tmp/zero"
 
 box_stop
 check_eq "box stopped cleanly" 0 "$BOX_STATUS"
