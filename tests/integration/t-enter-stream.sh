@@ -81,9 +81,9 @@ check_eq "pipes: both streams byte-exact, exit 0 ($(elapsed_since "$t0") s)" \
 	"0 $SHA_A $SHA_B" "$RC $OUT_SHA $ERR_SHA"
 
 # ---- slow pipes -----------------------------------------------------------------
-echo "# the same into readers that stall 3 s, then read slowly"
+echo "# the same into readers that stall 5 s, then read slowly"
 (
-	both_ways "python3 $T/slowread.py 3" "python3 $T/slowread.py 3" -- sh -c "$BOTH; exit 9"
+	both_ways "python3 $T/slowread.py 5" "python3 $T/slowread.py 5" -- sh -c "$BOTH; exit 9"
 	echo "$RC $OUT_SHA $ERR_SHA" >"$T/slow.res"
 ) &
 slow=$!
@@ -92,7 +92,7 @@ sleep 2
 # then (into the supervisor's memory); with it, cat waits for the readers.
 # The grace covers a loaded machine, where the session starts late.
 check "while the readers stall, the process is held in the box (backpressure)" \
-	wait_for 3 eval '! no_box_proc "cat /tmp/a"'
+	wait_for 5 eval '! no_box_proc "cat /tmp/a"'
 check_eq "others are served meanwhile" still-ok "$(px echo still-ok)"
 rss1=$(sup_rss_kb)
 echo "# supervisor RSS with the stalled session: $rss1 kB (rest $RSS0 kB)"
