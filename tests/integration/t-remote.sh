@@ -115,35 +115,30 @@ out=$(timeout -s KILL 60 python3 "$T/resize.py" "$PLANET" -H "$URL" exec -t -- \
 	sh -c 'trap "stty size; exit 0" WINCH; stty size; echo ready; while :; do sleep 0.1; done')
 check_eq "TTY resize mid-session reaches the process over ssh" "20 50 ready 30 90" "$(tr -s "\n" " " <<<"$out" | sed "s/ $//")"
 
-# SIGTERM to the client: forwarded as locally (t-enter's check).
-: >"$T/sig.out"
-env --default-signal=INT,QUIT "$PLANET" -H "$URL" exec -- \
-	sh -c "trap 'echo got-TERM; exit 7' TERM; echo ready; while :; do sleep 0.1; done" >"$T/sig.out" 2>&1 &
-cpid=$!
-if wait_for 20 grep -q ready "$T/sig.out"; then
-	kill -TERM "$cpid"
-	wait_client "$cpid"
-	check_eq "SIGTERM to the client reaches a trap in the box (exit 7)" "7 got-TERM" \
-		"$WC_RC $(grep got- "$T/sig.out")"
-else
-	wait_client "$cpid" 0
-	fail "SIGTERM reaches the box" "session did not start: $(cat "$T/sig.out")"
-fi
+# Signals to the client: forwarded as locally (t-enter's check).
+# signal_reaches SIG CODE DESC [setsid]: a trap for SIG in the box exits
+# CODE; SIG goes to the client (or, with setsid, to its process group).
+signal_reaches() {
+	local sig=$1 code=$2 desc=$3 group=${4:-} out=$T/sig-$1.out target
+	: >"$out"
+	${group:+setsid} env --default-signal=INT,QUIT "$PLANET" -H "$URL" exec -- \
+		sh -c "trap 'echo got-$sig; exit $code' $sig; echo ready; while :; do sleep 0.1; done" >"$out" 2>&1 &
+	cpid=$!
+	target=$cpid
+	[ -n "$group" ] && target=-$cpid
+	if wait_for 20 grep -q ready "$out"; then
+		kill -"$sig" -- "$target"
+		wait_client "$cpid"
+		check_eq "$desc" "$code got-$sig" "$WC_RC $(grep got- "$out")"
+	else
+		wait_client "$cpid" 0
+		fail "$desc" "session did not start: $(cat "$out")"
+	fi
+}
+signal_reaches TERM 7 "SIGTERM to the client reaches a trap in the box (exit 7)"
 # Ctrl-C: SIGINT to the whole foreground process group. ssh is not in it,
 # so the session goes on and the process gets the forwarded signal.
-: >"$T/int.out"
-setsid env --default-signal=INT,QUIT "$PLANET" -H "$URL" exec -- \
-	sh -c "trap 'echo got-INT; exit 5' INT; echo ready; while :; do sleep 0.1; done" >"$T/int.out" 2>&1 &
-cpid=$!
-if wait_for 20 grep -q ready "$T/int.out"; then
-	kill -INT -- "-$cpid"
-	wait_client "$cpid"
-	check_eq "SIGINT to the client's process group reaches the box, ssh survives it" "5 got-INT" \
-		"$WC_RC $(grep got- "$T/int.out")"
-else
-	wait_client "$cpid" 0
-	fail "SIGINT reaches the box" "session did not start: $(cat "$T/int.out")"
-fi
+signal_reaches INT 5 "SIGINT to the client's process group reaches the box, ssh survives it" setsid
 check_no_ssh_left "sessions"
 
 # ---- the other commands, PLANET_HOST, unix:// --------------------------------------
